@@ -1,0 +1,3 @@
+from drumgen.cli import main
+
+raise SystemExit(main())
