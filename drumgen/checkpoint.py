@@ -1,0 +1,230 @@
+"""Checkpoints: a directory holding `model.safetensors` (all a server needs) and, while training, the resume state.
+
+model.safetensors: the model's serving tensors; its string metadata carries `format`, `kind`, `config` (JSON),
+`sample_rate`, `slice_length`, `labels` (JSON) and `summary` (JSON: data, steps, CPU/GPU time, measures).
+train_state.safetensors: every tensor of the model (a GAN's discriminator too), each optimizer's state, RNG
+states and the step; its metadata holds the non-tensor parts as JSON.
+
+Nothing is ever unpickled: safetensors holds only tensors and strings. Every write goes to a temporary file that
+is renamed into place, so a crash or a full disk leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as st_save
+
+from drumgen.audio import atomic_write_bytes
+from drumgen.models import model_class
+
+FORMAT = "drumgen-1"
+MODEL_FILE = "model.safetensors"
+STATE_FILE = "train_state.safetensors"
+CARD_FILE = "README.md"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, truncated, tampered with or of an unknown kind."""
+
+
+def default_dir() -> Path:
+    """checkpoints/ beside the package (the defaults shipped with drumgen), or $DRUMGEN_CHECKPOINTS."""
+    env = os.environ.get("DRUMGEN_CHECKPOINTS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+def list_dir(checkpoints_dir: str | os.PathLike) -> list[Path]:
+    """Checkpoint directories directly below `checkpoints_dir`, sorted by name."""
+    root = Path(checkpoints_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / MODEL_FILE).is_file())
+
+
+def resolve(name_or_path: str | os.PathLike, checkpoints_dir: str | os.PathLike | None = None) -> Path:
+    """A checkpoint directory from a path, or from the name of one under checkpoints/."""
+    p = Path(name_or_path)
+    if (p / MODEL_FILE).is_file():
+        return p
+    if p.name == MODEL_FILE and p.is_file():
+        return p.parent
+    root = Path(checkpoints_dir) if checkpoints_dir else default_dir()
+    if p.name == str(name_or_path) and (root / p.name / MODEL_FILE).is_file():
+        return root / p.name
+    known = ", ".join(c.name for c in list_dir(root)) or "none"
+    raise CheckpointError(f"no checkpoint at {name_or_path!r}: give a directory holding {MODEL_FILE} "
+                          f"or the name of one in {root} (there: {known})")
+
+
+def _tensors_for_file(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    # safetensors refuses shared or non-contiguous storage; serving tensors are small, so copy.
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
+
+
+def save(model, directory: str | os.PathLike, summary: dict[str, Any] | None = None) -> Path:
+    """Write model.safetensors (serving tensors + metadata) atomically; returns its path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = model.config
+    state = model.serving_state_dict() if hasattr(model, "serving_state_dict") else model.state_dict()
+    meta = {
+        "format": FORMAT,
+        "kind": model.kind,
+        "config": json.dumps(config.to_dict()),
+        "sample_rate": str(config.sample_rate),
+        "slice_length": str(getattr(config, "slice_length", 0)),
+        "labels": json.dumps(list(config.labels)),
+        "summary": json.dumps(summary or {}),
+    }
+    path = directory / MODEL_FILE
+    atomic_write_bytes(path, st_save(_tensors_for_file(state), metadata=meta))
+    return path
+
+
+def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path} is not a readable safetensors file (truncated or tampered?): {e}") from None
+    return meta, tensors
+
+
+def read_metadata(directory: str | os.PathLike) -> dict[str, Any]:
+    """The parsed metadata of a checkpoint: kind, config (dict), sample_rate, labels, summary."""
+    path = Path(directory) / MODEL_FILE
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path} is not a readable safetensors file (truncated or tampered?): {e}") from None
+    return _parse_meta(meta, path)
+
+
+def _parse_meta(meta: dict[str, str], path: Path) -> dict[str, Any]:
+    if meta.get("format") != FORMAT or "kind" not in meta:
+        raise CheckpointError(f"{path} is not a drumgen checkpoint (metadata format {meta.get('format')!r})")
+    try:
+        return {
+            "kind": meta["kind"],
+            "config": json.loads(meta["config"]),
+            "sample_rate": int(meta["sample_rate"]),
+            "slice_length": int(meta.get("slice_length", "0")),
+            "labels": json.loads(meta.get("labels", "[]")),
+            "summary": json.loads(meta.get("summary", "{}")),
+        }
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{path} has damaged metadata: {e}") from None
+
+
+def build(kind: str, config: dict[str, Any]):
+    """A fresh model of `kind` from a stored config dict (unknown keys ignored, missing keys defaulted)."""
+    cls = model_class(kind)
+    return cls(cls.Config.from_dict(config))
+
+
+def load(directory: str | os.PathLike, checkpoints_dir: str | os.PathLike | None = None):
+    """Load a checkpoint (a directory or a name under checkpoints/) into a model in eval mode."""
+    directory = resolve(directory, checkpoints_dir)
+    path = directory / MODEL_FILE
+    meta, tensors = _read(path)
+    info = _parse_meta(meta, path)
+    try:
+        model = build(info["kind"], info["config"])
+    except (ValueError, TypeError) as e:
+        raise CheckpointError(f"{path}: cannot build a {info['kind']} from its config: {e}") from None
+    _load_tensors(model, tensors, path, serving=True)
+    model.eval()
+    model.summary = info["summary"]
+    model.name = directory.name
+    return model
+
+
+def _load_tensors(model, tensors: dict[str, torch.Tensor], path: Path, serving: bool) -> None:
+    expected = model.state_dict()
+    optional = getattr(model, "training_only", ()) if serving else ()
+    missing = [k for k in expected if k not in tensors and not k.startswith(optional)]
+    unexpected = [k for k in tensors if k not in expected]
+    wrong = [k for k in tensors if k in expected and tensors[k].shape != expected[k].shape]
+    if missing or unexpected or wrong:
+        raise CheckpointError(f"{path} does not match its {model.kind} config: missing {missing[:3]}, "
+                              f"unexpected {unexpected[:3]}, wrong shape {wrong[:3]}")
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{path} holds NaN or infinite weights in {bad[:3]}: the run that wrote it diverged")
+    model.load_state_dict(tensors, strict=False)
+
+
+# -- resume state ----------------------------------------------------------------------------------------
+
+def save_train_state(directory: str | os.PathLike, model, optimizers: dict[str, torch.optim.Optimizer],
+                     step: int, extra: dict[str, Any] | None = None,
+                     rng: dict[str, torch.Tensor] | None = None) -> Path:
+    """Everything needed to continue a run exactly: all model tensors, optimizer states, RNG states, step."""
+    tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
+    opt_meta = {}
+    for name, opt in optimizers.items():
+        sd = opt.state_dict()
+        plain: dict[str, dict[str, Any]] = {}
+        for pid, st in sd["state"].items():
+            for key, value in st.items():
+                if torch.is_tensor(value):
+                    tensors[f"opt/{name}/{pid}/{key}"] = value
+                else:
+                    plain.setdefault(str(pid), {})[key] = value
+        opt_meta[name] = {"param_groups": sd["param_groups"], "plain": plain}
+    for key, value in (rng or {}).items():
+        tensors[f"rng/{key}"] = value
+    meta = {"format": FORMAT, "kind": model.kind, "step": str(step), "optimizers": json.dumps(opt_meta),
+            "config": json.dumps(model.config.to_dict()), "extra": json.dumps(extra or {})}
+    path = Path(directory) / STATE_FILE
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, st_save(_tensors_for_file(tensors), metadata=meta))
+    return path
+
+
+def read_train_state_config(directory: str | os.PathLike) -> tuple[str, dict[str, Any]]:
+    """(kind, config) of a resume state, so the loop can rebuild the same model before loading it."""
+    path = Path(directory) / STATE_FILE
+    meta, _ = _read(path)
+    try:
+        return meta["kind"], json.loads(meta["config"])
+    except (KeyError, ValueError) as e:
+        raise CheckpointError(f"{path} has damaged metadata: {e}") from None
+
+
+def load_train_state(directory: str | os.PathLike, model, optimizers: dict[str, torch.optim.Optimizer]
+                     ) -> tuple[int, dict[str, Any], dict[str, torch.Tensor]]:
+    """Restore model and optimizers in place; returns (step, extra, rng tensors)."""
+    path = Path(directory) / STATE_FILE
+    meta, tensors = _read(path)
+    if meta.get("format") != FORMAT or meta.get("kind") != model.kind:
+        raise CheckpointError(f"{path} is not a resume state of a {model.kind} (found {meta.get('kind')!r})")
+    try:
+        opt_meta = json.loads(meta["optimizers"])
+        step, extra = int(meta["step"]), json.loads(meta["extra"])
+    except (KeyError, ValueError) as e:
+        raise CheckpointError(f"{path} has damaged metadata: {e}") from None
+    _load_tensors(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model/")}, path, serving=False)
+    for name, opt in optimizers.items():
+        if name not in opt_meta:
+            raise CheckpointError(f"{path} has no state for optimizer {name!r}")
+        state: dict[int, dict[str, Any]] = {}
+        for key, value in tensors.items():
+            parts = key.split("/")
+            if parts[0] == "opt" and parts[1] == name:
+                state.setdefault(int(parts[2]), {})[parts[3]] = value
+        for pid, plain in opt_meta[name]["plain"].items():
+            state.setdefault(int(pid), {}).update(plain)
+        opt.load_state_dict({"state": state, "param_groups": opt_meta[name]["param_groups"]})
+    rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng/")}
+    return step, extra, rng

@@ -1,0 +1,242 @@
+"""The one place that turns latents into audio: sample, decode, interpolate, mix four, re-synthesize.
+
+The CLI and the server both call these functions. A `Sound` is identified by its model and latent (the audio is
+derived), so a sound from a saved session is re-created with `decode`. Audio leaves the engine at the model's
+rate; `audio.wav_bytes` / `audio.write_wav` turn it into 44.1 kHz files.
+
+Interpolation between two sounds of the same generative model moves through that model's latent space (spherical
+for Gaussian priors, so in-between latents keep the norm the generator was trained on). Between anything else,
+both sounds go through the autoencoder's embedding: encode, mix, decode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from drumgen import audio, checkpoint
+
+AUTOENCODER = "autoencoder"
+
+
+class EngineError(ValueError):
+    """A request the engine cannot serve (unknown model, bad latent, ...): a user's mistake, with a message."""
+
+
+class ModelNotFound(EngineError):
+    pass
+
+
+@dataclasses.dataclass
+class Sound:
+    model: str
+    latent: np.ndarray  # flat float32, the model's latent_size long
+    audio: np.ndarray  # [T] float32 at sample_rate
+    sample_rate: int
+    label: str | None = None
+    seed: int | None = None
+    origin: str = "sample"  # sample | decode | interpolate | mix4 | resynth | upload
+
+    @property
+    def id(self) -> str:
+        """Content address: the same model, latent and label always give the same id."""
+        h = hashlib.sha1(self.model.encode())
+        h.update(np.ascontiguousarray(self.latent, dtype=np.float32).tobytes())
+        h.update((self.label or "").encode())
+        h.update(self.origin.encode() if self.origin == "upload" else b"")
+        return h.hexdigest()[:16]
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation of flattened latents (White 2016, "Sampling Generative Networks")."""
+    af, bf = a.reshape(-1), b.reshape(-1)
+    cos = torch.dot(af, bf) / (af.norm() * bf.norm()).clamp_min(1e-8)
+    omega = torch.arccos(cos.clamp(-1, 1))
+    if omega.abs() < 1e-4:
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+class Engine:
+    """Loaded models by name, and the operations on them. Thread-safe: one lock per model."""
+
+    def __init__(self, checkpoints_dir: str | os.PathLike | None = None, threads: int | None = None):
+        self.checkpoints_dir = Path(checkpoints_dir) if checkpoints_dir else checkpoint.default_dir()
+        self.models: dict[str, torch.nn.Module] = {}
+        self.errors: dict[str, str] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        if threads:
+            torch.set_num_threads(threads)
+        self.reload()
+
+    def reload(self) -> None:
+        """Load every checkpoint under checkpoints_dir that is not loaded yet; a broken one is reported, skipped."""
+        for path in checkpoint.list_dir(self.checkpoints_dir):
+            if path.name in self.models:
+                continue
+            self.add(path)
+
+    def add(self, path: str | os.PathLike, name: str | None = None) -> str:
+        path = Path(path)
+        name = name or path.name
+        try:
+            model = checkpoint.load(path)
+        except (checkpoint.CheckpointError, ValueError) as e:
+            self.errors[name] = str(e)
+            return name
+        if model.kind == "tagger":
+            self.tagger = model
+        else:
+            self.models[name] = model
+            self._locks[name] = threading.Lock()
+        return name
+
+    def get(self, name: str):
+        if name not in self.models:
+            known = ", ".join(self.models) or "none"
+            raise ModelNotFound(f"unknown model {name!r}; loaded models: {known}")
+        return self.models[name]
+
+    def describe(self, name: str) -> dict:
+        m = self.get(name)
+        return {"name": name, "kind": m.kind, "sample_rate": m.config.sample_rate, "labels": list(m.config.labels),
+                "conditional": bool(m.config.labels), "can_encode": m.can_encode, "latent_size": m.latent_size,
+                "slice_length": m.config.slice_length, "summary": getattr(m, "summary", {})}
+
+    # -- generation ------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def _decode(self, name: str, z: torch.Tensor, y: torch.Tensor | None) -> np.ndarray:
+        model = self.get(name)
+        with self._locks[name]:
+            x = model.decode(z, y).float().numpy()
+        return np.nan_to_num(x).clip(-1, 1)
+
+    def _label_tensor(self, name: str, labels: list[str | None]) -> torch.Tensor | None:
+        model = self.get(name)
+        if not model.config.labels:
+            if any(lbl is not None for lbl in labels):
+                raise EngineError(f"model {name!r} is not class-conditional; leave out the label")
+            return None
+        try:
+            return torch.cat([model.label_index(lbl, 1) for lbl in labels])
+        except ValueError as e:
+            raise EngineError(str(e)) from None
+
+    def sample(self, name: str, n: int = 1, seed: int | None = None, label: str | None = None) -> list[Sound]:
+        """n new sounds from the prior. Sound i of seed s is the same whatever n is (seeded per sound)."""
+        model = self.get(name)
+        if seed is None:
+            seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+        seeds = [seed + i for i in range(n)]
+        z = torch.cat([model.sample_latents(1, torch.Generator().manual_seed(s)) for s in seeds])
+        if model.config.labels and label is None:
+            labels = [model.config.labels[torch.randint(len(model.config.labels), (1,),
+                                                        generator=torch.Generator().manual_seed(s)).item()]
+                      for s in seeds]
+        else:
+            labels = [label] * n
+        x = self._decode(name, z, self._label_tensor(name, labels))
+        return [Sound(name, z[i].reshape(-1).numpy().astype(np.float32), x[i], model.config.sample_rate,
+                      labels[i], seeds[i]) for i in range(n)]
+
+    def decode(self, name: str, latent, label: str | None = None, origin: str = "decode") -> Sound:
+        """Re-create a sound from its model and latent (a flat list of floats)."""
+        model = self.get(name)
+        z = np.asarray(latent, dtype=np.float32).reshape(-1)
+        if z.size != model.latent_size:
+            raise EngineError(f"model {name!r} takes latents of {model.latent_size} numbers; got {z.size}")
+        if not np.all(np.isfinite(z)):
+            raise EngineError("the latent holds NaN or infinite numbers")
+        if np.abs(z).max() > 1e3:
+            raise EngineError("latent values must lie within +-1000")
+        zt = torch.from_numpy(z).reshape(1, *model.latent_shape)
+        x = self._decode(name, zt, self._label_tensor(name, [label]))
+        return Sound(name, z, x[0], model.config.sample_rate, label, None, origin)
+
+    # -- timbre: encode, interpolate, mix ------------------------------------------------------------------
+    def autoencoder_name(self) -> str:
+        for name, m in self.models.items():
+            if m.can_encode:
+                return name
+        raise EngineError("this needs an autoencoder checkpoint and none is loaded; train one with "
+                          "`drumgen train --model autoencoder`")
+
+    def encode(self, name: str, x: np.ndarray, sample_rate: int) -> np.ndarray:
+        """Audio -> latent of model `name` (encoder for autoencoders, inversion for GANs): flat float32."""
+        model = self.get(name)
+        x = audio.prepare(x, sample_rate, model.config.sample_rate, model.config.slice_length)
+        xt = torch.from_numpy(x)[None]
+        with self._locks[name]:
+            if model.can_encode:
+                with torch.no_grad():
+                    z = model.encode(xt)
+            else:
+                from drumgen import inversion
+
+                z = inversion.invert(model, xt)
+        return z.reshape(-1).numpy().astype(np.float32)
+
+    def resynthesize(self, name: str, x: np.ndarray, sample_rate: int) -> Sound:
+        """A user's hit played through a model: encode (or invert) then decode."""
+        z = self.encode(name, x, sample_rate)
+        label = None
+        model = self.get(name)
+        if model.config.labels:
+            label = self.guess_label(x, sample_rate, model.config.labels)
+        return self.decode(name, z, label, origin="resynth")
+
+    def guess_label(self, x: np.ndarray, sample_rate: int, allowed) -> str | None:
+        tagger = getattr(self, "tagger", None)
+        if tagger is None:
+            return allowed[0]
+        from drumgen import tagger as tagging
+
+        labels, probs = tagging.predict(tagger, x[None], sample_rate)
+        order = np.argsort(-probs[0])
+        names = tagger.config.labels
+        return next((names[i] for i in order if names[i] in allowed), allowed[0])
+
+    def _common_space(self, sounds: list[Sound]) -> tuple[str, list[torch.Tensor], str | None]:
+        """The model whose latent space mixes these sounds, and their latents in it."""
+        model = self.models.get(sounds[0].model)
+        same = model is not None and all(s.model == sounds[0].model and s.origin != "upload" for s in sounds)
+        same_label = len({s.label for s in sounds}) == 1
+        if same and (same_label or not model.config.labels):
+            return sounds[0].model, [torch.from_numpy(s.latent) for s in sounds], sounds[0].label
+        ae = self.autoencoder_name()
+        if all(s.model == ae and s.origin != "upload" for s in sounds):
+            return ae, [torch.from_numpy(s.latent) for s in sounds], None
+        return ae, [torch.from_numpy(self.encode(ae, s.audio, s.sample_rate)) for s in sounds], None
+
+    def _mix(self, name: str, latents: list[torch.Tensor], weights: list[float]) -> torch.Tensor:
+        model = self.get(name)
+        if model.latent_prior == "gaussian" and not model.can_encode and len(latents) == 2:
+            return slerp(latents[0], latents[1], weights[1])
+        if model.latent_prior == "gaussian" and not model.can_encode:
+            # Bilinear mix of Gaussian latents shrinks their norm; rescale to the weighted mean norm.
+            mixed = sum(w * z for w, z in zip(weights, latents, strict=True))
+            norm = sum(w * z.norm() for w, z in zip(weights, latents, strict=True))
+            return mixed * (norm / mixed.norm().clamp_min(1e-8))
+        return sum(w * z for w, z in zip(weights, latents, strict=True))
+
+    def interpolate(self, a: Sound, b: Sound, t: float) -> Sound:
+        if not 0.0 <= t <= 1.0 or math.isnan(t):
+            raise EngineError(f"t must lie in [0, 1]; got {t}")
+        name, (za, zb), label = self._common_space([a, b])
+        return self.decode(name, self._mix(name, [za, zb], [1 - t, t]).numpy(), label, origin="interpolate")
+
+    def mix4(self, a: Sound, b: Sound, c: Sound, d: Sound, x: float, y: float) -> Sound:
+        """Bilinear mix as on NSynth Super's touch pad: a=(0,0), b=(1,0), c=(0,1), d=(1,1)."""
+        for v, n in ((x, "x"), (y, "y")):
+            if not 0.0 <= v <= 1.0 or math.isnan(v):
+                raise EngineError(f"{n} must lie in [0, 1]; got {v}")
+        name, zs, label = self._common_space([a, b, c, d])
+        weights = [(1 - x) * (1 - y), x * (1 - y), (1 - x) * y, x * y]
+        return self.decode(name, self._mix(name, zs, weights).numpy(), label, origin="mix4")

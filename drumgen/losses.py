@@ -1,0 +1,48 @@
+"""Losses shared by the models. One nn.Module or function per loss, with the paper it comes from."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from drumgen import spectral
+
+
+class MultiResolutionSTFTLoss(nn.Module):
+    """Spectral convergence + log-magnitude L1 summed over several STFT sizes.
+
+    Yamamoto et al., "Parallel WaveGAN", ICASSP 2020 (arXiv:1910.11480), eq. 4-6. Several resolutions stop the
+    model from trading time resolution for frequency resolution: transients and tones both count.
+    x, y: [B, T]. Returns a scalar.
+    """
+
+    def __init__(self, fft_sizes: tuple[int, ...] = (2048, 1024, 512, 256, 128), eps: float = 1e-5):
+        super().__init__()
+        self.fft_sizes = fft_sizes
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        total = x.new_zeros(())
+        for n_fft in self.fft_sizes:
+            mx = spectral.magnitude(x, n_fft)
+            my = spectral.magnitude(y, n_fft)
+            convergence = torch.linalg.norm(my - mx, dim=(1, 2)) / torch.linalg.norm(my, dim=(1, 2)).clamp_min(self.eps)
+            log_l1 = (torch.log(mx + self.eps) - torch.log(my + self.eps)).abs().mean(dim=(1, 2))
+            total = total + (convergence + log_l1).mean()
+        return total / len(self.fft_sizes)
+
+
+def log_spectral_distance_db(x: torch.Tensor, y: torch.Tensor, fft_sizes: tuple[int, ...] = (2048, 512, 128),
+                             floor_db: float = -80.0) -> torch.Tensor:
+    """Mean absolute difference of dB magnitudes over several STFT sizes, per item: [B, T] x2 -> [B].
+
+    Both magnitudes are floored `floor_db` below the louder signal's peak so that silence does not dominate.
+    """
+    out = []
+    for n_fft in fft_sizes:
+        mx = 20 * torch.log10(spectral.magnitude(x, n_fft) + 1e-9)
+        my = 20 * torch.log10(spectral.magnitude(y, n_fft) + 1e-9)
+        top = torch.maximum(mx.amax(dim=(1, 2)), my.amax(dim=(1, 2)))[:, None, None]
+        mx, my = mx.clamp_min(top + floor_db), my.clamp_min(top + floor_db)
+        out.append((mx - my).abs().mean(dim=(1, 2)))
+    return torch.stack(out).mean(0)

@@ -1,0 +1,340 @@
+"""One training loop for every model kind: data -> train_step -> previews, best checkpoint, resume state.
+
+The loop owns everything around a model's `train_step`: the budget (--steps / --minutes), a progress bar,
+fixed-latent audio previews and spectrogram grids, periodic resume state, keeping the best checkpoint by a
+quality measure (Frechet distance of generated hits to the training hits, metrics.py), fine-tuning from a base
+checkpoint, and data-parallel training over processes started by torchrun.
+
+Data parallelism: each process draws its own batches and gradients are averaged with torch.distributed
+all-reduce before every optimizer step (DrumModel.optimize). That is what DistributedDataParallel does, done by
+hand because WGAN-GP's gradient penalty differentiates through the critic twice, which DDP's hooks do not support.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from drumgen import audio, checkpoint, pictures
+from drumgen.dataset import Dataset, load_folder
+from drumgen.models import GENERATIVE, model_class
+
+PREVIEW_COUNT = 8
+EVAL_COUNT = 64  # generated hits per quality measurement
+
+
+@dataclasses.dataclass
+class TrainOptions:
+    data: str | None = None  # folder of hits
+    out: str | None = None  # checkpoint directory to write
+    kind: str = "autoencoder"
+    preset: str | None = None  # one of the model's PRESETS; None = its default
+    steps: int | None = None
+    minutes: float | None = None
+    batch_size: int | None = None
+    resume: bool = False
+    init: str | None = None  # checkpoint to fine-tune from
+    conditional: bool = True  # condition on class labels when the data has them
+    augment: bool = True
+    seed: int = 0
+    preview_every: int = 500
+    eval_every: int = 250
+    save_every: float = 120.0  # seconds between resume-state saves
+    dry_run: bool = False
+    progress: bool = True
+    cache_dir: str | None = None
+    config_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class TrainingError(ValueError):
+    """Training cannot start or continue; the message says why and what to do."""
+
+
+def _rank() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def init_distributed() -> None:
+    """Join the process group when started by torchrun (WORLD_SIZE > 1): gloo on CPU, NCCL on GPUs."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+
+
+def build_config(opts: TrainOptions):
+    """The model config for this run: from the resume state, the base checkpoint, or a preset."""
+    out = Path(opts.out) if opts.out else None
+    if opts.resume and out and (out / checkpoint.STATE_FILE).exists():
+        kind, stored = checkpoint.read_train_state_config(out)
+        return kind, model_class(kind).Config.from_dict(stored)
+    if opts.resume and not opts.dry_run:
+        raise TrainingError(f"--resume: no {checkpoint.STATE_FILE} in {out}; start without --resume")
+    if opts.init:
+        info = checkpoint.read_metadata(checkpoint.resolve(opts.init))
+        cfg = model_class(info["kind"]).Config.from_dict({**info["config"], **opts.config_overrides})
+        return info["kind"], cfg
+    cls = model_class(opts.kind)
+    presets = getattr(importlib_module(cls), "PRESETS", {})
+    name = opts.preset or getattr(importlib_module(cls), "DEFAULT_PRESET", None)
+    if name is not None and name not in presets:
+        raise TrainingError(f"unknown preset {name!r} for {opts.kind}; choose one of {', '.join(presets)}")
+    values = {**(presets.get(name, {}) if name else {}), **opts.config_overrides}
+    if name:
+        values["preset"] = name
+    if opts.batch_size:
+        values["batch_size"] = opts.batch_size
+    return opts.kind, cls.Config.from_dict(values)
+
+
+def importlib_module(cls):
+    import sys
+
+    return sys.modules[cls.__module__]
+
+
+def _choose_labels(data: Dataset, cfg, opts: TrainOptions) -> Dataset:
+    """Set cfg.labels from the data (conditional runs) and drop unlabelled hits from a conditional run."""
+    if opts.init or opts.resume:
+        labels = tuple(cfg.labels)
+    elif opts.conditional and data.labelled and "labels" in {f.name for f in dataclasses.fields(cfg)}:
+        present = sorted({int(i) for i in data.y if i >= 0})
+        labels = tuple(data.labels[i] for i in present)
+        cfg.labels = labels
+    else:
+        labels = ()
+        cfg.labels = ()
+    if not labels:
+        return dataclasses.replace(data, y=np.full_like(data.y, -1))
+    mapping = {data.labels.index(name): i for i, name in enumerate(labels)}
+    y = np.array([mapping.get(int(i), -1) for i in data.y], dtype=np.int64)
+    keep = y >= 0
+    if not keep.any():
+        raise TrainingError(f"the base model is conditioned on {', '.join(labels)} and none of the hits in "
+                            f"{data.report.root} carries one of those labels (name files or folders by class)")
+    return dataclasses.replace(data, x=data.x[keep], y=y[keep])
+
+
+def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Gain (-3..0 dB), polarity, and a delay of up to 2 ms: changes a listener does not hear as a new drum."""
+    b, t = x.shape
+    gain = 10 ** (-3 * torch.rand(b, 1, generator=g) / 20)
+    sign = torch.where(torch.rand(b, 1, generator=g) < 0.5, -1.0, 1.0)
+    shift = torch.randint(0, max(1, t // 500), (b,), generator=g)
+    idx = (torch.arange(t)[None] - shift[:, None]).clamp_min(0)
+    shifted = torch.gather(x, 1, idx) * (torch.arange(t)[None] >= shift[:, None])
+    return shifted * gain * sign
+
+
+class Run:
+    """The state of one training run; `train()` drives it."""
+
+    def __init__(self, opts: TrainOptions, callback: Callable[[dict], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None):
+        self.opts, self.callback, self.should_stop = opts, callback, should_stop or (lambda: False)
+        self.rank, self.world = _rank()
+        if not opts.data:
+            raise TrainingError("give the folder of hits to train on with --data DIR")
+        if not opts.out and not opts.dry_run:
+            raise TrainingError("give the checkpoint directory to write with --out DIR")
+        self.out = Path(opts.out) if opts.out else Path(tempfile.mkdtemp(prefix="drumgen-dry-"))
+        self.kind, self.cfg = build_config(opts)
+        torch.manual_seed(opts.seed)
+        data = load_folder(opts.data, self.cfg.sample_rate, self.cfg.slice_length, cache_dir=opts.cache_dir,
+                           progress=opts.progress and self.rank == 0)
+        self.data = _choose_labels(data, self.cfg, opts)
+        self.model = model_class(self.kind)(self.cfg)
+        self.step, self.best, self.history, self.seconds = 0, math.inf, [], 0.0
+        self.g = torch.Generator().manual_seed(opts.seed * 1000 + self.rank)
+        if opts.init and not (opts.resume and (self.out / checkpoint.STATE_FILE).exists()):
+            self._load_base(checkpoint.resolve(opts.init))
+        elif not opts.resume or opts.dry_run:
+            self.model.fit_statistics(self.data.x)
+        self.opt = self.model.make_optimizers()
+        if opts.resume and (self.out / checkpoint.STATE_FILE).exists():
+            self._resume()
+        self.preview_z = self.model.sample_latents(PREVIEW_COUNT, torch.Generator().manual_seed(1234))
+        self.preview_y = self._labels_for(PREVIEW_COUNT, torch.Generator().manual_seed(1234))
+        self._reference = None
+
+    def _load_base(self, base: Path) -> None:
+        """Fine-tuning: start from the base model's weights (and its discriminator, when its run left one)."""
+        served = checkpoint.load(base)
+        self.model.load_state_dict(served.state_dict(), strict=False)
+        if (base / checkpoint.STATE_FILE).exists():
+            full = model_class(self.kind)(self.cfg)
+            checkpoint.load_train_state(base, full, full.make_optimizers())
+            self.model.load_state_dict(full.state_dict())
+
+    def _resume(self) -> None:
+        self.step, extra, rng = checkpoint.load_train_state(self.out, self.model, self.opt)
+        self.best = extra.get("best", math.inf)
+        self.history = extra.get("history", [])
+        self.seconds = extra.get("seconds", 0.0)
+        if "generator" in rng:
+            self.g.set_state(rng["generator"])
+        if "torch" in rng:
+            torch.set_rng_state(rng["torch"])
+
+    def _labels_for(self, n: int, g: torch.Generator) -> torch.Tensor | None:
+        if not self.cfg.labels:
+            return None
+        return torch.arange(n) % len(self.cfg.labels)
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        n = len(self.data)
+        size = max(1, self.cfg.batch_size // self.world)
+        idx = torch.randint(0, n, (size,), generator=self.g)
+        x = torch.from_numpy(self.data.x[idx.numpy()])
+        if self.opts.augment:
+            x = _augment(x, self.g)
+        y = torch.from_numpy(self.data.y[idx.numpy()]) if self.cfg.labels else None
+        return x, y
+
+    # -- outputs -------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None) -> np.ndarray:
+        self.model.eval()
+        try:
+            return self.model.decode(z, y).float().numpy()
+        finally:
+            self.model.train()
+
+    def quality(self) -> float:
+        """Frechet distance between generated hits and the training hits (lower is better)."""
+        from drumgen import metrics
+
+        if self._reference is None:
+            pick = np.random.default_rng(0).choice(len(self.data), min(len(self.data), 512), replace=False)
+            self._reference = metrics.embed(self.data.x[pick], self.cfg.sample_rate)
+        g = torch.Generator().manual_seed(99)
+        z = self.model.sample_latents(EVAL_COUNT, g)
+        x = self.generate(z, self._labels_for(EVAL_COUNT, g))
+        if not np.all(np.isfinite(x)) or np.max(np.abs(x)) < 1e-4:
+            return math.inf
+        return float(metrics.frechet_distance(metrics.embed(x, self.cfg.sample_rate), self._reference))
+
+    def preview(self) -> list[str]:
+        folder = self.out / "previews" / f"step_{self.step:07d}"
+        x = self.generate(self.preview_z, self.preview_y)
+        paths = [str(audio.write_wav(folder / f"{i}.wav", hit, self.cfg.sample_rate)) for i, hit in enumerate(x)]
+        audio.atomic_write_bytes(folder / "spectrograms.png", pictures.spectrogram_grid_png(x, self.cfg.sample_rate))
+        return paths
+
+    def summary(self) -> dict[str, Any]:
+        report = self.data.report
+        return {
+            "data": {"root": report.root, "hits": len(self.data), "counts": report.counts()},
+            "preset": self.cfg.preset, "steps": self.step, "seconds": round(self.seconds, 1),
+            "device": "cpu", "processes": self.world, "best_frechet": None if math.isinf(self.best) else self.best,
+            "base": self.opts.init, "torch": torch.__version__,
+        }
+
+    def save_state(self) -> None:
+        extra = {"best": self.best, "history": self.history[-2000:], "seconds": self.seconds}
+        rng = {"generator": self.g.get_state(), "torch": torch.get_rng_state()}
+        checkpoint.save_train_state(self.out, self.model, self.opt, self.step, extra, rng)
+
+    def evaluate_and_keep_best(self) -> float:
+        score = self.quality()
+        if score < self.best or not (self.out / checkpoint.MODEL_FILE).exists():
+            self.best = min(self.best, score)
+            checkpoint.save(self.model, self.out, {**self.summary(), "best_frechet": score})
+        return score
+
+
+def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
+          should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Run (or continue) training; returns the summary stored in the checkpoint."""
+    if opts.kind not in GENERATIVE and not opts.init and not opts.resume:
+        raise TrainingError(f"drumgen train makes {', '.join(GENERATIVE)} models; got {opts.kind!r}")
+    init_distributed()
+    run = Run(opts, callback, should_stop)
+    if run.rank == 0:
+        run.out.mkdir(parents=True, exist_ok=True)
+    total = 1 if opts.dry_run else opts.steps
+    deadline = time.monotonic() + opts.minutes * 60 if opts.minutes and not opts.dry_run else None
+    if total is None and deadline is None:
+        raise TrainingError("give a budget: --steps N or --minutes M")
+    bar = None
+    if opts.progress and run.rank == 0:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, initial=min(run.step, total or run.step), unit="step", dynamic_ncols=True,
+                   desc=f"{run.kind} {run.cfg.preset}")
+    start_step, started, last_save = run.step, time.monotonic(), time.monotonic()
+    losses: dict[str, float] = {}
+    try:
+        while not run.should_stop():
+            if total is not None and run.step >= (total if opts.dry_run else opts.steps):
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            t0 = time.monotonic()
+            x, y = run.batch()
+            losses = run.model.train_step(x, y, run.opt, run.step)
+            if not all(math.isfinite(v) for v in losses.values()):
+                raise TrainingError(f"training diverged at step {run.step} (losses {losses}); the best checkpoint "
+                                    f"in {run.out} is kept: lower the learning rate or resume from it")
+            run.step += 1
+            run.seconds += time.monotonic() - t0
+            if run.rank != 0:
+                continue
+            record = {"step": run.step, **{k: round(v, 5) for k, v in losses.items()}}
+            run.history.append(record)
+            previews: list[str] = []
+            if run.step % opts.eval_every == 0:
+                record["frechet"] = run.evaluate_and_keep_best()
+            if run.step % opts.preview_every == 0:
+                previews = run.preview()
+            if time.monotonic() - last_save > opts.save_every:
+                run.save_state()
+                last_save = time.monotonic()
+            eta = _eta(run.step - start_step, time.monotonic() - started, total and total - run.step, deadline)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in list(losses.items())[:4]}, refresh=False)
+            if run.callback:
+                run.callback({"type": "progress", "step": run.step, "total": total, "losses": losses,
+                              "eta": eta, "previews": previews})
+    finally:
+        if bar is not None:
+            bar.close()
+    if run.rank == 0:
+        if run.step > 0:
+            score = run.evaluate_and_keep_best()
+            run.history.append({"step": run.step, "frechet": score})
+            run.preview()
+        run.save_state()
+        if not (run.out / checkpoint.MODEL_FILE).exists():
+            checkpoint.save(run.model, run.out, run.summary())
+        (run.out / "history.json").write_text(json.dumps(run.history[-2000:]))
+    summary = run.summary()
+    if opts.dry_run:
+        x = run.generate(run.preview_z[:1], None if run.preview_y is None else run.preview_y[:1])
+        summary["dry_run"] = {"batch": list(run.batch()[0].shape), "generated": list(x.shape), "losses": losses}
+        if not opts.out:
+            shutil.rmtree(run.out, ignore_errors=True)
+    if dist.is_initialized():
+        dist.barrier()
+    return summary
+
+
+def _eta(done: int, elapsed: float, remaining_steps: int | None, deadline: float | None) -> float | None:
+    if deadline is not None:
+        return max(0.0, deadline - time.monotonic())
+    if remaining_steps is None or done == 0:
+        return None
+    return elapsed / done * remaining_steps
