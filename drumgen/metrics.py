@@ -1,0 +1,207 @@
+"""Measures of drum sounds that run offline on this machine: an embedding, distances, and sanity checks.
+
+`embed` turns hits into a fixed, hand-built feature vector (no learned weights, no downloads), so a Frechet
+distance between two sets of hits means the same thing on every machine and in every session. It describes what a
+producer hears in a one-shot:
+
+- spectrum over time: log-mel band energies in five log-spaced time segments (attack, body, early/late decay, tail);
+- envelope: RMS level per segment, attack time, times to fall 20 and 40 dB below the peak, temporal centroid;
+- spectral shape: centroid, flatness and 85% roll-off per segment and energy-weighted over the whole hit.
+
+Every feature is scaled by fixed constants (dB/20, octaves/2, ...) to roughly unit range; nothing depends on the
+data, so embeddings from different runs are comparable.
+
+The Frechet distance is that of Heusel et al. 2017 (https://arxiv.org/abs/1706.08500), computed on this
+embedding instead of Inception features; it is called "Frechet distance" here, not FID or FAD, because the
+embedding differs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from drumgen import audio
+
+EMBED_RATE = 22050  # drum timbre above 11 kHz matters little for telling sets apart; half the rate halves the cost
+N_FFT = 1024
+HOP = 256  # 11.6 ms frames
+N_FRAMES = 87  # 1 s: hits are cut or zero-padded to this, so sets of different lengths stay comparable
+N_MELS = 24
+FMIN, FMAX = 30.0, 11025.0
+# Frame boundaries of the five segments: 0-23 ms, 23-70 ms, 70-160 ms, 160-350 ms, 350-1000 ms.
+SEGMENTS = ((0, 2), (2, 6), (6, 14), (14, 30), (30, N_FRAMES))
+FLOOR_DB = -100.0
+EPS = 1e-10
+
+
+def _mel(f: np.ndarray) -> np.ndarray:
+    return 2595.0 * np.log10(1.0 + f / 700.0)
+
+
+def _mel_filterbank(sample_rate: int = EMBED_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
+                    fmin: float = FMIN, fmax: float = FMAX) -> np.ndarray:
+    """Triangular filters [n_mels, n_fft // 2 + 1], equally spaced on the mel scale, each summing to 1.
+
+    Area-normalised so that a band's value is the mean power of its bins: bands of different widths then sit on
+    the same dB scale.
+    """
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    edges_mel = np.linspace(_mel(np.array(fmin)), _mel(np.array(fmax)), n_mels + 2)
+    edges = 700.0 * (10 ** (edges_mel / 2595.0) - 1.0)
+    fb = np.zeros((n_mels, freqs.shape[0]))
+    for m in range(n_mels):
+        lo, mid, hi = edges[m], edges[m + 1], edges[m + 2]
+        up = (freqs - lo) / max(mid - lo, EPS)
+        down = (hi - freqs) / max(hi - mid, EPS)
+        fb[m] = np.clip(np.minimum(up, down), 0.0, None)
+        if fb[m].sum() == 0:  # a band narrower than one bin: take the nearest bin
+            fb[m, np.argmin(np.abs(freqs - mid))] = 1.0
+        fb[m] /= fb[m].sum()
+    return fb.astype(np.float32)
+
+
+_FB = _mel_filterbank()
+_FREQS = np.fft.rfftfreq(N_FFT, 1.0 / EMBED_RATE).astype(np.float32)
+_WINDOW = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
+
+
+def _power_frames(x: np.ndarray) -> np.ndarray:
+    """[B, N_FRAMES * HOP] -> power spectrogram [B, N_FRAMES, N_FFT // 2 + 1] (frames start at 0, not centred)."""
+    padded = np.pad(x, ((0, 0), (0, N_FFT)))
+    idx = np.arange(N_FRAMES)[:, None] * HOP + np.arange(N_FFT)[None, :]
+    frames = padded[:, idx] * _WINDOW  # [B, F, N_FFT]
+    spec = np.fft.rfft(frames, axis=-1)
+    return (spec.real**2 + spec.imag**2).astype(np.float32) / (N_FFT / 4)
+
+
+def _db(p: np.ndarray) -> np.ndarray:
+    return np.maximum(10.0 * np.log10(p + EPS), FLOOR_DB)
+
+
+def _times_below(env_db: np.ndarray, peak_idx: np.ndarray, drop_db: float) -> np.ndarray:
+    """Seconds from each hit's peak frame to the first later frame `drop_db` below the peak ([B])."""
+    b, f = env_db.shape
+    after = np.arange(f)[None, :] > peak_idx[:, None]
+    below = after & (env_db <= env_db[np.arange(b), peak_idx][:, None] - drop_db)
+    first = np.where(below.any(axis=1), below.argmax(axis=1), f)  # never falls: as long as the window
+    return (first - peak_idx).clip(min=1) * HOP / EMBED_RATE
+
+
+def _log2_scaled(v: np.ndarray, centre: float, octaves: float = 2.0) -> np.ndarray:
+    return (np.log2(np.maximum(v, EPS)) - np.log2(centre)) / octaves
+
+
+def _features(x: np.ndarray) -> np.ndarray:
+    """[B, N_FRAMES * HOP] at EMBED_RATE, peak-normalised -> [B, D] standardised features."""
+    # A -100 dB white floor (relative to the peak) makes silence behave like faint noise: its centroid, flatness
+    # and roll-off stay finite and neutral instead of falling to log(0).
+    p = _power_frames(x) + 10 ** (FLOOR_DB / 10)  # [B, F, K]
+    mel = p @ _FB.T  # [B, F, M]
+    frame_power = p.mean(axis=-1)  # [B, F]
+    feats = []
+    # (1) log-mel per segment: mean power over the segment, in dB, centred at -50 dB, 20 dB per unit.
+    for a, b in SEGMENTS:
+        feats.append((_db(mel[:, a:b].mean(axis=1)) + 50.0) / 20.0)  # [B, M]
+    # (2) envelope: RMS level per segment, attack, decay times, temporal centroid.
+    env_db = _db(frame_power)  # [B, F]
+    feats.append(np.stack([(_db(frame_power[:, a:b].mean(axis=1)) + 40.0) / 20.0 for a, b in SEGMENTS], 1))
+    peak_idx = env_db.argmax(axis=1)
+    attack = (peak_idx + 0.5) * HOP / EMBED_RATE
+    t = (np.arange(N_FRAMES) + 0.5) * HOP / EMBED_RATE
+    weights = frame_power / (frame_power.sum(axis=1, keepdims=True) + EPS)
+    centroid_t = weights @ t
+    feats.append(np.stack([
+        _log2_scaled(attack, 0.01),
+        _log2_scaled(_times_below(env_db, peak_idx, 20.0), 0.1),
+        _log2_scaled(_times_below(env_db, peak_idx, 40.0), 0.3),
+        _log2_scaled(centroid_t, 0.1),
+    ], axis=1))
+    # (3) spectral shape per frame, then averaged per segment weighted by frame energy.
+    ptot = p.sum(axis=-1) + EPS  # [B, F]
+    centroid = (p @ _FREQS) / ptot
+    flatness_db = 10 * (np.log10(p + EPS).mean(axis=-1) - np.log10(p.mean(axis=-1) + EPS))
+    rolloff = _FREQS[np.minimum((np.cumsum(p, axis=-1) < 0.85 * ptot[..., None]).sum(axis=-1), len(_FREQS) - 1)]
+    shape = np.stack([_log2_scaled(centroid, 2000.0), (flatness_db + 25.0) / 20.0,
+                      _log2_scaled(rolloff, 4000.0)], axis=-1)  # [B, F, 3]
+    for a, b in (*SEGMENTS, (0, N_FRAMES)):
+        w = frame_power[:, a:b] + EPS
+        feats.append((shape[:, a:b] * w[..., None]).sum(axis=1) / w.sum(axis=1)[:, None])
+    return np.concatenate(feats, axis=1).astype(np.float32)
+
+
+EMBED_DIM = len(SEGMENTS) * N_MELS + len(SEGMENTS) + 4 + 3 * (len(SEGMENTS) + 1)
+
+
+def embed(x: np.ndarray, sample_rate: int, batch: int = 128) -> np.ndarray:
+    """Hand-built embedding of drum hits: x [N, T] float at `sample_rate` -> [N, EMBED_DIM] float32.
+
+    Deterministic, numpy-only, independent of the input rate (resampled to 22.05 kHz) and of level (each hit is
+    peak-normalised first; a silent hit embeds as silence). Only the first second of each hit is described; shorter
+    hits are zero-padded. Non-finite samples count as silence (see `garbage` to report them).
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None]
+    if x.ndim != 2:
+        raise ValueError(f"embed expects hits as an array [N, T]; got shape {x.shape}")
+    if x.shape[0] == 0:
+        return np.zeros((0, EMBED_DIM), dtype=np.float32)
+    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    length = N_FRAMES * HOP
+    out = []
+    for i in range(0, x.shape[0], batch):
+        chunk = x[i:i + batch]
+        if sample_rate != EMBED_RATE:
+            # soxr resamples [T, channels] in one call: every hit of the chunk is one channel.
+            chunk = audio.resample(np.ascontiguousarray(chunk.T), sample_rate, EMBED_RATE).T.reshape(len(chunk), -1)
+        chunk = chunk[:, :length]
+        chunk = np.pad(chunk, ((0, 0), (0, length - chunk.shape[1])))
+        peak = np.abs(chunk).max(axis=1, keepdims=True)
+        chunk = np.where(peak > 0, chunk / np.maximum(peak, EPS), 0.0).astype(np.float32)
+        out.append(_features(chunk))
+    return np.concatenate(out, axis=0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Frechet distance
+
+
+def gaussian(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean [D] and covariance [D, D] (float64) of embeddings [N, D]; N >= 2."""
+    emb = np.asarray(emb, dtype=np.float64)
+    if emb.ndim != 2 or emb.shape[0] < 2:
+        raise ValueError(f"a Frechet distance needs at least 2 embeddings [N, D]; got shape {emb.shape}")
+    return emb.mean(axis=0), np.cov(emb, rowvar=False)
+
+
+def _sqrt_psd(s: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh((s + s.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
+def frechet_from_stats(mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray, cov_b: np.ndarray) -> float:
+    """||mu_a - mu_b||^2 + tr(A) + tr(B) - 2 tr((A^1/2 B A^1/2)^1/2).
+
+    tr((AB)^1/2) equals tr((A^1/2 B A^1/2)^1/2), and the latter is a symmetric PSD matrix, so both roots come
+    from `eigh` with negative round-off eigenvalues clipped: no complex parts, no scipy, stable when N < D.
+    """
+    mu_a, mu_b = np.asarray(mu_a, np.float64), np.asarray(mu_b, np.float64)
+    cov_a, cov_b = np.asarray(cov_a, np.float64), np.asarray(cov_b, np.float64)
+    if mu_a.shape != mu_b.shape or cov_a.shape != cov_b.shape:
+        raise ValueError(f"statistics of different embeddings: means {mu_a.shape} vs {mu_b.shape}")
+    root_a = _sqrt_psd(cov_a)
+    middle = root_a @ cov_b @ root_a
+    w = np.linalg.eigvalsh((middle + middle.T) / 2)
+    tr_cross = float(np.sqrt(np.clip(w, 0.0, None)).sum())
+    d = float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2.0 * tr_cross)
+    return max(d, 0.0)
+
+
+def frechet_distance(emb_a: np.ndarray, emb_b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to two sets of embeddings [Na, D] and [Nb, D]."""
+    return frechet_from_stats(*gaussian(emb_a), *gaussian(emb_b))
+
+
+def frechet(x_a: np.ndarray, x_b: np.ndarray, sample_rate: int) -> float:
+    """Frechet distance between two sets of hits [Na, T] and [Nb, T'] at `sample_rate` (via `embed`)."""
+    return frechet_distance(embed(x_a, sample_rate), embed(x_b, sample_rate))
