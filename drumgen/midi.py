@@ -305,7 +305,7 @@ def midi_to_pattern(data: bytes) -> Pattern:
                 notes.append((round(tick * scale), msg.channel, msg.note, msg.velocity))
     if any(ch == DRUM_CHANNEL for _, ch, _, _ in notes):
         notes = [n for n in notes if n[1] == DRUM_CHANNEL]
-    if not notes and not pads:
+    if not notes and not pads and swing_text is None:  # an empty drumgen pattern still has its swing text
         raise PatternError("midi: the file holds no notes")
 
     swing = swing_text if swing_text is not None else _estimate_swing([t for t, *_ in notes])
