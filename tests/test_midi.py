@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drumgen import midi
 from drumgen.midi import (
     DEFAULT_PADS,
     GM_DRUMS,
@@ -85,12 +84,12 @@ def test_straight_round_trip_notes_times_velocities():
     assert midi_to_pattern(data).to_dict() == Pattern.from_dict(d).to_dict()
 
 
-@pytest.mark.parametrize("swing", [0.5, 0.66, 0.75])
-def test_swing_delays_every_second_sixteenth(swing):
+@pytest.mark.parametrize("swing, offbeat", [(0.5, 120), (0.66, 158), (0.665, 160), (0.75, 180)])
+def test_swing_delays_every_second_sixteenth(swing, offbeat):
     data = pattern_to_midi(Pattern.from_dict(pattern_dict(swing=swing)))
     hats = [t for t, note, _ in onsets(data) if note == 42]
     assert len(hats) == 16
-    delay = round(240 * swing) - 120  # 0 at 0.5; 158 - 120 = 38 ticks at 0.66; 60 at 0.75
+    delay = offbeat - 120  # 2 * 120 * swing rounded to a tick: 38 ticks late at 0.66 (158.4), 40 at 0.665 (159.6)
     assert hats == [120 * s + (delay if s % 2 else 0) for s in range(16)]
     if swing == 0.66:
         assert hats[1] == 158 and hats[3] == 240 + 158
@@ -279,7 +278,8 @@ def test_any_valid_pattern_round_trips(d, straight):
     assert [(t.name, t.note, t.steps) for t in back.tracks] == [(t.name, t.note, t.steps) for t in p.tracks]
     # Onsets are exactly where the swing formula puts them.
     swing = 0.5 if straight else p.swing
-    want = sorted((midi.step_tick(s, swing), t.note, v) for t in p.tracks for s, v in enumerate(t.steps) if v)
+    tick = [240 * (s // 2) + (round(240 * swing) if s % 2 else 0) for s in range(p.steps)]
+    want = sorted((tick[s], t.note, v) for t in p.tracks for s, v in enumerate(t.steps) if v)
     assert onsets(data) == want
 
 
