@@ -4,7 +4,7 @@ The zip holds one folder named after the kit:
 
     <kit>/samples/036_kick.wav   24-bit 44.1 kHz mono one-shots: onset at the start, short fade-out, peak -1 dBFS
     <kit>/<kit>.sfz              one region per pad on its note, one-shot, closed hats choke open hats
-    <kit>/drumkit.xml            a Hydrogen drumkit (the 0.9/1.x format of the kits Debian ships)
+    <kit>/drumkit.xml            a Hydrogen 1.x drumkit (muteGroup 0 makes the hats choke each other)
     <kit>/<kit>.mid              the pattern, when one is given, on the same notes as the SFZ
     <kit>/README.txt             the note -> pad -> file table
 
@@ -155,7 +155,7 @@ def export_kit(name: str, pads: list[KitPad], pattern: Pattern | None = None) ->
     for p, f in zip(pads, files, strict=True):
         x = prepare_one_shot(p.audio, int(p.sample_rate))
         entries[f"samples/{f}"] = audio.wav_bytes(x, audio.OUTPUT_RATE, bits=24)
-    entries[f"{kit}.sfz"] = _sfz(display_name(name, kit), pads, files, roles).encode()
+    entries[f"{kit}.sfz"] = _sfz(pads, files, roles).encode()
     entries["drumkit.xml"] = _hydrogen(display_name(name, kit), pads, titles, files, roles)
     if pattern is not None:
         entries[f"{kit}.mid"] = pattern_to_midi(pattern)
@@ -172,7 +172,7 @@ def export_kit(name: str, pads: list[KitPad], pattern: Pattern | None = None) ->
     return buf.getvalue()
 
 
-def _sfz(title: str, pads: list[KitPad], files: list[str], roles: list[str | None]) -> str:
+def _sfz(pads: list[KitPad], files: list[str], roles: list[str | None]) -> str:
     # Only built names and numbers go into the SFZ: a client's name with a newline could otherwise add opcodes.
     lines = [
         "// drumkit made with drumgen; play it with the kit's .mid (notes below)",
@@ -192,12 +192,15 @@ def _sfz(title: str, pads: list[KitPad], files: list[str], roles: list[str | Non
 
 
 def _hydrogen(title: str, pads: list[KitPad], titles: list[str], files: list[str], roles: list[str | None]) -> bytes:
-    """drumkit.xml with the elements in the order Hydrogen writes them (checked against Debian's kits)."""
+    """drumkit.xml in the format Hydrogen 1.x writes and validates (its drumkit.xsd): one drumkit component and,
+    per instrument, the elements in schema order with one instrumentComponent holding one layer. Hydrogen 1.x also
+    reads the older component-less kits that Debian ships, so both generations load it."""
     ET.register_namespace("", HYDROGEN_NS)
 
-    def sub(parent: ET.Element, tag: str, text: object) -> ET.Element:
+    def sub(parent: ET.Element, tag: str, text: object = None) -> ET.Element:
         e = ET.SubElement(parent, f"{{{HYDROGEN_NS}}}{tag}")
-        e.text = str(text)
+        if text is not None:
+            e.text = str(text)
         return e
 
     root = ET.Element(f"{{{HYDROGEN_NS}}}drumkit_info")
@@ -205,19 +208,27 @@ def _hydrogen(title: str, pads: list[KitPad], titles: list[str], files: list[str
     sub(root, "author", "drumgen")
     sub(root, "info", "Generated drum hits exported by drumgen. Notes follow the kit's README.txt.")
     sub(root, "license", "unspecified")
-    instruments = ET.SubElement(root, f"{{{HYDROGEN_NS}}}instrumentList")
+    component = sub(sub(root, "componentList"), "drumkitComponent")
+    for tag, value in (("id", 0), ("name", "Main"), ("volume", 1)):
+        sub(component, tag, value)
+    instruments = sub(root, "instrumentList")
     for i, (p, t, f, role) in enumerate(zip(pads, titles, files, roles, strict=True)):
-        ins = ET.SubElement(instruments, f"{{{HYDROGEN_NS}}}instrument")
+        ins = sub(instruments, "instrument")
         for tag, value in (
             ("id", i), ("name", t), ("volume", 1), ("isMuted", "false"), ("pan_L", 1), ("pan_R", 1),
-            ("randomPitchFactor", 0), ("gain", 1), ("filterActive", "false"), ("filterCutoff", 1),
-            ("filterResonance", 0), ("Attack", 0), ("Decay", 0), ("Sustain", 1), ("Release", 1000),
+            ("randomPitchFactor", 0), ("gain", 1), ("applyVelocity", "true"), ("filterActive", "false"),
+            ("filterCutoff", 1), ("filterResonance", 0), ("Attack", 0), ("Decay", 0), ("Sustain", 1),
+            ("Release", 1000),
             # Hydrogen's mute group: a hit stops the other instruments of its group (both hats: group 0).
             ("muteGroup", 0 if role else -1), ("midiOutChannel", -1), ("midiOutNote", int(p.note)),
-            ("isStopNote", "false"), ("FX1Level", 0), ("FX2Level", 0), ("FX3Level", 0), ("FX4Level", 0),
+            ("isStopNote", "false"), ("sampleSelectionAlgo", "VELOCITY"), ("isHihat", -1), ("lower_cc", 0),
+            ("higher_cc", 127), ("FX1Level", 0), ("FX2Level", 0), ("FX3Level", 0), ("FX4Level", 0),
         ):
             sub(ins, tag, value)
-        layer = ET.SubElement(ins, f"{{{HYDROGEN_NS}}}layer")
+        part = sub(ins, "instrumentComponent")
+        sub(part, "component_id", 0)
+        sub(part, "gain", 1)
+        layer = sub(part, "layer")
         for tag, value in (("filename", f"samples/{f}"), ("min", 0), ("max", 1), ("gain", 1), ("pitch", 0)):
             sub(layer, tag, value)
     ET.indent(root, space=" ")
@@ -235,11 +246,17 @@ def _readme(title: str, kit: str, pads: list[KitPad], titles: list[str], files: 
         "  note  GM name        pad                              file",
         *rows,
         "",
-        f"{kit}.sfz       load in an SFZ sampler (sfizz, Sforzando, ...): one-shot regions on the notes above",
-        "drumkit.xml     a Hydrogen drumkit: copy this folder into ~/.hydrogen/data/drumkits/",
+        *_files_table(kit, pattern),
     ]
-    if pattern is not None:
-        parts.append(f"{kit}.mid       the beat ({pattern.bpm:g} BPM, {pattern.steps} steps, swing "
-                     f"{pattern.swing:g}) on channel 10; drop it on the sampler's track")
     parts += ["", "Samples: 44.1 kHz, 24-bit mono WAV, onset at the start, peak -1 dBFS.", ""]
     return "\n".join(parts)
+
+
+def _files_table(kit: str, pattern: Pattern | None) -> list[str]:
+    files = [(f"{kit}.sfz", "load in an SFZ sampler (sfizz, Sforzando, ...): one-shot regions on the notes above"),
+             ("drumkit.xml", "a Hydrogen drumkit: copy this folder into ~/.hydrogen/data/drumkits/")]
+    if pattern is not None:
+        files.append((f"{kit}.mid", f"the beat ({pattern.bpm:g} BPM, {pattern.steps} steps, swing {pattern.swing:g}) "
+                                    "on channel 10; put it on the sampler's track"))
+    width = max(len(f) for f, _ in files) + 2
+    return [f"{f:<{width}}{what}" for f, what in files]

@@ -102,19 +102,38 @@ def test_closed_hat_chokes_open_hat(kit_zip):
     assert groups["42"] == groups["46"] == "0" and groups["36"] == "-1"
 
 
+# Element order of Hydrogen 1.x's drumkit.xsd (a sequence: order matters to its validator).
+INSTRUMENT_TAGS = [
+    "id", "name", "volume", "isMuted", "pan_L", "pan_R", "randomPitchFactor", "gain", "applyVelocity",
+    "filterActive", "filterCutoff", "filterResonance", "Attack", "Decay", "Sustain", "Release", "muteGroup",
+    "midiOutChannel", "midiOutNote", "isStopNote", "sampleSelectionAlgo", "isHihat", "lower_cc", "higher_cc",
+    "FX1Level", "FX2Level", "FX3Level", "FX4Level", "instrumentComponent",
+]
+
+
+def tags(e: ET.Element) -> list[str]:
+    return [c.tag.split("}")[1] for c in e]
+
+
 def test_hydrogen_drumkit_xml(kit_zip):
-    root = ET.fromstring(kit_zip.read("my_kit/drumkit.xml"))
+    raw = kit_zip.read("my_kit/drumkit.xml")
+    assert raw.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
+    root = ET.fromstring(raw)
     assert root.tag == "{http://www.hydrogen-music.org/drumkit}drumkit_info"
-    assert [c.tag.split("}")[1] for c in root] == ["name", "author", "info", "license", "instrumentList"]
+    assert tags(root) == ["name", "author", "info", "license", "componentList", "instrumentList"]
     assert root.findtext("h:name", namespaces=NS) == "My Kit"
+    assert tags(root.find("h:componentList/h:drumkitComponent", NS)) == ["id", "name", "volume"]
     instruments = root.findall("h:instrumentList/h:instrument", NS)
     assert len(instruments) == 8
     for i, (ins, (name, note)) in enumerate(zip(instruments, DEFAULT_PADS, strict=True)):
-        tags = [c.tag.split("}")[1] for c in ins]
-        assert tags[:3] == ["id", "name", "volume"] and tags[-1] == "layer"
+        assert tags(ins) == INSTRUMENT_TAGS
         assert ins.findtext("h:id", namespaces=NS) == str(i)
         assert ins.findtext("h:name", namespaces=NS) == name
-        filename = ins.findtext("h:layer/h:filename", namespaces=NS)
+        assert ins.findtext("h:midiOutNote", namespaces=NS) == str(note)
+        part = ins.find("h:instrumentComponent", NS)
+        assert tags(part) == ["component_id", "gain", "layer"]
+        assert tags(part.find("h:layer", NS)) == ["filename", "min", "max", "gain", "pitch"]
+        filename = part.findtext("h:layer/h:filename", namespaces=NS)
         assert filename == f"samples/{note:03d}_{name}.wav"
         assert f"my_kit/{filename}" in kit_zip.namelist()
 
@@ -173,6 +192,7 @@ def test_hostile_names_never_become_paths():
     assert len(regions) == 4  # the newline did not add a region
     root = ET.fromstring(z.read("tmp_evil/drumkit.xml"))
     names = [e.text for e in root.iterfind("h:instrumentList/h:instrument/h:name", NS)]
+    assert names[3] == "kick<region> key=1 sample=/etc/passwd"  # the newline (not printable) was dropped
     assert names[0] == "../../etc/passwd" and names[2] == "closed_hat"  # shown as text, escaped by the XML writer
 
 
