@@ -256,7 +256,8 @@ def pattern_to_midi(pattern: Pattern, straight: bool = False) -> bytes:
     drums.append(mido.MetaMessage("track_name", name="Drums", time=0))
     now = 0
     for tick, _, msg in events:  # absolute ticks -> deltas
-        drums.append(msg.copy(time=tick - now))
+        msg.time = tick - now  # each message was made for this track alone, so setting its delta is safe
+        drums.append(msg)
         now = tick
     drums.append(mido.MetaMessage("end_of_track", time=end - now))
 
