@@ -179,7 +179,7 @@ def _track(t: Any, i: int, steps: int) -> Track:
         if not _is_int(v):
             raise PatternError(f"{where}.steps[{j}]: velocity must be an integer 0..127, got {_show(v)}")
         if not 0 <= v <= 127:
-            raise PatternError(f"{where}.steps[{j}]: velocity must be 0..127, got {v}")
+            raise PatternError(f"{where}.steps[{j}]: velocity must be 0..127, got {_show(v)}")
     return Track(name=name, note=int(note), steps=[int(v) for v in vel])
 
 
@@ -193,10 +193,11 @@ def _number(d: dict, key: str, where: str, lo: float, hi: float, default: float 
             return default
         raise PatternError(f"{where}: missing; give a number {lo:g}..{hi:g}")
     v = d[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    # isinstance(int) first: math.isfinite overflows on a huge JSON integer such as 1e400 written out in digits.
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not math.isfinite(v)):
         raise PatternError(f"{where}: must be a number {lo:g}..{hi:g}, got {_show(v)}")
     if not lo <= v <= hi:
-        raise PatternError(f"{where}: must be {lo:g}..{hi:g}, got {v:g}")
+        raise PatternError(f"{where}: must be {lo:g}..{hi:g}, got {_show(v)}")
     return float(v)
 
 
@@ -206,6 +207,8 @@ def _kind(v: Any) -> str:
 
 
 def _show(v: Any) -> str:
+    if isinstance(v, int) and abs(v) > 10**15:
+        return "a huge integer"  # and str() of an int over 4300 digits raises ValueError
     text = repr(v)
     return text if len(text) <= 40 else text[:37] + "..."
 

@@ -194,6 +194,9 @@ DELETE = object()
     ("bpm", "120", "bpm: must be a number"),
     ("bpm", True, "bpm: must be a number"),
     ("bpm", float("nan"), "bpm: must be a number"),
+    ("bpm", 10**400, "bpm: must be 30..300, got a huge integer"),
+    ("tracks.2.steps.5", 10**400, "tracks[2].steps[5]: velocity must be 0..127, got a huge integer"),
+    ("tracks.2.note", -(10**400), "tracks[2].note: must be an integer 0..127, got a huge integer"),
     ("bpm", DELETE, "bpm: missing"),
     ("swing", 0.49, "swing: must be 0.5..0.75"),
     ("swing", 0.8, "swing: must be 0.5..0.75"),
@@ -225,6 +228,13 @@ def test_validation_errors_name_the_field(path, value, message):
     with pytest.raises(PatternError) as e:
         Pattern.from_dict(broken(path, value))
     assert message in str(e.value)
+
+
+def test_integers_too_long_to_print():
+    """Python refuses str() of an int over 4300 digits; the error message must not trip on it."""
+    for path in ("bpm", "tracks.2.note", "tracks.2.steps.5"):
+        with pytest.raises(PatternError, match="a huge integer"):
+            Pattern.from_dict(broken(path, 10**5000))
 
 
 def test_validation_other_errors():
@@ -284,7 +294,8 @@ def test_any_valid_pattern_round_trips(d, straight):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-1000, 1000) | st.floats(allow_nan=True) | st.text(max_size=8),
+    st.none() | st.booleans() | st.integers(-1000, 1000) | st.integers() | st.sampled_from([10**400, -(10**400)])
+    | st.floats(allow_nan=True) | st.text(max_size=8),
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=6), children, max_size=5),
     max_leaves=30,
 )
