@@ -115,7 +115,7 @@ def _check(pads: list[KitPad], pattern: Pattern | None) -> None:
     for i, p in enumerate(pads):
         where = f"pads[{i}] ({display_name(p.name, 'unnamed')!r})"
         if isinstance(p.note, bool) or not isinstance(p.note, (int, np.integer)) or not 0 <= p.note <= 127:
-            raise KitError(f"{where}: note must be an integer 0..127, got {p.note!r}")
+            raise KitError(f"{where}: note must be an integer 0..127, got {_show(p.note)}")
         if int(p.note) in by_note:
             j = by_note[int(p.note)]
             raise KitError(f"{where}: note {p.note} is already used by pads[{j}] "
@@ -123,7 +123,7 @@ def _check(pads: list[KitPad], pattern: Pattern | None) -> None:
         by_note[int(p.note)] = i
         if isinstance(p.sample_rate, bool) or not isinstance(p.sample_rate, (int, np.integer)) \
                 or not 1000 <= p.sample_rate <= 768_000:
-            raise KitError(f"{where}: sample_rate must be an integer 1000..768000 Hz, got {p.sample_rate!r}")
+            raise KitError(f"{where}: sample_rate must be an integer 1000..768000 Hz, got {_show(p.sample_rate)}")
         a = np.asarray(p.audio)
         if a.ndim != 1 or a.size == 0 or not np.issubdtype(a.dtype, np.number):
             raise KitError(f"{where}: audio must be a non-empty mono array [T], got shape {a.shape} {a.dtype}")
@@ -135,6 +135,12 @@ def _check(pads: list[KitPad], pattern: Pattern | None) -> None:
             if any(t.steps) and t.note not in by_note:
                 raise KitError(f"pattern.tracks[{i}] ({t.name!r}) plays note {t.note}, which no pad has; "
                                f"pad notes: {sorted(by_note)}")
+
+
+def _show(v: object) -> str:
+    if isinstance(v, int) and abs(v) > 10**15:
+        return "a huge integer"  # str() of an int over 4300 digits raises
+    return repr(v)[:40]
 
 
 def export_kit(name: str, pads: list[KitPad], pattern: Pattern | None = None) -> bytes:

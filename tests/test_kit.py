@@ -216,6 +216,8 @@ def test_errors():
         export_kit("k", [pads[0]._replace(note=n) for n in range(17)])
     with pytest.raises(KitError, match="note must be an integer 0..127"):
         export_kit("k", [pads[0]._replace(note=128)])
+    with pytest.raises(KitError, match="got a huge integer"):
+        export_kit("k", [pads[0]._replace(note=10**5000)])
     with pytest.raises(KitError, match="mono array"):
         export_kit("k", [pads[0]._replace(audio=np.zeros((2, 100), np.float32))])
     with pytest.raises(KitError, match="mono array"):
