@@ -103,13 +103,26 @@ function requireModel() {
   return model;
 }
 
+// The classes each pad slot prefers, so a fresh kit lands where the default pattern expects it
+// (kick on 1, snare on 2, hats on 3-4, ...); the 8 sounds still come from one /api/sample request.
+const SLOT_CLASSES = [["kick"], ["snare"], ["hihat"], ["hihat", "cymbal"], ["clap", "snare"], ["tom"],
+  ["tom", "perc"], ["cymbal", "perc"]];
+
+/** Pair free pads with sounds: each pad takes the first unused sound of a class it prefers, else any. */
+function arrange(free, got) {
+  const left = [...got];
+  const take = (pick) => { const k = left.findIndex(pick); return k < 0 ? null : left.splice(k, 1)[0]; };
+  const chosen = free.map((pad) => take((s) => SLOT_CLASSES[pad].includes(s.label)));
+  return free.map((pad, k) => ({ pad, sound: chosen[k] || take(() => true) }));
+}
+
 async function newKit() {
   const free = pads.map((p, i) => i).filter((i) => !pads[i].locked);
   if (!free.length) return info("All pads are locked.");
   free.forEach((i) => { pads[i].busy = true; redraw(i); });
   try {
     const got = await api.sample(requireModel(), free.length); // one request for the whole kit
-    await assign(free.map((pad, k) => ({ pad, sound: got[k] })));
+    await assign(arrange(free, got));
   } finally {
     free.forEach((i) => { pads[i].busy = false; redraw(i); });
   }
