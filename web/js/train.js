@@ -22,6 +22,9 @@ export class TrainPanel {
     this.startBtn.addEventListener("click", () => app.guard(() => this.start()));
     this.cancelBtn.addEventListener("click", () => app.guard(() => this.cancel()));
     this.useBtn.addEventListener("click", () => this.model && app.useModel(this.model));
+    const chosen = () => { this.text.textContent = `${this.chosenFiles().length} audio files chosen.`; };
+    this.folder.addEventListener("change", chosen);
+    this.files.addEventListener("change", chosen);
   }
 
   chosenFiles() {
