@@ -24,6 +24,7 @@ export class Morph {
     const $ = (sel) => root.querySelector(sel);
     this.a = padSelect("Morph from", 0);
     this.b = padSelect("Morph to", 1);
+    // Corners as the API names them: a = (0,0) bottom left, b = (1,0), c = (0,1) top left, d = (1,1).
     $("#morph-a").replaceWith(this.a);
     $("#morph-b").replaceWith(this.b);
     this.t = $("#morph-t");
@@ -31,7 +32,10 @@ export class Morph {
     $("#morph-audition").addEventListener("click", () => app.guard(() => this.audition()));
     this.corners = ["A", "B", "C", "D"].map((c, i) => {
       const s = padSelect(`Corner ${c}`, i);
-      $(`#corner-${c.toLowerCase()}`).replaceWith(s);
+      const label = document.createElement("label");
+      label.className = "field";
+      label.append(c, s);
+      $(`#corner-${c.toLowerCase()}`).replaceWith(label);
       return s;
     });
     this.pad = $("#xy");
