@@ -5,14 +5,14 @@ import * as api from "./api.js";
 import { AudioEngine } from "./audio.js";
 import { Scheduler } from "./scheduler.js";
 import { Pattern, Grid } from "./sequencer.js";
-import { PadView, GM_NOTES, DEFAULT_NAMES } from "./pads.js";
+import { PadView, GM_NOTES } from "./pads.js";
 import { Morph } from "./morph.js";
 import { Midi } from "./midi.js";
 import { TrainPanel } from "./train.js";
 import * as session from "./session.js";
+import { Kit } from "./kit.js";
 
 const $ = (id) => document.getElementById(id);
-const UNDO_DEPTH = 50;
 
 // ---- state -------------------------------------------------------------------------------------------
 const ctx = new AudioContext({ latencyHint: "interactive" });
@@ -20,10 +20,6 @@ const engine = new AudioEngine(ctx);
 let pattern = Pattern.defaults();
 let models = [];          // GET /api/models
 let model = null;         // the chosen model's name
-const sounds = new Map(); // id -> Sound, every sound this page has seen (for drag and drop)
-const buffers = new Map(); // id -> AudioBuffer (decoded once)
-const pads = Array.from({ length: 8 }, () => ({ sound: null, pair: null, locked: false, learning: false, busy: false }));
-const undo = [];          // [[{pad, sound, pair}, ...]], one entry per user action
 const taps = [];          // tap-tempo times (ms)
 
 const scheduler = new Scheduler({
@@ -60,88 +56,31 @@ async function guard(fn) {
 }
 
 // ---- sounds and pads ---------------------------------------------------------------------------------
-async function bufferOf(sound) {
-  if (!buffers.has(sound.id)) buffers.set(sound.id, await engine.decode(await api.bytes(sound.url)));
-  sounds.set(sound.id, sound);
-  return buffers.get(sound.id);
-}
-
 const views = [];
 function redraw(i) { views[i].update(pads[i], engine.settings[i]); }
-function names() { return pads.map((p, i) => (p.sound && (p.sound.name || p.sound.label)) || DEFAULT_NAMES[i]); }
-function relabel() { grid.render(names()); }
-
-/** Put sounds on pads: [{pad, sound, pair?}], decoding first so a pad never goes silent; undoable. */
-async function assign(changes, { record = true } = {}) {
-  const decoded = await Promise.all(changes.map((c) => bufferOf(c.sound)));
-  if (record) {
-    undo.push(changes.map((c) => ({ pad: c.pad, sound: pads[c.pad].sound, pair: pads[c.pad].pair })));
-    if (undo.length > UNDO_DEPTH) undo.shift();
-    $("undo").disabled = false;
-  }
-  changes.forEach((c, k) => {
-    pads[c.pad].sound = c.sound;
-    pads[c.pad].pair = c.pair || null;
-    engine.setBuffer(c.pad, decoded[k]);
-    redraw(c.pad);
-  });
-  relabel();
+const names = () => kit.names();
+let labelled = "";
+const kit = new Kit(engine, (changed) => {
+  changed.forEach(redraw);
+  const now = JSON.stringify(names());
+  if (now !== labelled) { labelled = now; grid.render(names()); } // row labels follow the pads' names
+  $("undo").disabled = !kit.undo.length;
   persist();
-}
-
-async function undoLast() {
-  const entry = undo.pop();
-  $("undo").disabled = !undo.length;
-  if (!entry) return;
-  const restorable = entry.filter((c) => c.sound);
-  await assign(restorable, { record: false });
-  info("Undid the last sound change.");
-}
+});
+const pads = kit.pads;
 
 function requireModel() {
-  if (!model) throw new Error("No model is loaded. Start `drumgen serve --checkpoints DIR` with a trained model, or train one below.");
-  return model;
-}
-
-// The classes each pad slot prefers, so a fresh kit lands where the default pattern expects it
-// (kick on 1, snare on 2, hats on 3-4, ...); the 8 sounds still come from one /api/sample request.
-const SLOT_CLASSES = [["kick"], ["snare"], ["hihat"], ["hihat", "cymbal"], ["clap", "snare"], ["tom"],
-  ["tom", "perc"], ["cymbal", "perc"]];
-
-/** Pair free pads with sounds: each pad takes the first unused sound of a class it prefers, else any. */
-function arrange(free, got) {
-  const left = [...got];
-  const take = (pick) => { const k = left.findIndex(pick); return k < 0 ? null : left.splice(k, 1)[0]; };
-  const chosen = free.map((pad) => take((s) => SLOT_CLASSES[pad].includes(s.label)));
-  return free.map((pad, k) => ({ pad, sound: chosen[k] || take(() => true) }));
+  const m = models.find((x) => x.name === model);
+  if (!m) throw new Error("No model is loaded. Start `drumgen serve --checkpoints DIR` with a trained model, or train one below.");
+  return m;
 }
 
 async function newKit() {
-  const free = pads.map((p, i) => i).filter((i) => !pads[i].locked);
-  if (!free.length) return info("All pads are locked.");
-  free.forEach((i) => { pads[i].busy = true; redraw(i); });
-  try {
-    const got = await api.sample(requireModel(), free.length); // one request for the whole kit
-    await assign(arrange(free, got));
-  } finally {
-    free.forEach((i) => { pads[i].busy = false; redraw(i); });
-  }
+  if (!(await kit.newKit(requireModel().name))) info("All pads are locked.");
 }
 
-async function newSound(i, sameClass) {
-  const m = models.find((x) => x.name === requireModel());
-  const label = sameClass ? pads[i].sound && pads[i].sound.label : null;
-  if (sameClass && !label) throw new Error(`Pad ${i + 1}'s sound has no class to keep; use New instead.`);
-  if (label && m && !m.conditional) {
-    throw new Error(`Model "${m.name}" is not class-conditional, so it cannot pick a ${label}; use New instead.`);
-  }
-  pads[i].busy = true; redraw(i);
-  try {
-    const [sound] = await api.sample(model, 1, { label });
-    await assign([{ pad: i, sound }]);
-  } finally {
-    pads[i].busy = false; redraw(i);
-  }
+async function undoLast() {
+  if (await kit.undoLast()) info("Undid the last sound change.");
 }
 
 /** A live hit: starts now, never through the scheduler's lookahead. */
@@ -155,42 +94,22 @@ async function audition(soundOrUrl) {
   if (ctx.state !== "running") await ctx.resume();
   const buffer = typeof soundOrUrl === "string"
     ? await engine.decode(await api.bytes(soundOrUrl))
-    : await bufferOf(soundOrUrl);
+    : await kit.bufferOf(soundOrUrl);
   engine.preview(buffer);
 }
 
+/** The chosen model if it can encode, else the first that can (said in the page), else the chosen one. */
 function encoderModel() {
-  const chosen = models.find((m) => m.name === model);
-  if (chosen && chosen.can_encode) return chosen.name;
+  const chosen = requireModel();
+  if (chosen.can_encode) return chosen.name;
   const other = models.find((m) => m.can_encode);
-  if (other) { info(`"${model}" cannot re-synthesize; using "${other.name}".`); return other.name; }
-  return requireModel(); // let the server say why it cannot
+  if (other) { info(`"${chosen.name}" cannot re-synthesize; using "${other.name}".`); return other.name; }
+  return chosen.name; // let the server say why it cannot
 }
 
 async function resynthesize(i, file) {
-  pads[i].busy = true; redraw(i);
-  try {
-    const { sound, original } = await api.resynthesize(file, encoderModel());
-    if (!original.name || original.name === "sound") original.name = file.name.replace(/\.[^.]+$/, "");
-    await assign([{ pad: i, sound, pair: { original, resynth: sound } }]);
-    info(`Pad ${i + 1}: re-synthesized ${file.name}. A/B switches between the original and the re-synthesis.`);
-  } finally {
-    pads[i].busy = false; redraw(i);
-  }
-}
-
-async function toggleAB(i) {
-  const p = pads[i];
-  if (!p.pair) return;
-  const next = p.sound === p.pair.original ? p.pair.resynth : p.pair.original;
-  await assign([{ pad: i, sound: next, pair: p.pair }], { record: false });
-}
-
-async function saveWav(i) {
-  const s = pads[i].sound;
-  if (!s) throw new Error(`Pad ${i + 1} has no sound to save.`);
-  const safe = (s.name || s.label || "sound").replace(/[^a-z0-9_-]+/gi, "_");
-  session.download(new Blob([await api.bytes(s.url)], { type: "audio/wav" }), `pad${i + 1}_${safe}.wav`);
+  await kit.resynthesize(i, file, encoderModel());
+  info(`Pad ${i + 1}: re-synthesized ${file.name}. A/B switches between the original and the re-synthesis.`);
 }
 
 // ---- pattern, transport, export ----------------------------------------------------------------------
@@ -277,7 +196,7 @@ async function restore(data) {
     if (pd.seed !== undefined && sound.seed === null) sound.seed = pd.seed;
     return { pad: i, sound };
   }));
-  await assign(made.filter(Boolean));
+  await kit.assign(made.filter(Boolean));
   pads.forEach((_, i) => redraw(i));
 }
 
@@ -318,15 +237,15 @@ const midi = new Midi({
 
 const padHandlers = {
   hit: (i) => hit(i),
-  newSound: (i, same) => guard(() => newSound(i, same)),
+  newSound: (i, same) => guard(() => kit.newSound(i, requireModel(), same)),
   lock: (i) => { pads[i].locked = !pads[i].locked; redraw(i); persist(); },
   setting: (i, changes) => { engine.setPad(i, changes); pads.forEach((_, k) => redraw(k)); persist(); },
-  ab: (i) => guard(() => toggleAB(i)),
-  saveWav: (i) => guard(() => saveWav(i)),
+  ab: (i) => guard(() => kit.toggleAB(i)),
+  saveWav: (i) => guard(() => kit.saveWav(i)),
   file: (i, f) => guard(() => resynthesize(i, f)),
   dropSound: (i, id) => guard(() => {
-    if (!sounds.has(id)) throw new Error("That sound is no longer known to this page; morph it again.");
-    return assign([{ pad: i, sound: sounds.get(id) }]);
+    if (!kit.sounds.has(id)) throw new Error("That sound is no longer known to this page; morph it again.");
+    return kit.assign([{ pad: i, sound: kit.sounds.get(id) }]);
   }),
   learn: (i) => midi.learn(i),
 };
@@ -339,7 +258,7 @@ grid.render(names());
 const morph = new Morph($("morph"), {
   soundOf: (i) => pads[i].sound,
   audition: (s) => audition(s),
-  place: (i, s) => guard(() => assign([{ pad: i, sound: s }])),
+  place: (i, s) => guard(() => kit.assign([{ pad: i, sound: s }])),
   guard,
 });
 const trainer = new TrainPanel($("train"), {
@@ -390,7 +309,7 @@ document.addEventListener("keydown", (e) => {
   if (digit && !e.ctrlKey) {
     e.preventDefault();
     const i = +digit[1] - 1;
-    if (e.shiftKey) guard(() => newSound(i, false));
+    if (e.shiftKey) guard(() => kit.newSound(i, requireModel()));
     else if (!e.repeat) hit(i);
   } else if (e.code === "Space") {
     e.preventDefault(); // a focused button must not also be clicked
@@ -431,5 +350,5 @@ async function start() {
 }
 
 // A handle for the console and the browser tests.
-window.drumgen = { ctx, engine, scheduler, pads, get pattern() { return pattern; }, grid, midi, morph, trainer,
-  undo, state, restore, ready: start().then(() => midi.connectServer()) };
+window.drumgen = { ctx, engine, scheduler, kit, pads, get pattern() { return pattern; }, grid, midi, morph, trainer,
+  state, restore, ready: start().then(() => midi.connectServer()) };
