@@ -22,6 +22,7 @@ import numpy as np
 
 from drumgen import audio
 
+EMBED_VERSION = 1  # bump when embed() changes: stored reference statistics then refuse to load
 EMBED_RATE = 22050  # drum timbre above 11 kHz matters little for telling sets apart; half the rate halves the cost
 N_FFT = 1024
 HOP = 256  # 11.6 ms frames

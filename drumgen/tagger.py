@@ -172,12 +172,13 @@ def evaluate(model: Tagger, x: np.ndarray, y: np.ndarray, sample_rate: int) -> d
 def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ...], sample_rate: int, *,
                  steps: int = 1500, batch: int = 32, lr: float = 3e-3, seed: int = 0,
                  config: Config | None = None, x_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
-                 eval_every: int = 250, log=print) -> tuple[Tagger, dict]:
+                 eval_every: int = 250, keep_best: bool = False, log=print) -> tuple[Tagger, dict]:
     """Train a tagger on hits x [N, T] at `sample_rate` with class indices y [N] into `labels`.
 
     Batches are class-balanced (every tag is drawn equally often, so a rare tag is not ignored) and augmented
-    (see `augment`). AdamW with a one-cycle learning rate. With x_val/y_val, the model with the best validation
-    balanced accuracy is kept. Returns (model in eval mode, summary dict with steps, seconds and metrics).
+    (see `augment`). AdamW with a one-cycle learning rate. x_val/y_val are scored every `eval_every` steps and
+    in the summary; only with keep_best is the best-scoring model kept (never do that when x_val is the test set:
+    picking the best of many looks at the test set is training on it). Returns (model in eval mode, summary dict with steps, seconds and metrics).
     """
     labels = list(labels)
     y = np.asarray(y, dtype=np.int64)
@@ -211,7 +212,7 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
             history.append({"step": step, "loss": float(loss.detach()), **{k: result[k] for k in ("accuracy", "balanced_accuracy")}})
             log(f"step {step}: loss {float(loss.detach()):.3f}, held-out accuracy {result['accuracy']:.3f} "
                 f"(balanced {result['balanced_accuracy']:.3f})")
-            if result["balanced_accuracy"] > best:
+            if keep_best and result["balanced_accuracy"] > best:
                 best, best_state = result["balanced_accuracy"], {k: v.clone() for k, v in model.state_dict().items()}
         elif step % eval_every == 0:
             log(f"step {step}: loss {float(loss):.3f}")
