@@ -20,8 +20,8 @@ TINY = Config(sample_rate=16000, length=8000, n_fft=512, hop=128, n_mels=32, cha
 @pytest.fixture(scope="module")
 def trained():
     torch.manual_seed(0)
-    x, y = tagger.synth_hits(12, TINY.sample_rate, TINY.length, seed=0)
-    model, summary = tagger.train_tagger(x, y, CLASSES, TINY.sample_rate, steps=120, batch=24, config=TINY,
+    x, y = tagger.synth_hits(10, TINY.sample_rate, TINY.length, seed=0)
+    model, summary = tagger.train_tagger(x, y, CLASSES, TINY.sample_rate, steps=80, batch=24, config=TINY,
                                          log=lambda s: None)
     return model, summary
 
@@ -40,7 +40,7 @@ def test_tiny_tagger_beats_chance_on_unseen_synth_hits(trained):
     x, y = tagger.synth_hits(6, 44100, 44100, seed=123)  # other hits, another rate: resampled inside predict
     result = tagger.evaluate(model, x, y, 44100)
     assert result["accuracy"] > 0.6, result  # chance is 1/7
-    assert summary["steps"] == 120 and summary["cpu_seconds"] > 0
+    assert summary["steps"] == 80 and summary["cpu_seconds"] > 0
     labels, probs = tagger.predict(model, x[:3], 44100)
     assert len(labels) == 3 and probs.shape == (3, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
     assert tagger.features(model, x[:3], 44100).shape == (3, TINY.hidden)
@@ -52,7 +52,7 @@ def test_save_load_same_output(tmp_path, trained):
     again = tagger.load(tmp_path / "ck")
     x, _ = tagger.synth_hits(1, TINY.sample_rate, TINY.length, seed=5)
     assert np.allclose(tagger.predict_proba(model, x, TINY.sample_rate), tagger.predict_proba(again, x, TINY.sample_rate))
-    assert again.config == model.config and again.summary == {"steps": 120}
+    assert again.config == model.config and again.summary == {"steps": 80}
     with pytest.raises(tagger.TaggerError, match="no tagger checkpoint"):
         tagger.load(tmp_path / "missing")
 
@@ -89,7 +89,7 @@ def test_cmd_tag_trains_on_user_tags(tmp_path, capsys):
     root = tmp_path / "library"
     synth.write_folder(root / "boomy", per_class=6, seed=1, classes=("kick",))
     synth.write_folder(root / "sizzle", per_class=6, seed=2, classes=("hihat",))
-    out = run_tag(["--train", str(root), "--out", str(tmp_path / "mine"), "--steps", "30", "--json"], capsys)
+    out = run_tag(["--train", str(root), "--out", str(tmp_path / "mine"), "--steps", "8", "--json"], capsys)
     assert json.loads(out)["tags"] == ["boomy", "sizzle"]
     assert tagger.load(tmp_path / "mine").labels == ["boomy", "sizzle"]
     with pytest.raises(tagger.TaggerError, match="at least two sub-folders"):
