@@ -43,6 +43,7 @@ MIN_HIT_SECONDS = 0.01  # shorter than this after the onset trim cannot hold a h
 MAX_SECONDS = 30.0  # longer than this is a recording, not a one-shot
 PEAK = 10 ** (-1.0 / 20)  # -1 dBFS, what one-shots are normalised to
 FADE_SECONDS = 0.01
+BLOCK_SAMPLES = 1 << 20  # samples (frames x channels) decoded at a time: 4 MB of float32
 
 
 class AudioError(ValueError):
@@ -92,9 +93,17 @@ def _check_truncation(log: str) -> None:
                                        f"the file holds {m.group(3)}")
 
 
+# libsndfile's own words for a header that declares an impossible channel count or sample rate
+_BAD_FORMAT_WORDS = ("channel count", "too many channels", "sf_info struct incomplete", "bad sample rate",
+                     "samplerate", "sample rate")
+
+
 def _classify(source: Source, error: Exception) -> AudioError:
-    text = str(error)
+    # "Error opening <_io.BytesIO object at 0x...>: " says nothing to a user and varies run to run
+    text = re.sub(r"^Error opening [^:]*?: ", "", str(error)) if isinstance(source, (bytes, io.IOBase)) else str(error)
     lowered = text.lower()
+    if any(w in lowered for w in _BAD_FORMAT_WORDS):
+        return AudioError("bad-format", text)
     if "format not recognised" in lowered or "unknown format" in lowered or "not a valid" in lowered:
         return AudioError("not-audio", text)
     if "unsupported" in lowered and "format" in lowered:
@@ -117,16 +126,27 @@ def read(source: Source, max_seconds: float | None = MAX_SECONDS) -> tuple[np.nd
         raise AudioError("too-long", f"{frames / rate:.1f} s; the limit is {max_seconds:g} s")
     if hasattr(source, "seek"):
         source.seek(0)  # type: ignore[union-attr]
+    # Decode block by block and mix each block to mono at once: memory follows the audio actually decoded,
+    # in mono, never frames x channels as a header declares them (a tiny Vorbis file may claim 64 channels
+    # of 30 s silence, which read in one go would be a 1.5 GB array).
+    block = max(1024, BLOCK_SAMPLES // channels)
+    limit = frames if max_seconds is None else min(frames, int(max_seconds * rate * 1.01) + 1)
+    pieces: list[np.ndarray] = []
+    decoded = 0
     try:
         with _open(source) as f:
-            x = f.read(dtype="float32", always_2d=True)
+            for chunk in f.blocks(blocksize=block, dtype="float32", always_2d=True):
+                pieces.append(chunk.mean(axis=1, dtype=np.float32))
+                decoded += chunk.shape[0]
+                if decoded >= limit:
+                    break
     except sf.LibsndfileError as e:
         raise _classify(source, e) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
+    except (RuntimeError, EOFError, OSError, ValueError, MemoryError) as e:
         raise AudioError("unreadable", str(e)) from None
-    if x.shape[0] == 0:
+    if decoded == 0:
         raise AudioError("empty", "no frames could be decoded")
-    x = x.mean(axis=1).astype(np.float32)
+    x = np.concatenate(pieces)[:limit].astype(np.float32, copy=False)
     if not np.all(np.isfinite(x)):
         raise AudioError("bad-samples", f"{int(np.sum(~np.isfinite(x)))} of {x.size} samples")
     return x, int(rate)
