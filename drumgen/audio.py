@@ -59,9 +59,21 @@ class AudioError(ValueError):
 Source = str | os.PathLike | bytes | BinaryIO
 
 
+class _Buffer(io.BytesIO):
+    """Bytes for libsndfile. A crafted header can make libsndfile seek before the start; BytesIO raises there,
+    inside a C callback, where the exception is only printed. Staying put instead lets libsndfile see that the
+    seek went nowhere and fail with its own error."""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        try:
+            return super().seek(offset, whence)
+        except (ValueError, OverflowError):
+            return self.tell()
+
+
 def _open(source: Source) -> sf.SoundFile:
     if isinstance(source, bytes):
-        source = io.BytesIO(source)
+        source = _Buffer(source)
     return sf.SoundFile(source)
 
 
