@@ -138,10 +138,7 @@ def load(directory: str | os.PathLike, checkpoints_dir: str | os.PathLike | None
     path = directory / MODEL_FILE
     meta, tensors = _read(path)
     info = _parse_meta(meta, path)
-    try:
-        model = build(info["kind"], info["config"])
-    except (ValueError, TypeError) as e:
-        raise CheckpointError(f"{path}: cannot build a {info['kind']} from its config: {e}") from None
+    model = _build_checked(info["kind"], info["config"], tensors, path, serving=True)
     _load_tensors(model, tensors, path, serving=True)
     model.eval()
     model.summary = info["summary"]
@@ -149,7 +146,36 @@ def load(directory: str | os.PathLike, checkpoints_dir: str | os.PathLike | None
     return model
 
 
-def _load_tensors(model, tensors: dict[str, torch.Tensor], path: Path, serving: bool) -> None:
+def _build_checked(kind: str, config: dict[str, Any], tensors: dict[str, torch.Tensor], path: Path,
+                   serving: bool):
+    """Build the model a file's metadata describes, refusing a config that does not fit the file's tensors.
+
+    The config comes from the file and may be tampered with: it could ask for a layer of 10^5 channels (a
+    100 GB allocation) or hold values the model code divides by. So the model is first built on the 'meta'
+    device, which allocates nothing, and its shapes are compared with the tensors the file really holds; only
+    a config that matches is built for real. Kinds whose constructor computes buffers from data (meta tensors
+    cannot do that) skip the dry build; their real build still turns any failure into a CheckpointError.
+    """
+    try:
+        model_class(kind)
+    except ValueError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    try:
+        with torch.device("meta"):
+            probe = build(kind, config)
+    except NotImplementedError:
+        probe = None
+    except Exception as e:  # any failure to build from a stored config means the config is damaged
+        raise CheckpointError(f"{path}: cannot build a {kind} from its config: {e}") from None
+    if probe is not None:
+        _check_shapes(probe, tensors, path, serving)
+    try:
+        return build(kind, config)
+    except Exception as e:
+        raise CheckpointError(f"{path}: cannot build a {kind} from its config: {e}") from None
+
+
+def _check_shapes(model, tensors: dict[str, torch.Tensor], path: Path, serving: bool) -> None:
     expected = model.state_dict()
     optional = getattr(model, "training_only", ()) if serving else ()
     missing = [k for k in expected if k not in tensors and not k.startswith(optional)]
@@ -158,6 +184,10 @@ def _load_tensors(model, tensors: dict[str, torch.Tensor], path: Path, serving: 
     if missing or unexpected or wrong:
         raise CheckpointError(f"{path} does not match its {model.kind} config: missing {missing[:3]}, "
                               f"unexpected {unexpected[:3]}, wrong shape {wrong[:3]}")
+
+
+def _load_tensors(model, tensors: dict[str, torch.Tensor], path: Path, serving: bool) -> None:
+    _check_shapes(model, tensors, path, serving)
     bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise CheckpointError(f"{path} holds NaN or infinite weights in {bad[:3]}: the run that wrote it diverged")
@@ -195,11 +225,16 @@ def save_train_state(directory: str | os.PathLike, model, optimizers: dict[str, 
 def read_train_state_config(directory: str | os.PathLike) -> tuple[str, dict[str, Any]]:
     """(kind, config) of a resume state, so the loop can rebuild the same model before loading it."""
     path = Path(directory) / STATE_FILE
-    meta, _ = _read(path)
+    meta, tensors = _read(path)
     try:
-        return meta["kind"], json.loads(meta["config"])
+        kind, config = meta["kind"], json.loads(meta["config"])
     except (KeyError, ValueError) as e:
         raise CheckpointError(f"{path} has damaged metadata: {e}") from None
+    if not isinstance(kind, str) or not isinstance(config, dict):
+        raise CheckpointError(f"{path} has damaged metadata: kind {kind!r}, config of type {type(config).__name__}")
+    model = {k[6:]: v for k, v in tensors.items() if k.startswith("model/")}
+    _build_checked(kind, config, model, path, serving=False)
+    return kind, config
 
 
 def load_train_state(directory: str | os.PathLike, model, optimizers: dict[str, torch.optim.Optimizer]
@@ -216,15 +251,18 @@ def load_train_state(directory: str | os.PathLike, model, optimizers: dict[str, 
         raise CheckpointError(f"{path} has damaged metadata: {e}") from None
     _load_tensors(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model/")}, path, serving=False)
     for name, opt in optimizers.items():
-        if name not in opt_meta:
+        if not isinstance(opt_meta, dict) or name not in opt_meta:
             raise CheckpointError(f"{path} has no state for optimizer {name!r}")
-        state: dict[int, dict[str, Any]] = {}
-        for key, value in tensors.items():
-            parts = key.split("/")
-            if parts[0] == "opt" and parts[1] == name:
-                state.setdefault(int(parts[2]), {})[parts[3]] = value
-        for pid, plain in opt_meta[name]["plain"].items():
-            state.setdefault(int(pid), {}).update(plain)
-        opt.load_state_dict({"state": state, "param_groups": opt_meta[name]["param_groups"]})
+        try:
+            state: dict[int, dict[str, Any]] = {}
+            for key, value in tensors.items():
+                parts = key.split("/")
+                if parts[0] == "opt" and parts[1] == name:
+                    state.setdefault(int(parts[2]), {})[parts[3]] = value
+            for pid, plain in opt_meta[name]["plain"].items():
+                state.setdefault(int(pid), {}).update(plain)
+            opt.load_state_dict({"state": state, "param_groups": opt_meta[name]["param_groups"]})
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError) as e:
+            raise CheckpointError(f"{path}: the state of optimizer {name!r} is damaged: {e!r}") from None
     rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng/")}
     return step, extra, rng

@@ -75,7 +75,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, kind=args.model, preset=args.preset, steps=args.steps, minutes=args.minutes,
         batch_size=args.batch_size, resume=args.resume, init=args.init, conditional=not args.unconditional,
         augment=not args.no_augment, seed=args.seed, preview_every=args.preview_every,
-        eval_every=args.eval_every, dry_run=args.dry_run, progress=not args.quiet)
+        eval_every=args.eval_every, save_every=args.save_every, dry_run=args.dry_run, progress=not args.quiet)
     summary = train(opts)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only the first process reports
         return 0
@@ -261,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--preview-every", type=int, default=500, help="write audio previews every N steps")
     p.add_argument("--eval-every", type=int, default=250, help="measure quality and keep the best every N steps")
+    p.add_argument("--save-every", type=float, default=120.0, metavar="SECONDS",
+                   help="write the resume state this often (default 120); a crash loses at most this much work")
     p.add_argument("--dry-run", action="store_true", help="one real batch end to end, then stop")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
