@@ -11,13 +11,16 @@ is renamed into place, so a crash or a full disk leaves the previous checkpoint 
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from drumgen.audio import atomic_write_bytes
@@ -87,27 +90,61 @@ def save(model, directory: str | os.PathLike, summary: dict[str, Any] | None = N
     return path
 
 
+MAX_HEADER = 100 << 20  # bytes of JSON header; safetensors itself refuses larger ones
+
+
+def _read_header(f, path: Path, size: int) -> tuple[int, dict[str, Any]]:
+    """(header length, header) from an open file, with the length checked against the file before reading."""
+    head = f.read(8)
+    if len(head) < 8:
+        raise CheckpointError(f"{path} is not a readable safetensors file (truncated or tampered?): {size} bytes")
+    n = int.from_bytes(head, "little")
+    if n > min(MAX_HEADER, size - 8):
+        raise CheckpointError(f"{path} is not a readable safetensors file (truncated or tampered?): its header "
+                              f"claims {n} bytes, the file holds {size}")
+    try:
+        header = json.loads(f.read(n))
+    except (ValueError, RecursionError) as e:
+        raise CheckpointError(f"{path} is not a readable safetensors file (truncated or tampered?): {e}") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path} is not a readable safetensors file (truncated or tampered?): bad header")
+    return n, header
+
+
+def _metadata(header: dict[str, Any], path: Path) -> dict[str, str]:
+    meta = header.get("__metadata__") or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise CheckpointError(f"{path} has damaged metadata: not a map of strings")
+    return meta
+
+
 def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """Metadata and tensors of a safetensors file, read with plain reads rather than a memory map: a file cut
+    short while mapped (a copy over it in place, a full disk) kills the reader with SIGBUS; a short read is
+    only an error."""
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist")
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            _, header = _read_header(f, path, size)
+            f.seek(0)
+            data = f.read()
+        tensors = st_load(data)
+    except (SafetensorError, OSError, ValueError, RuntimeError, OverflowError) as e:
         raise CheckpointError(f"{path} is not a readable safetensors file (truncated or tampered?): {e}") from None
-    return meta, tensors
+    return _metadata(header, path), tensors
 
 
 def read_metadata(directory: str | os.PathLike) -> dict[str, Any]:
     """The parsed metadata of a checkpoint: kind, config (dict), sample_rate, labels, summary."""
     path = Path(directory) / MODEL_FILE
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = f.metadata() or {}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        with open(path, "rb") as f:
+            _, header = _read_header(f, path, os.fstat(f.fileno()).st_size)
+    except OSError as e:
         raise CheckpointError(f"{path} is not a readable safetensors file (truncated or tampered?): {e}") from None
-    return _parse_meta(meta, path)
+    return _parse_meta(_metadata(header, path), path)
 
 
 def _parse_meta(meta: dict[str, str], path: Path) -> dict[str, Any]:
@@ -157,9 +194,10 @@ def _build_checked(kind: str, config: dict[str, Any], tensors: dict[str, torch.T
     cannot do that) skip the dry build; their real build still turns any failure into a CheckpointError.
     """
     try:
-        model_class(kind)
+        cls = model_class(kind)
     except ValueError as e:
         raise CheckpointError(f"{path}: {e}") from None
+    _check_config_types(cls.Config, config, path)
     try:
         with torch.device("meta"):
             probe = build(kind, config)
@@ -173,6 +211,32 @@ def _build_checked(kind: str, config: dict[str, Any], tensors: dict[str, torch.T
         return build(kind, config)
     except Exception as e:
         raise CheckpointError(f"{path}: cannot build a {kind} from its config: {e}") from None
+
+
+def _check_config_types(config_cls, config: Any, path: Path) -> None:
+    """Each stored value has the type of its field's default: a model built from `sample_rate: null` would load
+    and then fail on every request."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: the stored config is {type(config).__name__}, not an object")
+    for f in dataclasses.fields(config_cls):
+        if f.name not in config:
+            continue
+        default, value = getattr(config_cls, f.name, None), config[f.name]
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        elif isinstance(default, str):
+            ok = isinstance(value, str)
+        elif isinstance(default, tuple):
+            ok = isinstance(value, (list, tuple))
+        else:
+            ok = True
+        if not ok:
+            raise CheckpointError(f"{path}: config field {f.name!r} should be like {default!r}, "
+                                  f"the file holds {str(value)[:40]!r} (tampered or damaged)")
 
 
 def _check_shapes(model, tensors: dict[str, torch.Tensor], path: Path, serving: bool) -> None:

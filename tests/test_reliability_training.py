@@ -17,7 +17,6 @@ import threading
 import time
 from pathlib import Path
 
-
 from drumgen import checkpoint, synth
 from drumgen.models import model_class
 
