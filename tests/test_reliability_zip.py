@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from drumgen import audio, synth
+
 uploads = pytest.importorskip("drumgen.server.uploads")
-from drumgen import audio, synth  # noqa: E402
 from drumgen.server.settings import Settings  # noqa: E402
 
 WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}

@@ -1,0 +1,123 @@
+"""The real server (`drumgen serve` on 127.0.0.1) under hostile clients and faults: pages from other sites refused
+on every WebSocket, memory bounded while a client asks for thousands of sounds, a training process killed with
+SIGKILL reported as failed. The OpenAPI fuzz is in test_reliability_api_fuzz.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytest.importorskip("drumgen.server.app")
+from websockets.exceptions import InvalidStatus  # noqa: E402
+from websockets.sync.client import connect  # noqa: E402
+
+from drumgen import audio, synth  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def srv(server_factory):
+    return server_factory(env={"DRUMGEN_CACHE_MB": "4", "DRUMGEN_META_MB": "1", "DRUMGEN_MAX_TRAIN_STEPS": "100000"})
+
+
+@pytest.fixture(scope="module")
+def client(srv):
+    with httpx.Client(base_url=srv.url, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def model(client) -> str:
+    return client.get("/api/models").json()[0]["name"]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for task in Path(f"/proc/{p}/task").iterdir():
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
+@pytest.mark.parametrize("path", ["/ws/midi", "/ws/jobs/anything"])
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Origin": "null"},
+                                     {"Origin": "http://127.0.0.1.evil.example"}, {"Host": "evil.example"},
+                                     {"Host": "127.0.0.1.nip.io"}])
+def test_websockets_refuse_other_sites(srv, path, headers):
+    url = srv.url.replace("http", "ws") + path
+    if "Origin" in headers:
+        headers = {**headers}
+        with pytest.raises(InvalidStatus) as e:
+            with connect(url, origin=headers["Origin"], open_timeout=10):  # type: ignore[arg-type]
+                pass
+    else:
+        with pytest.raises(InvalidStatus) as e:
+            with connect(url, additional_headers=headers, origin=srv.url, open_timeout=10):
+                pass
+    assert e.value.response.status_code in (400, 403)
+
+
+@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1.evil.example", "localhost.", "127.0.0.2", "", "0.0.0.0"])
+def test_dns_rebinding_hosts_are_400(srv, client, host):
+    r = client.get("/api/health", headers={"Host": f"{host}:{srv.port}" if host else ""})
+    assert r.status_code == 400
+    assert client.get("/api/health").status_code == 200
+
+
+def test_memory_stays_bounded_over_thousands_of_sounds(srv, client, model):
+    """With a 4 MB audio cache and 1 MB of latents, RSS levels off: after a warm-up of 3840 sounds (the
+    allocator's arenas fill up to ~400 MB, measured in 25-request steps up to 12800 sounds), 2560 more sounds
+    add next to nothing, because old sounds are evicted, not kept."""
+    def burst(n_requests: int, seed0: int) -> None:
+        for i in range(n_requests):
+            r = client.post("/api/sample", json={"model": model, "n": 64, "seed": seed0 + i})
+            assert r.status_code == 200, r.text
+            if i % 4 == 0:
+                assert client.get(r.json()["sounds"][0]["url"]).status_code == 200  # audio made and cached
+    burst(60, 0)
+    before = rss_mb(srv.pid)
+    burst(40, 1000)
+    after = rss_mb(srv.pid)
+    assert after - before < 30, f"RSS grew {after - before:.0f} MB over 2560 sounds ({before:.0f} -> {after:.0f})"
+    assert client.get("/api/health").json()["status"] == "ok"
+
+
+def test_a_training_process_killed_with_sigkill_is_reported(srv, client, model):
+    kind = client.get(f"/api/models/{model}").json()["kind"]
+    files = [("files", (f"kick_{i}.wav", audio.wav_bytes(synth.hit("kick", i), synth.SAMPLE_RATE))) for i in range(3)]
+    r = client.post("/api/train", data={"kind": kind, "steps": "100000", "preset": "tiny"}, files=files)
+    assert r.status_code == 200, r.text
+    job = r.json()["job"]["id"]
+    with connect(srv.url.replace("http", "ws") + f"/ws/jobs/{job}", origin=srv.url, open_timeout=10) as ws:
+        deadline = time.monotonic() + 120
+        while json.loads(ws.recv(timeout=deadline - time.monotonic()))["type"] != "progress":
+            pass
+        children = [p for p in descendants(srv.pid)
+                    if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert children, "no training process found"
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
+        while (msg := json.loads(ws.recv(timeout=deadline - time.monotonic())))["type"] not in ("done", "error"):
+            pass
+    assert msg["type"] == "error" and msg["message"]
+    assert client.get(f"/api/jobs/{job}").json()["state"] == "failed"
+    assert client.get("/api/health").json()["status"] == "ok"
+    assert client.post("/api/sample", json={"model": model, "n": 1}).status_code == 200
