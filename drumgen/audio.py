@@ -211,10 +211,15 @@ def prepare(x: np.ndarray, rate: int, sample_rate: int, length: int | None) -> n
     x = trim_onset(x, rate)
     if x.shape[0] < MIN_HIT_SECONDS * rate:
         raise AudioError("too-short", f"{1000 * x.shape[0] / rate:.1f} ms of sound")
-    x = resample(x, rate, sample_rate)
+    # Normalise before resampling too: a damaged float or MP3 file can decode to finite samples near 1e37,
+    # which the resampler's filter sums past the float32 range into inf (and normalising inf gives NaN).
+    x = resample(normalize(x), rate, sample_rate)
     if length is not None:
         x = fit_length(x, length, sample_rate)
-    return normalize(x)
+    x = normalize(x)
+    if not np.all(np.isfinite(x)):
+        raise AudioError("bad-samples", "the audio could not be normalised")
+    return x
 
 
 def load(source: Source, sample_rate: int, length: int | None = None, max_seconds: float | None = MAX_SECONDS) -> np.ndarray:
