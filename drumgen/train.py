@@ -29,7 +29,7 @@ import torch.distributed as dist
 
 from drumgen import audio, checkpoint, pictures
 from drumgen.dataset import Dataset, load_folder
-from drumgen.models import GENERATIVE, model_class
+from drumgen.models import model_class
 
 PREVIEW_COUNT = 8
 EVAL_COUNT = 64  # generated hits per quality measurement
@@ -258,8 +258,6 @@ class Run:
 def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
           should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Run (or continue) training; returns the summary stored in the checkpoint."""
-    if opts.kind not in GENERATIVE and not opts.init and not opts.resume:
-        raise TrainingError(f"drumgen train makes {', '.join(GENERATIVE)} models; got {opts.kind!r}")
     init_distributed()
     run = Run(opts, callback, should_stop)
     if run.rank == 0:
