@@ -21,10 +21,11 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _header(scope: dict, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return None
+    """The header's value; a header sent twice counts as a bad one (which of two Hosts would a proxy believe?)."""
+    values = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == name]
+    if len(values) > 1:
+        return "\x00ambiguous"
+    return values[0] if values else None
 
 
 def split_host(value: str) -> tuple[str, int | None]:
