@@ -52,14 +52,15 @@ def server_factory(tmp_path_factory):
 
     started = []
 
-    def start(env: dict[str, str] | None = None, labels: tuple[str, ...] = ()) -> ServerProcess:
+    def start(env: dict[str, str] | None = None, labels: tuple[str, ...] = (),
+              args: list[str] | None = None) -> ServerProcess:
         command = _serve_command()
         folder = tmp_path_factory.mktemp("checkpoints")
         make_tiny_checkpoints(folder, labels=labels)
         cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         base_env = {"PYTHONPATH": cwd, "DRUMGEN_JOBS_DIR": str(tmp_path_factory.mktemp("jobs")),
                     "OMP_NUM_THREADS": "1"}
-        srv = ServerProcess(folder, env={**base_env, **(env or {})}, command=command)
+        srv = ServerProcess(folder, env={**base_env, **(env or {})}, command=command, extra_args=args)
         srv.checkpoints = folder
         started.append(srv)
         return srv

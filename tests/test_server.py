@@ -59,6 +59,8 @@ def test_health_models_docs(client):
     for m in models:
         assert {"name", "kind", "sample_rate", "labels", "conditional", "can_encode", "latent_size"} <= set(m)
     assert client.get("/docs").status_code == 200
+    home = client.get("/", follow_redirects=True)
+    assert home.status_code == 200 and "<html" in home.text.lower()  # the drum machine, or the API docs
     assert "/api/sample" in client.get("/openapi.json").json()["paths"]
 
 
@@ -273,7 +275,7 @@ def _uvicorn_in_thread(app_factory):
 
     from drumgen.server.settings import Settings
 
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = app_factory(Settings(port=port))
@@ -312,8 +314,10 @@ def test_midi_relay_over_websocket(srv, tmp_path):
 
 
 def test_queue_full_503_and_cache_eviction(server_factory):
+    # also: a --midi-in port that does not exist is logged, and the server goes on without it
     busy = server_factory(env={"DRUMGEN_MAX_QUEUE": "1", "DRUMGEN_BATCH_WINDOW_MS": "200",
-                               "DRUMGEN_CACHE_MB": "0.05"})
+                               "DRUMGEN_CACHE_MB": "0.05"}, args=["--midi-in", "no such port"])
+    assert any("MIDI input 'no such port' is not available" in line for line in busy.lines)
     with httpx.Client(base_url=busy.url, timeout=30) as c:
         model = c.get("/api/models").json()[0]["name"]
         first = c.post("/api/sample", json={"model": model, "n": 1, "seed": 1}).json()["sounds"][0]

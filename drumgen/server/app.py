@@ -149,7 +149,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, checkpoints: str | None = N
         log.warning("binding %s: other machines on the network can reach this server; every client that can "
                     "reach it can generate sounds and start training jobs", host)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only for sockets that say TCP,
+    # and without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -183,7 +185,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, checkpoints: str | None = N
         await task
 
     try:
-        asyncio.run(run())
+        if hasattr(asyncio, "Runner"):  # uvloop when installed (uvicorn[standard]), as uvicorn.run would choose
+            with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+                runner.run(run())
+        else:
+            asyncio.run(run())
     except KeyboardInterrupt:
         pass
     finally:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from drumgen import pictures
+from drumgen import audio, pictures
 from drumgen.engine import Engine, EngineError, Sound
 from drumgen.server.settings import Settings
 
@@ -42,7 +42,7 @@ class Known:
     """What the store keeps about a sound for as long as it can: enough to re-create its audio."""
 
     sound: Sound  # .audio is an empty array here; the audio lives in the audio LRU
-    peak: list[float]
+    peak: np.ndarray  # [64] float32 waveform overview
     duration: float
 
     @property
@@ -84,10 +84,11 @@ class SoundStore:
         self.recreated = 0
 
     def add(self, sound: Sound) -> Known:
-        known = Known(dataclasses.replace(sound, audio=np.zeros(0, np.float32)), pictures.waveform_peaks(sound.audio),
+        known = Known(dataclasses.replace(sound, audio=np.zeros(0, np.float32)),
+                      np.asarray(pictures.waveform_peaks(sound.audio), np.float32),
                       round(sound.audio.size / sound.sample_rate, 4))
         sid = sound.id
-        self.known.put(sid, known, sound.latent.nbytes + 1000)
+        self.known.put(sid, known, sound.latent.nbytes + known.peak.nbytes + 1500)  # + objects' overhead
         self.audio.put(sid, sound.audio, sound.audio.nbytes + 200)
         return known
 
@@ -100,6 +101,13 @@ class SoundStore:
 
     def audio_of(self, sid: str) -> np.ndarray | None:
         return self.audio.get(sid)
+
+    def wav_of(self, sid: str) -> bytes | None:
+        return self.audio.get(sid + ".wav")
+
+    def add_wav(self, sid: str, data: bytes) -> None:
+        """Encoded WAVs share the audio budget: a kit's pads are fetched again and again by the drum machine."""
+        self.audio.put(sid + ".wav", data, len(data) + 200)
 
 
 class Inference:
@@ -185,6 +193,15 @@ class Inference:
             self.store.add(fresh)
             x = fresh.audio
         return dataclasses.replace(known.sound, audio=x)
+
+    async def wav(self, sid: str) -> bytes:
+        """The sound as a 44.1 kHz 16-bit WAV file, encoded once and cached."""
+        data = self.store.wav_of(sid)
+        if data is None:
+            s = await self.sound(sid)
+            data = await self.call(audio.wav_bytes, s.audio, s.sample_rate)
+            self.store.add_wav(sid, data)
+        return data
 
     async def add(self, sound: Sound) -> Known:
         return self.store.add(sound)

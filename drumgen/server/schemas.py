@@ -50,7 +50,7 @@ class SoundOut(BaseModel):
         sid = s.id
         name = f"{s.label or s.model} {sid[:4]}" if s.origin != "upload" else "upload"
         return cls(id=sid, url=f"/api/sounds/{sid}.wav", model=s.model, latent=s.latent.tolist(), label=s.label,
-                   seed=s.seed, name=name, peak=known.peak, duration=known.duration, origin=s.origin,
+                   seed=s.seed, name=name, peak=known.peak.tolist(), duration=known.duration, origin=s.origin,
                    sample_rate=s.sample_rate)
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile
 
-from drumgen import audio
 from drumgen.engine import Sound
 from drumgen.server import uploads
 from drumgen.server.deps import Svc
@@ -36,8 +35,8 @@ async def sample(body: SampleIn, svc: Svc) -> SoundsOut:
 @router.get("/sounds/{sid}.wav", response_class=Response,
             responses={200: {"content": {"audio/wav": {}}, "description": "44.1 kHz mono 16-bit WAV"}})
 async def sound_wav(sid: Annotated[str, SOUND_ID], svc: Svc) -> Response:
-    s = await svc.inference.sound(sid)
-    data = await svc.inference.call(audio.wav_bytes, s.audio, s.sample_rate)
+    svc.inference.store.lookup(sid)  # 404 for ids never seen, even if a WAV were cached
+    data = await svc.inference.wav(sid)
     # the id is a content address: the same id always means the same audio
     return Response(data, media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400, immutable"})
 
