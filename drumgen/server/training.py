@@ -13,7 +13,7 @@ from drumgen import checkpoint, models
 from drumgen.server.deps import Svc, _services
 from drumgen.server.jobs import TERMINAL, Job
 from drumgen.server.schemas import JobEnvelope, JobOut
-from drumgen.server.uploads import UploadError, extract_zip, safe_file_name, safe_part
+from drumgen.server.uploads import UploadError, extract_zip, safe_part, safe_relative_path
 
 router = APIRouter(tags=["training"])
 JOB_ID = Path(pattern=r"^[0-9a-f]{12}$")
@@ -74,12 +74,13 @@ def _store_upload(files: list[UploadFile], folder, settings) -> int:
             count += extract_zip(archive, data, settings, start_index=count)
             archive.unlink()
             continue
-        target = safe_file_name(upload.filename, count)
-        if target is None:
+        rel = safe_relative_path(upload.filename, count)  # folders kept: kick/, snare/ are labels
+        if rel is None:
             continue
         if count >= settings.max_train_files:
             raise UploadError(f"at most {settings.max_train_files} files per training job; zip them or use fewer")
-        with open(data / target, "wb") as out:
+        (data / rel).parent.mkdir(parents=True, exist_ok=True)
+        with open(data / rel, "wb") as out:
             shutil.copyfileobj(upload.file, out)
         count += 1
     return count

@@ -73,6 +73,21 @@ def safe_file_name(client_name: str | None, index: int) -> str | None:
     return f"{index:04d}_{safe_part(stem)}{ext}"
 
 
+def safe_relative_path(client_path: str | None, index: int) -> Path | None:
+    """A client's 'folder/sub/kick 01.wav' -> Path('folder/sub/NNNN_kick_01.wav'), or None if not audio.
+
+    Folder names are kept (sanitised, at most the last three) because labels come from them (kick/, snare/);
+    '..', absolute paths and drive letters cannot survive `safe_part`.
+    """
+    parts = [p for p in (client_path or "").replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    if not parts or parts[0].startswith("__MACOSX"):
+        return None
+    name = safe_file_name(parts[-1], index)
+    if name is None:
+        return None
+    return Path(*(safe_part(p, "folder") for p in parts[:-1][-3:]), name)
+
+
 def extract_zip(source: Path, dest: Path, settings: Settings, start_index: int = 0) -> int:
     """Extract the audio files of a zip under dest, folders kept (labels come from them) but sanitised.
 
@@ -88,25 +103,21 @@ def extract_zip(source: Path, dest: Path, settings: Settings, start_index: int =
     with archive:
         entries = [i for i in archive.infolist() if not i.is_dir()]
         for info in entries:
-            parts = [p for p in info.filename.replace("\\", "/").split("/") if p not in ("", ".", "..")]
-            if not parts or parts[0].startswith("__MACOSX"):
-                continue
-            name = safe_file_name(parts[-1], start_index + written)
-            if name is None:
+            rel = safe_relative_path(info.filename, start_index + written)
+            if rel is None:
                 continue
             if start_index + written >= settings.max_train_files:
                 raise UploadError(f"the archive holds more than {settings.max_train_files} audio files")
             if info.compress_size and info.file_size / info.compress_size > settings.max_zip_ratio:
-                raise UploadError(f"{parts[-1]!r} in the archive expands {info.file_size // info.compress_size}x: "
+                raise UploadError(f"{info.filename!r} in the archive expands {info.file_size // info.compress_size}x: "
                                   f"that looks like a zip bomb")
             total += info.file_size
             if total > settings.max_unzipped_bytes:
                 raise UploadError(f"the archive unpacks to more than {settings.max_unzipped_bytes / 1e6:.0f} MB")
-            folder = dest.joinpath(*(safe_part(p, "folder") for p in parts[:-1][-3:]))
-            target = (folder / name).resolve()
+            target = (dest / rel).resolve()
             if dest not in target.parents:  # cannot happen after safe_part; checked anyway
                 raise UploadError(f"refusing archive entry {info.filename!r}")
-            folder.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
             _copy_limited(archive, info, target, settings)
             written += 1
     return written
