@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import socket
 import sys
 import tempfile
@@ -106,6 +107,8 @@ def create_app(engine: Engine, settings: Settings | None = None, midi_relay=None
         services.jobs.close()
         services.midi.close()
         services.inference.close()
+        if settings.jobs_dir is None:  # ours, temporary
+            shutil.rmtree(jobs_dir, ignore_errors=True)
 
     app = FastAPI(title="drumgen", version=__version__, lifespan=lifespan,
                   description="Generative drum models: sample, morph, re-synthesize, export, train. See docs/API.md.")

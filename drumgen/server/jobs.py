@@ -196,6 +196,8 @@ class JobManager:
                 break
         proc.join()
         self._process = None
+        for scratch in ("data", "cache"):  # the uploaded hits are not needed any more; previews stay for their urls
+            shutil.rmtree(job.folder / scratch, ignore_errors=True)
         if job.state == "cancelled":
             self._finish(job, "cancelled", "cancelled")
         elif outcome is None or outcome["type"] != "finished":

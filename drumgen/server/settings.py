@@ -30,7 +30,7 @@ class Settings:
     max_upload_seconds: float = 10.0
     decode_timeout_s: float = 20.0
     max_train_bytes: int = 200 << 20  # the whole training upload (files or zip)
-    max_train_files: int = 2000
+    max_train_files: int = 1000  # per request as files (the multipart parser's own limit) or per zip
     max_unzipped_bytes: int = 1 << 30
     max_zip_ratio: float = 200.0  # uncompressed / compressed per entry; beyond that it is a zip bomb
     max_train_steps: int = 1_000_000
