@@ -33,9 +33,13 @@ def client(srv):
 
 
 @pytest.fixture(scope="module")
-def model(client):
-    models = client.get("/api/models").json()
-    return models[0]["name"]
+def all_models(client) -> list[str]:
+    return [m["name"] for m in client.get("/api/models").json()]
+
+
+@pytest.fixture(scope="module")
+def model(all_models):
+    return all_models[0]
 
 
 def sample(client, model, n=2, seed=7, **kw):
@@ -64,7 +68,11 @@ def test_health_models_docs(client):
     assert "/api/sample" in client.get("/openapi.json").json()["paths"]
 
 
-def test_sample_sound_and_wav(client, model):
+@pytest.mark.parametrize("which", range(3))
+def test_sample_sound_and_wav(client, all_models, which):
+    if which >= len(all_models):
+        pytest.skip("fewer models")
+    model = all_models[which]
     sounds = sample(client, model, n=3, seed=11)
     assert len(sounds) == 3 and len({s["id"] for s in sounds}) == 3
     m = client.get(f"/api/models/{model}").json()
@@ -82,7 +90,11 @@ def test_sample_sound_and_wav(client, model):
     assert again[0]["id"] == sounds[1]["id"]
 
 
-def test_decode_recreates_a_saved_sound(client, model):
+@pytest.mark.parametrize("which", range(3))
+def test_decode_recreates_a_saved_sound(client, all_models, which):
+    if which >= len(all_models):
+        pytest.skip("fewer models")
+    model = all_models[which]
     s = sample(client, model, n=1, seed=21)[0]
     r = client.post("/api/decode", json={"model": model, "latent": s["latent"], "label": s["label"]})
     assert r.status_code == 200, r.text
@@ -93,7 +105,11 @@ def test_decode_recreates_a_saved_sound(client, model):
     assert bad.status_code == 422 and "latent" in bad.json()["detail"]
 
 
-def test_interpolate_and_mix4(client, model):
+@pytest.mark.parametrize("which", range(3))
+def test_interpolate_and_mix4(client, all_models, which):
+    if which >= len(all_models):
+        pytest.skip("fewer models")
+    model = all_models[which]
     a, b, c, d = sample(client, model, n=4, seed=31)
     r = client.post("/api/interpolate", json={"a": a["id"], "b": b["id"], "t": 0.0})
     assert r.status_code == 200, r.text
@@ -109,6 +125,13 @@ def test_interpolate_and_mix4(client, model):
         assert bad.status_code == 422 and "t" in bad.json()["detail"]
     bad = client.post("/api/mix4", json={"a": a["id"], "b": b["id"], "c": c["id"], "d": d["id"], "x": 2, "y": 0})
     assert bad.status_code == 422
+    # across models: both sounds go through the autoencoder
+    other = next((m for m in all_models if m != model), None)
+    if other is not None and any(m["can_encode"] for m in client.get("/api/models").json()):
+        o = sample(client, other, n=1, seed=5)[0]
+        r = client.post("/api/interpolate", json={"a": a["id"], "b": o["id"], "t": 0.5})
+        assert r.status_code == 200, r.text
+        assert wav(client, r.json()["sound"])[1] == 44100
     gone = client.post("/api/interpolate", json={"a": "0" * 16, "b": b["id"], "t": 0.5})
     assert gone.status_code == 404 and "/api/decode" in gone.json()["detail"]
 
@@ -141,16 +164,17 @@ def _audio_file(kind="snare", seconds=None) -> bytes:
     return audio.wav_bytes(x, synth.SAMPLE_RATE)
 
 
-def test_resynthesize(client, model):
-    models = client.get("/api/models").json()
-    enc = next((m["name"] for m in models if m["can_encode"]), None)
-    if enc is None:
-        pytest.skip("no model that can encode is loaded")
-    r = client.post("/api/resynthesize", data={"model": enc}, files={"file": ("../../my kick.wav", _audio_file())})
-    assert r.status_code == 200, r.text
-    body = r.json()
-    assert body["sound"]["model"] == enc and body["original"]["origin"] == "upload"
-    assert wav(client, body["sound"])[1] == 44100 and wav(client, body["original"])[1] == 44100
+def test_resynthesize(client, all_models):
+    """Through every model: an autoencoder encodes, a GAN inverts (drumgen.inversion)."""
+    pytest.importorskip("drumgen.inversion")
+    for name in all_models:
+        r = client.post("/api/resynthesize", data={"model": name},
+                        files={"file": ("../../my kick.wav", _audio_file("kick"))})
+        assert r.status_code == 200, (name, r.text)
+        body = r.json()
+        assert body["sound"]["model"] == name and body["sound"]["origin"] == "resynth"
+        assert body["original"]["origin"] == "upload"
+        assert wav(client, body["sound"])[1] == 44100 and wav(client, body["original"])[1] == 44100
 
 
 def test_bad_uploads(client, model):
