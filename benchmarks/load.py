@@ -60,11 +60,16 @@ async def client_loop(c: httpx.AsyncClient, model: str, wavs: bool, stop_at: flo
             out["errors"].append(str(r.status_code))
 
 
-async def run(url: str, model: str | None, clients: int, seconds: float, wavs: bool, pid: int | None) -> dict:
+async def list_models(url: str) -> list[str]:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as c:
+        return [m["name"] for m in (await c.get("/api/models")).json()]
+
+
+async def run(url: str, model: str, clients: int, seconds: float, wavs: bool, pid: int | None) -> dict:
     limits = httpx.Limits(max_connections=clients * 9)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as c:
-        model = model or (await c.get("/api/models")).json()[0]["name"]
-        await c.post("/api/sample", json={"model": model, "n": 8})  # warm up
+        for _ in range(3):  # warm up
+            await c.post("/api/sample", json={"model": model, "n": 8})
         out = {"latency": [], "errors": [], "busy": 0, "rss": [rss_mb(pid)]}
         stop_at = time.monotonic() + seconds
 
@@ -88,7 +93,7 @@ def main() -> None:
     where.add_argument("--checkpoints", help="start `drumgen serve` over this folder of checkpoints")
     where.add_argument("--tiny", action="store_true", help="start a server over tiny untrained checkpoints")
     ap.add_argument("--pid", type=int, help="the server's process id, to read its memory (with --url)")
-    ap.add_argument("--model", help="model to sample (default: the first listed)")
+    ap.add_argument("--model", help="model to sample (default: the first listed; 'all': each in turn)")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--wavs", action="store_true", help="also fetch each kit's 8 WAVs")
@@ -110,17 +115,25 @@ def main() -> None:
                 make_tiny_checkpoints(folder)
             server = stack.enter_context(ServerProcess(folder))
             url, pid = server.url, server.pid
-        out = asyncio.run(run(url, args.model, args.clients, args.seconds, args.wavs, pid))
-    lat = np.array(out["latency"]) * 1000
-    rss = [r for r in out["rss"] if r is not None]
-    pct = (lambda q: float(np.percentile(lat, q))) if lat.size else (lambda q: float("nan"))
-    row = [out["model"], args.clients, "kit + 8 WAVs" if args.wavs else "kit (n=8)", round(out["elapsed"], 1),
-           lat.size, lat.size / out["elapsed"], pct(50), pct(95), pct(99), len(out["errors"]), out["busy"],
-           f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f}" if rss else "n/a"]
+        names = asyncio.run(list_models(url))
+        chosen = names if args.model == "all" else [args.model or names[0]]
+        outs = [asyncio.run(run(url, m, args.clients, args.seconds, args.wavs, pid)) for m in chosen]
+    rows, notes = [], []
+    for out in outs:
+        lat = np.array(out["latency"]) * 1000
+        rss = [r for r in out["rss"] if r is not None]
+        pct = (lambda q, lat=lat: float(np.percentile(lat, q))) if lat.size else (lambda q: float("nan"))
+        rows.append([out["model"], args.clients, "kit + 8 WAVs" if args.wavs else "kit (n=8)",
+                     round(out["elapsed"], 1), lat.size, lat.size / out["elapsed"], pct(50), pct(95), pct(99),
+                     len(out["errors"]), out["busy"],
+                     f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f}" if rss else "n/a"])
+        if out["errors"]:
+            notes.append(f"{out['model']} errors: {sorted(set(out['errors']))}")
     headers = ["model", "clients", "request", "s", "kits", "kits/s", "p50 ms", "p95 ms", "p99 ms", "errors", "503s",
                "server RSS MB start/peak/end"]
-    notes = f"errors: {sorted(set(out['errors']))}" if out["errors"] else ""
-    record("Server load: new 8-pad kits", table(headers, [row]), notes)
+    source = "tiny untrained checkpoints" if args.tiny else (args.checkpoints or args.url)
+    notes.insert(0, f"Server: {source}. The load generator runs on the same machine as the server.")
+    record("Server load: new 8-pad kits", table(headers, rows), "\n".join(notes))
 
 
 if __name__ == "__main__":
