@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sys
 import zipfile
@@ -28,9 +29,12 @@ async def decode_untrusted(data: bytes, settings: Settings) -> tuple[np.ndarray,
     """
     if not data:
         raise audio.AudioError("empty", "the uploaded file has 0 bytes")
+    # the worker must import this very drumgen, installed or not
+    root = str(Path(__file__).resolve().parent.parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "drumgen.server.decode_worker", str(settings.max_upload_seconds),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env)
     try:
         out, _ = await asyncio.wait_for(proc.communicate(data), settings.decode_timeout_s)
     except asyncio.TimeoutError:
