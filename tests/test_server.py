@@ -361,3 +361,26 @@ def test_queue_full_503_and_cache_eviction(server_factory):
         for seed in range(2, 12):
             c.post("/api/sample", json={"model": model, "n": 2, "seed": seed * 10})
         assert c.get(first["url"]).content == before
+
+
+def test_decoder_crash_and_hang_are_contained(tmp_path, monkeypatch):
+    """A decoder that dies by a signal, or never finishes, costs its process only: the caller gets UploadError."""
+    from drumgen.server import uploads
+    from drumgen.server.settings import Settings
+
+    (tmp_path / "crasher.py").write_text("import os, signal, sys\nsys.stdin.buffer.read()\n"
+                                         "os.kill(os.getpid(), signal.SIGSEGV)\n")
+    (tmp_path / "hanger.py").write_text("import time\ntime.sleep(60)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    data = _audio_file()
+    monkeypatch.setattr(uploads, "WORKER", "crasher")
+    with pytest.raises(uploads.UploadError, match="crashed"):
+        asyncio.run(uploads.decode_untrusted(data, Settings()))
+    monkeypatch.setattr(uploads, "WORKER", "hanger")
+    started = time.monotonic()
+    with pytest.raises(uploads.UploadError, match="longer than"):
+        asyncio.run(uploads.decode_untrusted(data, Settings(decode_timeout_s=1.0)))
+    assert time.monotonic() - started < 10
+    monkeypatch.setattr(uploads, "WORKER", "drumgen.server.decode_worker")
+    x, rate = asyncio.run(uploads.decode_untrusted(data, Settings()))
+    assert rate == 44100 and np.allclose(x, audio.read(data)[0])

@@ -16,6 +16,8 @@ import numpy as np
 from drumgen import audio
 from drumgen.server.settings import Settings
 
+WORKER = "drumgen.server.decode_worker"  # module run as `python -m WORKER`
+
 
 class UploadError(ValueError):
     """An upload the server refuses; the message says why."""
@@ -33,7 +35,7 @@ async def decode_untrusted(data: bytes, settings: Settings) -> tuple[np.ndarray,
     root = str(Path(__file__).resolve().parent.parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "drumgen.server.decode_worker", str(settings.max_upload_seconds),
+        sys.executable, "-m", WORKER, str(settings.max_upload_seconds),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env)
     try:
         out, _ = await asyncio.wait_for(proc.communicate(data), settings.decode_timeout_s)
