@@ -310,18 +310,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional_verbs(sub) -> None:
     """Verbs whose options live beside their implementation (tag, eval, corpus)."""
-    for module, verb, help_text in (
-        ("drumgen.tagger", "tag", "label hits by class with the tagger, or train a tagger on your own tags"),
-        ("drumgen.evaluate", "eval", "measure generated hits against real ones"),
-        ("drumgen.corpus", "corpus", "build a training corpus from installed drum kits"),
+    from drumgen import evaluate, tagger
+
+    for verb, add_args, run, help_text in (
+        ("tag", tagger.add_tag_args, tagger.cmd_tag,
+         "label hits by class with the tagger, or train a tagger on your own tags"),
+        ("eval", evaluate.add_eval_args, evaluate.cmd_eval, "measure generated hits against real ones"),
+        ("corpus", evaluate.add_corpus_args, evaluate.cmd_corpus, "build a training corpus from installed drum kits"),
     ):
-        try:
-            mod = __import__(module, fromlist=["add_args"])
-        except ImportError:
-            continue
         p = sub.add_parser(verb, help=help_text)
-        mod.add_args(p)
-        p.set_defaults(func=mod.run)
+        add_args(p)
+        p.set_defaults(func=run)
 
 
 def main(argv: list[str] | None = None) -> int:

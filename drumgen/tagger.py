@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 
-from drumgen import audio, synth
+from drumgen import audio, checkpoint, synth
 from drumgen.labels import CLASSES
 from drumgen.metrics import confusion_matrix
 from drumgen.models.tagger import Config, Tagger
@@ -42,35 +41,21 @@ class TaggerError(ValueError):
 
 
 def save(model: Tagger, directory: str | os.PathLike, summary: dict | None = None) -> Path:
-    """Write directory/model.safetensors with metadata: kind, config (JSON), sample_rate, labels, summary."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    meta = {"kind": Tagger.kind, "config": json.dumps(dataclasses.asdict(model.config)),
-            "sample_rate": str(model.config.sample_rate), "labels": json.dumps(model.labels),
-            "summary": json.dumps(summary or {})}
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(directory / "model.safetensors"), metadata=meta)
-    return directory
+    """Write directory/model.safetensors through drumgen.checkpoint (kind, config, labels, summary)."""
+    checkpoint.save(model, directory, summary)
+    return Path(directory)
 
 
 def load(directory: str | os.PathLike) -> Tagger:
-    """Rebuild a Tagger from directory/model.safetensors (or the file itself); never unpickles."""
+    """Load a tagger checkpoint (directory or its model.safetensors); never unpickles."""
     path = Path(directory)
-    path = path / "model.safetensors" if path.is_dir() else path
-    if not path.is_file():
+    path = path.parent if path.name == checkpoint.MODEL_FILE else path
+    if not (path / checkpoint.MODEL_FILE).is_file():
         raise TaggerError(f"no tagger checkpoint at {path}; train one with `drumgen tag --train DIR --out CKPT`")
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata() or {}
-    if meta.get("kind") != Tagger.kind:
-        raise TaggerError(f"{path} holds a {meta.get('kind', 'unknown')!r} model, not a tagger")
-    stored = json.loads(meta["config"])
-    known = {f.name for f in dataclasses.fields(Config)}
-    model = Tagger(Config(**{k: v for k, v in stored.items() if k in known}))
-    model.load_state_dict(load_file(str(path)))
-    model.summary = json.loads(meta.get("summary", "{}"))  # type: ignore[attr-defined]
-    return model.eval()
+    model = checkpoint.load(path)
+    if model.kind != Tagger.kind:
+        raise TaggerError(f"{path} holds a {model.kind!r} model, not a tagger")
+    return model
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -18,10 +18,11 @@ import torch.nn.functional as F
 
 from drumgen.labels import CLASSES
 from drumgen.metrics import mel_filterbank
+from drumgen.models.base import StoredConfig
 
 
 @dataclass
-class Config:
+class Config(StoredConfig):
     labels: list[str] = field(default_factory=lambda: list(CLASSES))
     sample_rate: int = 22050
     length: int = 22050  # samples seen per hit (1 s); longer hits are cut, shorter zero-padded
@@ -48,6 +49,7 @@ class Block(nn.Module):
 
 class Tagger(nn.Module):
     kind = "tagger"
+    Config = Config
 
     def __init__(self, config: Config):
         super().__init__()
