@@ -83,6 +83,7 @@ async def run(url: str, model: str, clients: int, seconds: float, wavs: bool, pi
         out["elapsed"] = time.monotonic() - started
         out["rss"].append(rss_mb(pid))
         out["model"] = model
+        out["health"] = (await c.get("/api/health")).json().get("stats", {})
         return out
 
 
@@ -119,18 +120,22 @@ def main() -> None:
         chosen = names if args.model == "all" else [args.model or names[0]]
         outs = [asyncio.run(run(url, m, args.clients, args.seconds, args.wavs, pid)) for m in chosen]
     rows, notes = [], []
+    before = {"batches": 0, "sampled": 0}
     for out in outs:
+        h = out["health"]
+        per_batch = (h.get("sampled", 0) - before["sampled"]) / max(1, h.get("batches", 0) - before["batches"])
+        before = h
         lat = np.array(out["latency"]) * 1000
         rss = [r for r in out["rss"] if r is not None]
         pct = (lambda q, lat=lat: float(np.percentile(lat, q))) if lat.size else (lambda q: float("nan"))
         rows.append([out["model"], args.clients, "kit + 8 WAVs" if args.wavs else "kit (n=8)",
                      round(out["elapsed"], 1), lat.size, lat.size / out["elapsed"], pct(50), pct(95), pct(99),
-                     len(out["errors"]), out["busy"],
+                     round(per_batch, 1), len(out["errors"]), out["busy"],
                      f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f}" if rss else "n/a"])
         if out["errors"]:
             notes.append(f"{out['model']} errors: {sorted(set(out['errors']))}")
-    headers = ["model", "clients", "request", "s", "kits", "kits/s", "p50 ms", "p95 ms", "p99 ms", "errors", "503s",
-               "server RSS MB start/peak/end"]
+    headers = ["model", "clients", "request", "s", "kits", "kits/s", "p50 ms", "p95 ms", "p99 ms", "kits/batch",
+               "errors", "503s", "server RSS MB start/peak/end"]
     source = "tiny untrained checkpoints" if args.tiny else (args.checkpoints or args.url)
     notes.insert(0, f"Server: {source}. The load generator runs on the same machine as the server.")
     record("Server load: new 8-pad kits", table(headers, rows), "\n".join(notes))

@@ -23,7 +23,8 @@ from drumgen import audio, synth
 
 @pytest.fixture(scope="module")
 def srv(server_factory):
-    return server_factory()
+    # a batch window wide enough that concurrent requests of test_batching surely meet
+    return server_factory(env={"DRUMGEN_BATCH_WINDOW_MS": "50"})
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +135,23 @@ def test_interpolate_and_mix4(client, all_models, which):
         assert wav(client, r.json()["sound"])[1] == 44100
     gone = client.post("/api/interpolate", json={"a": "0" * 16, "b": b["id"], "t": 0.5})
     assert gone.status_code == 404 and "/api/decode" in gone.json()["detail"]
+
+
+def test_concurrent_samples_share_a_decode_call(srv, client, model):
+    stats = client.get("/api/health").json()["stats"]
+
+    async def burst():
+        async with httpx.AsyncClient(base_url=srv.url, timeout=30) as ac:
+            return await asyncio.gather(*(ac.post("/api/sample", json={"model": model, "n": 2, "seed": i})
+                                          for i in range(6)))
+
+    answers = asyncio.run(burst())
+    assert all(r.status_code == 200 for r in answers)
+    # each request still gets its own sounds, as if sampled alone
+    assert [r.json()["sounds"][0]["seed"] for r in answers] == list(range(6))
+    after = client.get("/api/health").json()["stats"]
+    batches, requests = after["batches"] - stats["batches"], after["sampled"] - stats["sampled"]
+    assert requests == 6 and batches < 6, (batches, requests)
 
 
 def test_user_mistakes_are_4xx_with_a_message(client, model):

@@ -119,7 +119,8 @@ class Inference:
         self.executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="drumgen-infer")
         self.inflight = 0
         self._pending: dict[str, list[tuple[tuple[int, int | None, str | None], asyncio.Future]]] = {}
-        self.batches = 0
+        self.batches = 0  # decode calls for /api/sample
+        self.sampled = 0  # sample requests served by them (sampled / batches = requests per batch)
 
     @contextlib.contextmanager
     def admit(self):
@@ -175,6 +176,7 @@ class Inference:
                 if not fut.done():
                     fut.set_exception(e)
             return
+        self.sampled += len(batch)
         for (_, fut), sounds in zip(batch, results, strict=True):
             if not fut.done():
                 fut.set_result(sounds)

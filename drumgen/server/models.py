@@ -13,7 +13,12 @@ router = APIRouter(prefix="/api", tags=["models"])
 
 @router.get("/health", response_model=Health)
 async def health(svc: Svc) -> Health:
-    return Health(status="ok", version=__version__, models=len(svc.engine.models), broken=svc.engine.errors)
+    inf = svc.inference
+    stats = {"inflight": inf.inflight, "batches": inf.batches, "sampled": inf.sampled,
+             "sounds_known": len(inf.store.known), "audio_cached_mb": round(inf.store.audio.bytes / 1e6, 1),
+             "recreated": inf.store.recreated}
+    return Health(status="ok", version=__version__, models=len(svc.engine.models), broken=svc.engine.errors,
+                  stats=stats)
 
 
 @router.get("/models", response_model=list[ModelInfo])

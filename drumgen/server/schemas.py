@@ -16,6 +16,7 @@ class Health(BaseModel):
     version: str
     models: int
     broken: dict[str, str] = {}
+    stats: dict[str, float] = {}
 
 
 class ModelInfo(BaseModel):
