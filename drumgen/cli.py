@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -76,6 +77,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         augment=not args.no_augment, seed=args.seed, preview_every=args.preview_every,
         eval_every=args.eval_every, dry_run=args.dry_run, progress=not args.quiet)
     summary = train(opts)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only the first process reports
+        return 0
     if args.dry_run:
         print(json.dumps(summary["dry_run"]))
         print("dry run ok: one real batch went through training, generation and a checkpoint save")

@@ -14,6 +14,8 @@ Output:
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -207,6 +209,13 @@ def build_hydrogen_corpus(out_dir: str | os.PathLike, kits_root: str | os.PathLi
     manifest = {"kits_root": str(kits_root), "heldout": list(heldout), "mode": mode,
                 "kits": [asdict(k) for k in kits], "totals": totals, "hits": [asdict(h) for h in hits]}
     out.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "heldout"):  # labels for `drumgen train --data out/train` (a file name can mislead)
+        rows = [(h.path.split("/", 1)[1], h.label) for h in hits if h.path.startswith(split + "/")]
+        if rows:
+            buf = io.StringIO()
+            csv.writer(buf).writerows([("path", "label"), *rows])
+            (out / split).mkdir(parents=True, exist_ok=True)
+            audio.atomic_write_bytes(out / split / "labels.csv", buf.getvalue().encode())
     audio.atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=1).encode())
     return manifest
 

@@ -183,8 +183,11 @@ class Engine:
         raise EngineError("this needs an autoencoder checkpoint and none is loaded; train one with "
                           "`drumgen train --model autoencoder`")
 
-    def encode(self, name: str, x: np.ndarray, sample_rate: int) -> np.ndarray:
-        """Audio -> latent of model `name` (encoder for autoencoders, inversion for GANs): flat float32."""
+    def encode(self, name: str, x: np.ndarray, sample_rate: int, label: str | None = None) -> np.ndarray:
+        """Audio -> latent of model `name` (encoder for autoencoders, inversion for GANs): flat float32.
+
+        label: the class a conditional decode-only model should invert under (the encoder ignores it).
+        """
         model = self.get(name)
         x = audio.prepare(x, sample_rate, model.config.sample_rate, model.config.slice_length)
         xt = torch.from_numpy(x)[None]
@@ -195,16 +198,21 @@ class Engine:
             else:
                 from drumgen import inversion
 
-                z = inversion.invert(model, xt)
+                y = self._label_tensor(name, [label]) if model.config.labels else None
+                z = inversion.invert(model, xt, label=y)
         return z.reshape(-1).numpy().astype(np.float32)
 
     def resynthesize(self, name: str, x: np.ndarray, sample_rate: int) -> Sound:
-        """A user's hit played through a model: encode (or invert) then decode."""
-        z = self.encode(name, x, sample_rate)
-        label = None
+        """A user's hit played through a model: encode (or invert) then decode.
+
+        A conditional GAN inverts and decodes under the class the tagger hears; an autoencoder's latent already
+        carries the class, so it decodes without a label (a guessed label could contradict the latent).
+        """
         model = self.get(name)
-        if model.config.labels:
+        label = None
+        if model.config.labels and not model.can_encode:
             label = self.guess_label(x, sample_rate, model.config.labels)
+        z = self.encode(name, x, sample_rate, label)
         return self.decode(name, z, label, origin="resynth")
 
     def guess_label(self, x: np.ndarray, sample_rate: int, allowed) -> str | None:

@@ -165,6 +165,8 @@ class Run:
         self.opt = self.model.make_optimizers()
         if opts.resume and (self.out / checkpoint.STATE_FILE).exists():
             self._resume()
+        if self.rank:  # all processes start from the same weights (seeded above); each draws its own z and noise
+            torch.manual_seed(opts.seed + 1000 * self.rank + self.step)
         self.preview_z = self.model.sample_latents(PREVIEW_COUNT, torch.Generator().manual_seed(1234))
         self.preview_y = self._labels_for(PREVIEW_COUNT, torch.Generator().manual_seed(1234))
         self._reference = None

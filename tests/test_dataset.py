@@ -112,3 +112,15 @@ def test_inspect_cli_errors_without_traceback(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     assert main(["inspect", str(tmp_path / "empty")]) == 1
+
+
+def test_labels_csv_wins_over_names(tmp_path):
+    root = tmp_path / "kit"
+    (root / "Kick").mkdir(parents=True)
+    sf.write(root / "Kick" / "tom-0105.wav", synth.hit("kick", 1), 44100)  # a kit's kick with a tom's file name
+    sf.write(root / "other.wav", synth.hit("snare", 2), 44100)
+    assert {i.label for i in load_folder(root, 16000, 4096, cache_dir=False).report.loaded} == {"tom", None}
+    (root / "labels.csv").write_text(f"path,label,confidence\nKick/tom-0105.wav,kick,1\n{root / 'other.wav'},snare,0.9\n")
+    ds = load_folder(root, 16000, 4096, cache_dir=False)
+    assert {i.path: i.label for i in ds.report.loaded} == {"Kick/tom-0105.wav": "kick", "other.wav": "snare"}
+    assert len(ds.report.skipped) == 0  # labels.csv itself is not reported as a bad audio file

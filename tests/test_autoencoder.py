@@ -1,0 +1,271 @@
+"""The autoencoder (drumgen.models.autoencoder), GAN inversion (drumgen.inversion) and the engine/CLI paths that
+use them: re-synthesis, interpolation, four-corner mixing. Tiny presets, synthesized hits, one core."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from drumgen import audio, checkpoint, inversion, synth
+from drumgen.cli import main
+from drumgen.engine import Engine, Sound
+from drumgen.losses import MultiResolutionSTFTLoss, log_spectral_distance_db
+from drumgen.models.autoencoder import PRESETS, Autoencoder, Config
+from drumgen.models.base import BaseConfig, DrumModel
+from drumgen.train import TrainOptions, train
+
+torch.set_num_threads(1)
+os.environ.setdefault("DRUMGEN_CACHE", os.path.join(os.path.dirname(__file__), "artifacts", "cache"))
+
+RATE = 22050  # the tiny preset's rate
+
+
+def tiny(**kw) -> Autoencoder:
+    torch.manual_seed(0)
+    return Autoencoder(Config(**{**PRESETS["tiny"], **kw}))
+
+
+@pytest.fixture(scope="module")
+def hits_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hits")
+    synth.write_folder(root, per_class=3, seed=1, sample_rate=RATE, classes=("kick", "snare", "hihat", "tom"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(hits_dir, tmp_path_factory):
+    """A tiny autoencoder trained a few hundred steps through the shared loop: (checkpoint dir, wall seconds)."""
+    out = tmp_path_factory.mktemp("ckpt") / "ae"
+    t0 = time.monotonic()
+    train(TrainOptions(data=str(hits_dir), out=str(out), kind="autoencoder", preset="tiny", steps=150,
+                       conditional=False, eval_every=10_000, preview_every=10_000, save_every=1e9,
+                       progress=False))
+    return out, time.monotonic() - t0
+
+
+def prepared(hits_dir, n: int | None = None) -> torch.Tensor:
+    files = sorted(hits_dir.rglob("*.wav"))[:n]
+    return torch.from_numpy(np.stack([audio.load(f, RATE, PRESETS["tiny"]["slice_length"]) for f in files]))
+
+
+# -- the model ---------------------------------------------------------------------------------------------------
+
+def test_shapes_and_range():
+    t0 = time.monotonic()
+    m = tiny().eval()
+    assert time.monotonic() - t0 < 1.0
+    c = m.config
+    frames = c.slice_length // c.frame
+    assert m.latent_shape == (frames * c.latent_dims + c.global_dims,) == (32 * 4 + 8,)
+    x = torch.randn(3, c.slice_length) * 0.5
+    with torch.no_grad():
+        z = m.encode(x)
+        y = m.decode(z)
+        zs = m.decode(m.sample_latents(2, torch.Generator().manual_seed(0)))
+    assert z.shape == (3, 136) and y.shape == (3, 8192) and zs.shape == (2, 8192)
+    assert y.abs().max() <= 1.0 and torch.isfinite(y).all()
+    with pytest.raises(ValueError, match="8192 samples"):
+        m.encode(torch.zeros(1, 1000))
+    with pytest.raises(ValueError, match="136 numbers"):
+        m.decode(torch.zeros(1, 10))
+
+
+def test_train_step_is_fast_and_lowers_loss():
+    m = tiny()
+    opt = m.make_optimizers()
+    x = torch.from_numpy(np.stack([audio.fit_length(synth.hit(k, 3, RATE), 8192, RATE) for k in ("kick", "snare")]))
+    first = m.train_step(x, None, opt, 0)
+    t0 = time.monotonic()
+    for s in range(1, 12):
+        last = m.train_step(x, None, opt, s)
+    assert (time.monotonic() - t0) / 11 < 0.5  # ~0.05 s alone on one core; slack for shared cores
+    assert set(first) == {"stft", "kl", "loss"} and last["stft"] < first["stft"]
+
+
+def test_save_load_identical(tmp_path):
+    m = tiny(labels=("kick", "snare")).eval()
+    checkpoint.save(m, tmp_path / "ae")
+    back = checkpoint.load(tmp_path / "ae")
+    x = torch.randn(2, 8192) * 0.3
+    y = torch.tensor([0, 2])  # 2 = "no label"
+    with torch.no_grad():
+        assert torch.equal(m.decode(m.encode(x), y), back.decode(back.encode(x), y))
+
+
+def test_conditioning_changes_output_and_no_label_is_deterministic():
+    m = tiny(labels=("kick", "snare")).eval()
+    with torch.no_grad():  # give the label embedding a visible effect, as training would
+        m.decoder.noise_head.weight.normal_(0, 0.3)
+        z = m.sample_latents(1, torch.Generator().manual_seed(3))
+        kick, snare = m.decode(z, m.label_index("kick", 1)), m.decode(z, m.label_index("snare", 1))
+        unknown = [m.decode(z, m.label_index(None, 1)) for _ in range(2)]
+    assert not torch.allclose(kick, snare)
+    assert torch.equal(unknown[0], unknown[1])
+    with pytest.raises(ValueError, match="unknown label"):
+        m.label_index("cowbell", 1)
+
+
+# -- the training loop ----------------------------------------------------------------------------------------------
+
+def test_dry_run(hits_dir):
+    s = train(TrainOptions(data=str(hits_dir), kind="autoencoder", preset="tiny", dry_run=True, progress=False))
+    assert s["dry_run"]["generated"] == [1, 8192] and s["dry_run"]["batch"] == [8, 8192]
+
+
+def test_resume_continues_the_same_run(hits_dir, tmp_path):
+    def run(out, steps, resume=False):
+        train(TrainOptions(data=str(hits_dir), out=str(out), kind="autoencoder", preset="tiny", steps=steps,
+                           resume=resume, augment=False, save_every=0, eval_every=10_000, preview_every=10_000,
+                           progress=False))
+        m = tiny(labels=checkpoint.load(out).config.labels)
+        checkpoint.load_train_state(out, m, m.make_optimizers())
+        return m.state_dict()
+
+    straight = run(tmp_path / "a", 4)
+    run(tmp_path / "b", 2)
+    resumed = run(tmp_path / "b", 4, resume=True)
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+
+
+def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir):
+    out, seconds = trained
+    assert seconds < 60
+    m = checkpoint.load(out)
+    assert m.kind == "autoencoder" and m.summary["steps"] == 150
+    x = prepared(hits_dir)
+    with torch.no_grad():
+        x_hat = m.decode(m.encode(x))
+    g = torch.Generator().manual_seed(0)
+    rms = x.pow(2).mean(1, keepdim=True).sqrt()
+    noise = torch.randn(x.shape, generator=g) * rms  # same energy, constant envelope
+    silence = torch.zeros_like(x)
+    err = log_spectral_distance_db(x_hat, x).mean()
+    print("round trip dB", float(err), [float(log_spectral_distance_db(b, x).mean()) for b in (noise, silence)])
+    for baseline in (noise, silence):
+        assert err < 0.8 * log_spectral_distance_db(baseline, x).mean()
+    assert err < 12.0
+
+
+# -- engine: re-synthesis, interpolation, mixing -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def engine(trained, tmp_path_factory):
+    e = Engine(tmp_path_factory.mktemp("empty_ckpts"))
+    name = e.add(trained[0], name="ae")
+    assert name == "ae" and not e.errors
+    return e
+
+
+def uploads(hits_dir, names):
+    out = []
+    for n in names:
+        x, rate = audio.read(next(hits_dir.rglob(f"{n}_000.wav")))
+        out.append(Sound("upload", np.zeros(1, np.float32), x, rate, origin="upload"))
+    return out
+
+
+def test_interpolation_endpoints_reproduce_resynthesis(engine, hits_dir):
+    a, b = uploads(hits_dir, ("kick", "hihat"))
+    ra, rb = (engine.resynthesize("ae", s.audio, s.sample_rate).audio for s in (a, b))
+    assert np.array_equal(engine.interpolate(a, b, 0.0).audio, ra)
+    assert np.array_equal(engine.interpolate(a, b, 1.0).audio, rb)
+    mid = engine.interpolate(a, b, 0.5).audio
+    assert not np.allclose(mid, ra) and not np.allclose(mid, rb)
+
+
+def test_mix4_corners_reproduce_each_corner(engine, hits_dir):
+    corners = uploads(hits_dir, ("kick", "snare", "hihat", "tom"))
+    resynth = [engine.resynthesize("ae", s.audio, s.sample_rate).audio for s in corners]
+    for (x, y), expect in zip(((0, 0), (1, 0), (0, 1), (1, 1)), resynth, strict=True):
+        assert np.array_equal(engine.mix4(*corners, x, y).audio, expect)
+
+
+def test_sampling_is_deterministic_per_seed(engine):
+    a, b, c = engine.sample("ae", 2, seed=5), engine.sample("ae", 2, seed=5), engine.sample("ae", 1, seed=5)
+    assert np.array_equal(a[0].audio, b[0].audio) and np.array_equal(a[0].latent, c[0].latent)
+    np.testing.assert_allclose(a[0].audio, c[0].audio, atol=1e-5)  # batch size changes float rounding only
+    assert not np.allclose(a[0].audio, a[1].audio)
+
+
+def test_cli_resynth_and_interpolate(trained, hits_dir, tmp_path):
+    ckpt = str(trained[0])
+    assert main(["resynth", "--model", ckpt, "--input", str(hits_dir), "--out", str(tmp_path / "re")]) == 0
+    src = sorted(p.relative_to(hits_dir) for p in hits_dir.rglob("*.wav"))
+    got = sorted(p.relative_to(tmp_path / "re") for p in (tmp_path / "re").rglob("*.wav"))
+    assert got == src
+    x, rate = audio.read(tmp_path / "re" / src[0])
+    assert rate == 44100 and x.shape[0] == round(8192 * 44100 / RATE)
+    a, b = (str(next(hits_dir.rglob(f"{k}_001.wav"))) for k in ("kick", "snare"))
+    assert main(["interpolate", "--model", ckpt, "--a", a, "--b", b, "--steps", "4",
+                 "--out", str(tmp_path / "morph")]) == 0
+    assert len(list((tmp_path / "morph").glob("*.wav"))) == 4
+    assert main(["interpolate", "--model", ckpt, "--a", a, "--b", b, "--c", a, "--d", b, "--steps", "2",
+                 "--out", str(tmp_path / "grid")]) == 0
+    assert len(list((tmp_path / "grid").glob("*.wav"))) == 4
+
+
+# -- GAN inversion -----------------------------------------------------------------------------------------------
+
+class StandIn(DrumModel):
+    """A decode-only model: a small fixed network turns 8 uniform numbers into a decaying tone plus noise."""
+
+    kind = "standin"
+    Config = BaseConfig
+    latent_prior = "uniform"
+
+    def __init__(self, config: BaseConfig):
+        super().__init__(config)
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 4))
+        self.register_buffer("noise", torch.randn(config.slice_length, generator=torch.Generator().manual_seed(1)))
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (8,)
+
+    def decode(self, z, label=None):
+        p = self.net(z)  # [B, 8] -> [B, 4]: pitch, decay, tone/noise balance, level
+        t = torch.arange(self.config.slice_length) / self.config.sample_rate
+        f = 80 * 2 ** (3 * torch.sigmoid(p[:, :1]))
+        env = torch.exp(-t * 5 * 2 ** (3 * torch.sigmoid(p[:, 1:2])))
+        mix = torch.sigmoid(p[:, 2:3])
+        x = (mix * torch.sin(2 * torch.pi * f * t) + (1 - mix) * self.noise) * env * torch.sigmoid(p[:, 3:4])
+        return x.clamp(-1, 1)
+
+
+def test_inversion_reduces_distance_within_budget():
+    m = StandIn(BaseConfig(sample_rate=RATE, slice_length=8192))
+    with torch.no_grad():
+        target = m.decode(torch.rand(1, 8, generator=torch.Generator().manual_seed(42)) * 2 - 1)
+        first = m.sample_latents(1, torch.Generator().manual_seed(0))  # what a random pick would give
+    loss = MultiResolutionSTFTLoss((2048, 512, 128))
+    t0 = time.monotonic()
+    z = inversion.invert(m, target, seconds=1.0)
+    assert time.monotonic() - t0 < 1.5
+    assert z.shape == (1, 8) and z.abs().max() <= 1.0
+    with torch.no_grad():
+        d_first, d_inv = float(loss(m.decode(first), target)), float(loss(m.decode(z), target))
+    assert d_inv < 0.5 * d_first
+    quick = [inversion.invert(m, target, seconds=0.0) for _ in range(2)]  # budget 0: the best prior sample
+    assert torch.equal(quick[0], quick[1])
+    with pytest.raises(inversion.InversionError, match=r"\[1, 8192\]"):
+        inversion.invert(m, torch.zeros(2, 8192))
+    with pytest.raises(inversion.InversionError, match="silent"):
+        inversion.invert(m, torch.zeros(1, 8192))
+
+
+def test_engine_resynthesizes_through_a_decode_only_model(hits_dir, tmp_path):
+    import threading
+
+    e = Engine(tmp_path)
+    e.models["gan"], e._locks["gan"] = StandIn(BaseConfig(sample_rate=RATE, slice_length=8192)), threading.Lock()
+    x, rate = audio.read(next(hits_dir.rglob("kick_000.wav")))
+    t0 = time.monotonic()
+    s = e.resynthesize("gan", x, rate)
+    assert time.monotonic() - t0 < 3.0
+    assert s.origin == "resynth" and s.latent.shape == (8,) and s.audio.shape == (8192,)
