@@ -23,28 +23,6 @@ def hits_dir(tmp_path):
 
 # -- the server (tests/test_server*.py): a real `drumgen serve` subprocess over tiny untrained checkpoints -------
 
-_TOY = "/tmp/toy"  # stand-in model used only while no real generative kind is importable (see _serve_command)
-
-
-def _serve_command() -> list[str] | None:
-    """`python -m drumgen` normally; with no real model kind importable, a boot line that registers the toy."""
-    import sys
-
-    from drumgen.testing import tiny_kinds
-
-    if any(k in ("wavegan", "specgan", "autoencoder") for k in tiny_kinds()):
-        return None
-    if not os.path.isdir(_TOY):
-        pytest.skip("no generative model kind is available yet")
-    import drumgen.models
-
-    sys.path.insert(0, _TOY)
-    drumgen.models.KINDS["toy"] = "toymod:Toy"
-    boot = (f"import sys; sys.path.insert(0, {_TOY!r}); import drumgen.models as m; m.KINDS['toy'] = 'toymod:Toy'; "
-            "from drumgen.cli import main; raise SystemExit(main(sys.argv[1:]))")
-    return [sys.executable, "-c", boot]
-
-
 @pytest.fixture(scope="module")
 def server_factory(tmp_path_factory):
     """start(env=None, labels=()) -> a running drumgen.testing.ServerProcess; all are stopped after the module."""
@@ -54,13 +32,12 @@ def server_factory(tmp_path_factory):
 
     def start(env: dict[str, str] | None = None, labels: tuple[str, ...] = (),
               args: list[str] | None = None) -> ServerProcess:
-        command = _serve_command()
         folder = tmp_path_factory.mktemp("checkpoints")
         make_tiny_checkpoints(folder, labels=labels)
         cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         base_env = {"PYTHONPATH": cwd, "DRUMGEN_JOBS_DIR": str(tmp_path_factory.mktemp("jobs")),
                     "OMP_NUM_THREADS": "1"}
-        srv = ServerProcess(folder, env={**base_env, **(env or {})}, command=command, extra_args=args)
+        srv = ServerProcess(folder, env={**base_env, **(env or {})}, extra_args=args)
         srv.checkpoints = folder
         started.append(srv)
         return srv

@@ -24,7 +24,8 @@ from drumgen import audio, synth
 @pytest.fixture(scope="module")
 def srv(server_factory):
     # a batch window wide enough that concurrent requests of test_batching surely meet
-    return server_factory(env={"DRUMGEN_BATCH_WINDOW_MS": "50"})
+    # class-conditional tiny models here; the jobs tests' server has unconditional ones
+    return server_factory(env={"DRUMGEN_BATCH_WINDOW_MS": "50"}, labels=("kick", "snare"))
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,10 @@ def test_sample_sound_and_wav(client, all_models, which):
     # same seed, same sounds: sound i of a seed does not depend on n
     again = sample(client, model, n=1, seed=12)
     assert again[0]["id"] == sounds[1]["id"]
+    assert m["conditional"] and set(m["labels"]) == {"kick", "snare"}
+    assert {s["label"] for s in sounds} <= {"kick", "snare"}
+    snares = sample(client, model, n=2, seed=12, label="snare")
+    assert [s["label"] for s in snares] == ["snare", "snare"]
 
 
 @pytest.mark.parametrize("which", range(3))
@@ -111,7 +116,8 @@ def test_interpolate_and_mix4(client, all_models, which):
     if which >= len(all_models):
         pytest.skip("fewer models")
     model = all_models[which]
-    a, b, c, d = sample(client, model, n=4, seed=31)
+    # one label: the model's own latent space (sounds of different classes would meet in the autoencoder's)
+    a, b, c, d = sample(client, model, n=4, seed=31, label="kick")
     r = client.post("/api/interpolate", json={"a": a["id"], "b": b["id"], "t": 0.0})
     assert r.status_code == 200, r.text
     assert np.allclose(r.json()["sound"]["latent"], a["latent"], atol=1e-5)
