@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -137,7 +138,8 @@ def main() -> None:
     headers = ["model", "clients", "request", "s", "kits", "kits/s", "p50 ms", "p95 ms", "p99 ms", "kits/batch",
                "errors", "503s", "server RSS MB start/peak/end"]
     source = "tiny untrained checkpoints" if args.tiny else (args.checkpoints or args.url)
-    notes.insert(0, f"Server: {source}. The load generator runs on the same machine as the server.")
+    notes.insert(0, f"Server: {source}. The load generator runs on the same machine as the server; load average "
+                    f"at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work shares them).")
     record("Server load: new 8-pad kits", table(headers, rows), "\n".join(notes))
 
 

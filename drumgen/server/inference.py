@@ -119,6 +119,7 @@ class Inference:
         self.executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="drumgen-infer")
         self.inflight = 0
         self._pending: dict[str, list[tuple[tuple[int, int | None, str | None], asyncio.Future]]] = {}
+        self._busy: set[str] = set()  # models with a batch decoding now
         self.batches = 0  # decode calls for /api/sample
         self.sampled = 0  # sample requests served by them (sampled / batches = requests per batch)
 
@@ -140,26 +141,44 @@ class Inference:
 
     # -- batched sampling --------------------------------------------------------------------------------
     async def sample(self, model: str, n: int, seed: int | None, label: str | None) -> list[Known]:
-        """New sounds; requests for the same model that arrive within the batch window share one decode call."""
+        """New sounds. Requests for one model wait together: the first waits the batch window, and while a
+        model decodes, every request that arrives joins the next batch (one decode call per model at a time)."""
         self.engine.get(model)  # unknown model: 404 now, not inside someone else's batch
         with self.admit():
             loop = asyncio.get_running_loop()
             fut: asyncio.Future = loop.create_future()
             queue = self._pending.setdefault(model, [])
             queue.append(((n, seed, label), fut))
-            if len(queue) == 1:
-                loop.call_later(self.settings.batch_window_ms / 1000, self._flush, model)
-            elif sum(r[0] for r, _ in queue) >= self.settings.max_batch:
-                self._flush(model)
+            if model not in self._busy:
+                if len(queue) == 1:
+                    loop.call_later(self.settings.batch_window_ms / 1000, self._flush, model)
+                elif sum(r[0] for r, _ in queue) >= self.settings.max_batch:
+                    self._flush(model)
             sounds = await fut
         return [self.store.add(s) for s in sounds]
 
     def _flush(self, model: str) -> None:
-        batch = self._pending.pop(model, None)
+        if model in self._busy:
+            return  # the running batch flushes what waits when it ends
+        queue = self._pending.get(model, [])
+        batch, total = [], 0
+        while queue and (not batch or total + queue[0][0][0] <= self.settings.max_batch):
+            item = queue.pop(0)
+            batch.append(item)
+            total += item[0][0]
         if batch:
+            self._busy.add(model)
             asyncio.ensure_future(self._run_batch(model, batch))
 
     async def _run_batch(self, model: str, batch: list) -> None:
+        try:
+            await self._decode_batch(model, batch)
+        finally:
+            self._busy.discard(model)
+            if self._pending.get(model):
+                self._flush(model)
+
+    async def _decode_batch(self, model: str, batch: list) -> None:
         loop = asyncio.get_running_loop()
         self.batches += 1
         try:
@@ -168,7 +187,8 @@ class Inference:
         except Exception as e:
             if len(batch) > 1 and isinstance(e, EngineError):
                 # one bad request (a label the model lacks) must not fail its neighbours: run them one by one
-                await asyncio.gather(*(self._run_batch(model, [item]) for item in batch))
+                for item in batch:
+                    await self._decode_batch(model, [item])
                 return
             if not isinstance(e, EngineError):
                 log.exception("sampling %s failed", model)
