@@ -67,7 +67,8 @@ async def list_models(url: str) -> list[str]:
 
 
 async def run(url: str, model: str, clients: int, seconds: float, wavs: bool, pid: int | None) -> dict:
-    limits = httpx.Limits(max_connections=clients * 9)
+    # idle connections expire here before the server's 5 s keep-alive closes them under a request in flight
+    limits = httpx.Limits(max_connections=clients * 9, keepalive_expiry=4.0)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as c:
         for _ in range(3):  # warm up
             await c.post("/api/sample", json={"model": model, "n": 8})
@@ -132,11 +133,12 @@ def main() -> None:
         rows.append([out["model"], args.clients, "kit + 8 WAVs" if args.wavs else "kit (n=8)",
                      round(out["elapsed"], 1), lat.size, lat.size / out["elapsed"], pct(50), pct(95), pct(99),
                      round(per_batch, 1), len(out["errors"]), out["busy"],
-                     f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f}" if rss else "n/a"])
+                     f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f}" if rss else "n/a",
+                     f"{rss[-1] - rss[len(rss) // 2]:+.0f}" if rss else "n/a"])
         if out["errors"]:
             notes.append(f"{out['model']} errors: {sorted(set(out['errors']))}")
     headers = ["model", "clients", "request", "s", "kits", "kits/s", "p50 ms", "p95 ms", "p99 ms", "kits/batch",
-               "errors", "503s", "server RSS MB start/peak/end"]
+               "errors", "503s", "server RSS MB start/peak/end", "RSS MB 2nd half"]
     source = "tiny untrained checkpoints" if args.tiny else (args.checkpoints or args.url)
     notes.insert(0, f"Server: {source}. The load generator runs on the same machine as the server; load average "
                     f"at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work shares them).")
