@@ -70,7 +70,7 @@ class Config(BaseConfig):
 PRESETS: dict[str, dict] = {
     # As published: 16 kHz, d=64, batch 64, plain Griffin-Lim with 16 iterations.
     "paper": {"sample_rate": 16000, "d": 64, "batch_size": 64, "griffin_lim_momentum": 0.0},
-    # Sized for a 2-core CPU: 22.05 kHz for hats, G 1.2 M parameters (4.8 MB served).
+    # Sized for a 2-core CPU: 22.05 kHz for hats, G 1.5 M parameters (6.0 MB served).
     "cpu": {"sample_rate": 22050, "d": 16, "batch_size": 16},
     "tiny": {"sample_rate": 16000, "d": 2, "batch_size": 4, "n_critic": 2, "griffin_lim_iters": 4},
 }
