@@ -1,6 +1,6 @@
 """Train the shipped tagger (checkpoints/tagger) on the Hydrogen corpus's training kits and write its model card.
 
-    python scripts/train_default_tagger.py --corpus /tmp/drumgen-corpus [--steps 2000]
+    python scripts/train_default_tagger.py --corpus /tmp/drumgen-corpus [--steps 1500]
     python scripts/train_default_tagger.py --corpus /tmp/drumgen-corpus --validate   # model selection only
 
 --validate trains on the train kits minus a few whole validation kits (VAL_KITS) and scores those: that is how
@@ -25,8 +25,31 @@ from drumgen.models.tagger import Config
 OUT = Path(__file__).resolve().parent.parent / "checkpoints" / "tagger"
 # Whole train kits set aside by --validate: every class but clap/perc well covered, acoustic and electronic.
 VAL_KITS = ("ElectricEmpireKit", "ForzeeStereo", "Millo_MultiLayered2", "VariBreaks", "rumpf_kit_z01_h2")
-VALIDATION_NOTE = "(filled in)"
-SHORTFALL_NOTE = "(filled in)"
+VALIDATION_NOTE = """## How the settings were chosen (validation, never the held-out kits)
+
+Five whole train kits (VAL_KITS: ElectricEmpireKit, ForzeeStereo, Millo_MultiLayered2, VariBreaks,
+rumpf_kit_z01_h2; 238 hits) were set aside and both candidates trained 1200 steps on the rest
+(`--validate --steps 1200`): the previous tagger (CNN only, mild augmentation, plain class balance) reached 0.702
+(balanced 0.680); this one (summary branch, strong augmentation, SpecAugment, kit-spread sampling) 0.786
+(balanced 0.770), so it was chosen. Its validation errors: open hats taken for cymbals (11 of 45 hats), rim clicks
+and side sticks taken for perc (11 of 54 snares). A leave-one-kit-out logistic regression / MLP on
+drumgen.metrics.embed features reached 0.62 / 0.69, below the CNN, so no ensemble. The held-out kits were scored
+once, after the last step of the final run."""
+SHORTFALL_NOTE = """## Where it falls short of 0.90, and why (measured on the run above)
+
+Per held-out kit: Millo-Drums_v.1 1.00, ColomboAcousticDrumkit 0.89, Audiophob 0.57, HardElectro1 0.56,
+circAfrique v4 0.15; without circAfrique 0.78 (57 of 73). The previous checkpoint: 0.600 overall, balanced 0.643.
+
+- perc (0.16): 27 of the 32 held-out perc hits are circAfrique's djembes and dunun heads and bells. Djembe slaps and
+  tones sound like snares (9 went to snare), bass and dunun heads like toms (7), dunun bells like hats or cymbals.
+  No train kit has such drums (their perc is tambourine, agogo, cowbell, bongos, cajon, shakers, claves): these
+  are genuinely unseen instruments, and "perc vs tom/snare" for a hand drum is partly a naming convention.
+  A perc class this broad cannot be learned from 85 train hits of other instruments.
+- hihat (0.62): open and sidechained electronic hats (HardElectro1, Audiophob) go to cymbal (4) or clap (2); the
+  same confusion is the main validation error (11 of 45), so it is real, not a held-out fluke.
+- The estimate is noisy: 100 held-out hits, 27 of them from one hand-drum kit. Overall accuracy is 0.61 and the
+  mean of per-class accuracies 0.75; 0.90 is out of reach with these train kits.
+Next steps: more hand-drum and electronic-hat kits in training (other CC kits), a longer (2 s) input for hats."""
 # The shipped settings (chosen with --validate, see the model card).
 CONFIG = Config(segments_ms=[30, 100, 300, 1000], envelope_points=16, freq_mask=8, time_mask=10)
 
@@ -67,7 +90,7 @@ def card(summary: dict, manifest_totals: dict, args: argparse.Namespace) -> str:
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--corpus", default="/tmp/drumgen-corpus")
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--synth", type=int, default=30, help="procedural hits per class mixed into training")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--validate", action="store_true", help="train without VAL_KITS and score them; writes nothing")
