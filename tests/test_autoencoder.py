@@ -145,10 +145,15 @@ def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir):
     noise = torch.randn(x.shape, generator=g) * rms  # same energy, constant envelope
     silence = torch.zeros_like(x)
     err = log_spectral_distance_db(x_hat, x).mean()
-    print("round trip dB", float(err), [float(log_spectral_distance_db(b, x).mean()) for b in (noise, silence)])
     for baseline in (noise, silence):
         assert err < 0.8 * log_spectral_distance_db(baseline, x).mean()
     assert err < 12.0
+    # sampling follows the Gaussian fitted to the training latents, not N(0, 1)
+    assert int(m.latent_updates) == 150
+    z = m.sample_latents(512, torch.Generator().manual_seed(0))
+    assert z.shape == (512, 136)
+    spread = (m.latent_moment.diagonal() - m.latent_mean**2).sqrt()
+    assert torch.allclose(z.mean(0), m.latent_mean, atol=float(0.25 * spread.max()))
 
 
 # -- engine: re-synthesis, interpolation, mixing -------------------------------------------------------------------
