@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
@@ -71,11 +72,24 @@ def info(source: Source) -> tuple[int, int, int]:
         raise AudioError("empty", "0 bytes")
     try:
         with _open(source) as f:
+            _check_truncation(f.extra_info)
             return f.frames, f.samplerate, f.channels
     except sf.LibsndfileError as e:
         raise _classify(source, e) from None
     except (RuntimeError, EOFError, OSError) as e:
         raise AudioError("unreadable", str(e)) from None
+
+
+_TRUNCATED = re.compile(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def _check_truncation(log: str) -> None:
+    """libsndfile quietly reads what is left of a cut WAV or AIFF; its parser log says so. Refuse such files:
+    a hit cut short mid-decay would train a model on clicks."""
+    m = _TRUNCATED.search(log or "")
+    if m and int(m.group(3)) < int(m.group(2)):
+        raise AudioError("unreadable", f"truncated: the header declares {m.group(2)} bytes of audio, "
+                                       f"the file holds {m.group(3)}")
 
 
 def _classify(source: Source, error: Exception) -> AudioError:
@@ -188,13 +202,18 @@ def split_hits(x: np.ndarray, sample_rate: int, min_gap: float = 0.05, threshold
         return [x]
     env = np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
     level = 20 * np.log10(env / env.max())
-    active = level > threshold_db
-    onsets = [i for i in range(n) if active[i] and (i == 0 or not active[i - 1])]
-    gap = max(1, int(min_gap * sample_rate / hop))
+    # Hysteresis: a hit starts when the level rises above the threshold and ends only when it falls 12 dB
+    # below it, so a noisy decay hovering around the threshold is not cut into many hits.
     kept: list[int] = []
-    for i in onsets:
-        if not kept or i - kept[-1] >= gap:
-            kept.append(i)
+    gap = max(1, int(min_gap * sample_rate / hop))
+    active = False
+    for i in range(n):
+        if not active and level[i] > threshold_db:
+            active = True
+            if not kept or i - kept[-1] >= gap:
+                kept.append(i)
+        elif active and level[i] < threshold_db - 12:
+            active = False
     bounds = [i * hop for i in kept] + [x.shape[0]]
     return [x[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b - a > MIN_HIT_SECONDS * sample_rate]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -76,6 +77,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         augment=not args.no_augment, seed=args.seed, preview_every=args.preview_every,
         eval_every=args.eval_every, dry_run=args.dry_run, progress=not args.quiet)
     summary = train(opts)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only the first process reports
+        return 0
     if args.dry_run:
         print(json.dumps(summary["dry_run"]))
         print("dry run ok: one real batch went through training, generation and a checkpoint save")
@@ -310,18 +313,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional_verbs(sub) -> None:
     """Verbs whose options live beside their implementation (tag, eval, corpus)."""
-    for module, verb, help_text in (
-        ("drumgen.tagger", "tag", "label hits by class with the tagger, or train a tagger on your own tags"),
-        ("drumgen.evaluate", "eval", "measure generated hits against real ones"),
-        ("drumgen.corpus", "corpus", "build a training corpus from installed drum kits"),
+    from drumgen import evaluate, tagger
+
+    for verb, add_args, run, help_text in (
+        ("tag", tagger.add_tag_args, tagger.cmd_tag,
+         "label hits by class with the tagger, or train a tagger on your own tags"),
+        ("eval", evaluate.add_eval_args, evaluate.cmd_eval, "measure generated hits against real ones"),
+        ("corpus", evaluate.add_corpus_args, evaluate.cmd_corpus, "build a training corpus from installed drum kits"),
     ):
-        try:
-            mod = __import__(module, fromlist=["add_args"])
-        except ImportError:
-            continue
         p = sub.add_parser(verb, help=help_text)
-        mod.add_args(p)
-        p.set_defaults(func=mod.run)
+        add_args(p)
+        p.set_defaults(func=run)
 
 
 def main(argv: list[str] | None = None) -> int:

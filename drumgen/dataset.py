@@ -186,7 +186,7 @@ def load_folder(root: str | os.PathLike, sample_rate: int, length: int, *, split
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"{root} does not exist")
-    files = [root] if root.is_file() else find_files(root)
+    files = [root] if root.is_file() else [f for f in find_files(root) if f.name != LABEL_FILE]
     base = root.parent if root.is_file() else root
     cache = None if cache_dir is False else Path(cache_dir) if cache_dir else default_cache_dir() / "hits"
     report = Report(str(root), sample_rate, length)
@@ -211,8 +211,38 @@ def load_folder(root: str | os.PathLike, sample_rate: int, length: int, *, split
             hits.append(hit)
     if not hits:
         raise EmptyDatasetError(_empty_message(root, files, report))
+    _apply_label_file(root, base, report)
     y = np.array([CLASSES.index(i.label) if i.label else -1 for i in report.loaded], dtype=np.int64)
     return Dataset(np.stack(hits).astype(np.float32), y, CLASSES, sample_rate, report)
+
+
+LABEL_FILE = "labels.csv"
+
+
+def read_label_file(root: Path) -> dict[Path, str]:
+    """Labels from root/labels.csv (columns path,label[,...]; paths absolute or relative to root), e.g. written
+    by `drumgen tag DIR --csv DIR/labels.csv`. They win over labels guessed from names. Unknown classes are
+    ignored, so a CSV of a user's own tags does not break training."""
+    path = root / LABEL_FILE
+    if not path.is_file():
+        return {}
+    import csv
+
+    out = {}
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            name, label = (row.get("path") or "").strip(), (row.get("label") or "").strip().lower()
+            if name and label in CLASSES:
+                out[(root / name).resolve()] = label
+    return out
+
+
+def _apply_label_file(root: Path, base: Path, report: Report) -> None:
+    labels = read_label_file(root) if root.is_dir() else {}
+    for item in report.loaded:
+        label = labels.get((base / item.path.split("#")[0]).resolve())
+        if label:
+            item.label = label
 
 
 def _empty_message(root: Path, files: list[Path], report: Report) -> str:

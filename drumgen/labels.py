@@ -17,14 +17,16 @@ CLASSES: tuple[str, ...] = ("kick", "snare", "hihat", "tom", "cymbal", "clap", "
 KEYWORDS: dict[str, tuple[str, ...]] = {
     "hihat": ("hihat", "hihats", "hh", "hat", "hats", "chh", "ohh", "phh", "chat", "ohat", "hatclosed",
               "hatopen", "closedhat", "openhat", "pedalhat"),
-    "cymbal": ("cymbal", "cymbals", "crash", "ride", "china", "splash", "cym", "cy", "cr", "rd"),
+    "cymbal": ("cymbal", "cymbals", "crash", "ride", "china", "splash", "cym", "cy", "cr", "rd",
+               "paiste", "zildjian", "sabian", "meinl"),  # cymbal makers: "Paiste Bell" is a ride bell
     "clap": ("clap", "claps", "handclap", "handclaps", "cp", "snap", "snaps", "clp"),
     "kick": ("kick", "kicks", "kik", "bd", "bassdrum", "kickdrum", "bass", "kck", "bdrum"),
     "snare": ("snare", "snares", "sd", "sn", "snr", "rim", "rimshot", "sidestick", "stick", "brush"),
     "tom": ("tom", "toms", "tomtom", "floortom", "hitom", "lotom", "midtom", "ht", "mt", "lt", "floor"),
     "perc": ("perc", "percussion", "cowbell", "bell", "clave", "claves", "shaker", "shake", "tamb", "tambourine",
              "conga", "congas", "bongo", "bongos", "woodblock", "block", "triangle", "cabasa", "guiro", "maraca",
-             "maracas", "agogo", "timbale", "timbales", "cb", "cowb", "wood", "tabla", "djembe", "cajon", "fx"),
+             "maracas", "agogo", "timbale", "timbales", "cb", "cowb", "wood", "tabla", "djembe", "cajon", "fx",
+             "whistle", "zap", "glass", "waterglass", "sangban", "kenkeni", "dununba", "dundun"),
 }
 # Multi-word names that must be matched before single words ("ride bell" is not a cowbell).
 PHRASES: tuple[tuple[str, str], ...] = (
@@ -32,6 +34,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ("bass drum", "kick"), ("kick drum", "kick"), ("side stick", "snare"), ("floor tom", "tom"),
     ("hand clap", "clap"), ("wood block", "perc"), ("cow bell", "perc"),
 )
+# Hand drums are perc whatever else their name says: "Djembe Bass" and "Conga Low Tom" are not a kick or a tom.
+HAND_DRUMS = frozenset({"djembe", "conga", "congas", "bongo", "bongos", "cajon", "tabla", "sangban", "kenkeni",
+                        "dununba", "dundun", "timbale", "timbales"})
 _WORD_TO_CLASS = {w: c for c, words in KEYWORDS.items() for w in words}
 
 
@@ -50,6 +55,8 @@ def label_from_name(name: str) -> str | None:
     for phrase, cls in PHRASES:
         if re.search(rf"\b{phrase}\b", joined):
             return cls
+    if HAND_DRUMS.intersection(ws):
+        return "perc"
     hits = [_WORD_TO_CLASS[w] for w in ws if w in _WORD_TO_CLASS]
     if not hits:
         # Glued names such as "kickhard" or "snareroll": a keyword of 4+ letters at the start of a word.

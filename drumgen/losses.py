@@ -46,3 +46,20 @@ def log_spectral_distance_db(x: torch.Tensor, y: torch.Tensor, fft_sizes: tuple[
         mx, my = mx.clamp_min(top + floor_db), my.clamp_min(top + floor_db)
         out.append((mx - my).abs().mean(dim=(1, 2)))
     return torch.stack(out).mean(0)
+
+
+def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, *cond) -> torch.Tensor:
+    """WGAN-GP: E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates x_hat between real and fake.
+
+    Gulrajani et al., "Improved Training of Wasserstein GANs", NeurIPS 2017 (arXiv:1704.00028), eq. 3. It keeps
+    the critic 1-Lipschitz without weight clipping. `real`, `fake`: [B, ...] of the same shape (waveforms or
+    spectrograms); `cond` is passed on to D (class indices). Returns a scalar that stays differentiable with
+    respect to D's parameters (create_graph), so the caller adds lambda * it to the critic loss.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake batches differ in shape: {tuple(real.shape)} vs {tuple(fake.shape)}")
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    score = D(x_hat, *cond)
+    (grad,) = torch.autograd.grad(score.sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()

@@ -22,6 +22,7 @@ import numpy as np
 
 from drumgen import audio
 
+EMBED_VERSION = 1  # bump when embed() changes: stored reference statistics then refuse to load
 EMBED_RATE = 22050  # drum timbre above 11 kHz matters little for telling sets apart; half the rate halves the cost
 N_FFT = 1024
 HOP = 256  # 11.6 ms frames
@@ -38,7 +39,7 @@ def _mel(f: np.ndarray) -> np.ndarray:
     return 2595.0 * np.log10(1.0 + f / 700.0)
 
 
-def _mel_filterbank(sample_rate: int = EMBED_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
+def mel_filterbank(sample_rate: int = EMBED_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
                     fmin: float = FMIN, fmax: float = FMAX) -> np.ndarray:
     """Triangular filters [n_mels, n_fft // 2 + 1], equally spaced on the mel scale, each summing to 1.
 
@@ -60,7 +61,7 @@ def _mel_filterbank(sample_rate: int = EMBED_RATE, n_fft: int = N_FFT, n_mels: i
     return fb.astype(np.float32)
 
 
-_FB = _mel_filterbank()
+_FB = mel_filterbank()
 _FREQS = np.fft.rfftfreq(N_FFT, 1.0 / EMBED_RATE).astype(np.float32)
 _WINDOW = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
 
@@ -205,3 +206,173 @@ def frechet_distance(emb_a: np.ndarray, emb_b: np.ndarray) -> float:
 def frechet(x_a: np.ndarray, x_b: np.ndarray, sample_rate: int) -> float:
     """Frechet distance between two sets of hits [Na, T] and [Nb, T'] at `sample_rate` (via `embed`)."""
     return frechet_distance(embed(x_a, sample_rate), embed(x_b, sample_rate))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Diversity and near-copies
+
+
+def pairwise_distances(a: np.ndarray, b: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Euclidean distances [Na, Nb] between embeddings, by direct differences (exact 0 for identical rows)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    out = np.empty((a.shape[0], b.shape[0]))
+    for i in range(0, a.shape[0], chunk):
+        diff = a[i:i + chunk, None, :] - b[None, :, :]
+        out[i:i + chunk] = np.sqrt((diff * diff).sum(axis=-1))
+    return out
+
+
+def diversity(emb: np.ndarray, max_items: int = 1000, seed: int = 0) -> float:
+    """Mean Euclidean distance between all pairs of distinct embeddings [N, D] (a random `max_items` if more).
+
+    Mode collapse shows as a diversity far below the reference set's own (see `diversity_ratio`).
+    """
+    emb = np.asarray(emb)
+    if emb.shape[0] < 2:
+        raise ValueError(f"diversity needs at least 2 sounds; got {emb.shape[0]}")
+    if emb.shape[0] > max_items:
+        emb = emb[np.random.default_rng(seed).choice(emb.shape[0], max_items, replace=False)]
+    d = pairwise_distances(emb, emb)
+    n = emb.shape[0]
+    return float(d.sum() / (n * (n - 1)))
+
+
+def diversity_ratio(emb_gen: np.ndarray, emb_ref: np.ndarray) -> float:
+    """diversity(gen) / diversity(ref): about 1 for a model as varied as the reference, near 0 when collapsed."""
+    return diversity(emb_gen) / diversity(emb_ref)
+
+
+def nearest_neighbour_threshold(emb_train: np.ndarray, percentile: float = 5.0) -> float:
+    """The `percentile`-th percentile of real-to-real nearest-neighbour distances within the training set.
+
+    For each training hit, its distance to the nearest *other* training hit; this threshold says how close two
+    distinct real hits come in the rare case (5% of hits have a neighbour closer than it).
+    """
+    emb_train = np.asarray(emb_train)
+    if emb_train.shape[0] < 2:
+        raise ValueError(f"a near-copy threshold needs at least 2 training sounds; got {emb_train.shape[0]}")
+    d = pairwise_distances(emb_train, emb_train)
+    np.fill_diagonal(d, np.inf)
+    return float(np.percentile(d.min(axis=1), percentile))
+
+
+def near_copy_rate(emb_gen: np.ndarray, emb_train: np.ndarray, threshold: float | None = None,
+                   percentile: float = 5.0) -> float:
+    """Fraction of generated sounds that are near-copies of a training sound.
+
+    Definition: a generated sound g is a near-copy when min over training sounds t of ||e(g) - e(t)|| <= tau,
+    where e is `embed` and tau = `nearest_neighbour_threshold(emb_train, percentile)` (unless `threshold` is
+    given): g sits closer to some training hit than 95% of training hits sit to their own nearest neighbour.
+    tau is floored at 1e-6 so exact copies count even when the training set holds duplicates.
+    A model that invents new sounds scores near `percentile`/100 or below; a memorising one near 1.
+    """
+    tau = nearest_neighbour_threshold(emb_train, percentile) if threshold is None else float(threshold)
+    nearest = pairwise_distances(emb_gen, emb_train).min(axis=1)
+    return float(np.mean(nearest <= max(tau, 1e-6)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Re-synthesis error between paired sounds
+
+RESOLUTIONS = (2048, 512, 128)  # FFT sizes; hop is a quarter of each
+
+
+def _stft_mag(x: np.ndarray, n_fft: int) -> np.ndarray:
+    """[T] -> magnitude [frames, n_fft // 2 + 1] (Hann window, hop n_fft / 4, zero-padded ends)."""
+    hop = n_fft // 4
+    x = np.pad(np.asarray(x, np.float64), (n_fft // 2, n_fft // 2))
+    n = max(1, 1 + (x.shape[0] - n_fft) // hop)
+    x = np.pad(x, (0, max(0, (n - 1) * hop + n_fft - x.shape[0])))
+    idx = np.arange(n)[:, None] * hop + np.arange(n_fft)[None, :]
+    return np.abs(np.fft.rfft(x[idx] * np.hanning(n_fft + 1)[:-1], axis=-1))
+
+
+def resynthesis_error(x: np.ndarray, y: np.ndarray, floor_db: float = -80.0) -> dict[str, float]:
+    """Multi-resolution STFT error of y (re-synthesis) against x (input), both [T] at the same rate.
+
+    Returns {"log_mag_db": mean |20 log10 |X| - 20 log10 |Y|| in dB, each clamped below at `floor_db` relative to
+    x's peak magnitude so inaudible bins do not dominate, "spectral_convergence": || |X| - |Y| ||_F / || |X| ||_F},
+    both averaged over FFT sizes 2048, 512 and 128. The shorter signal is zero-padded. 0 for identical signals.
+    """
+    x, y = np.asarray(x, np.float64).reshape(-1), np.asarray(y, np.float64).reshape(-1)
+    n = max(x.shape[0], y.shape[0])
+    x, y = np.pad(x, (0, n - x.shape[0])), np.pad(y, (0, n - y.shape[0]))
+    log_err, sc = [], []
+    for n_fft in RESOLUTIONS:
+        mx, my = _stft_mag(x, n_fft), _stft_mag(y, n_fft)
+        ref = max(float(mx.max()), 1e-12)
+        dx = np.maximum(20 * np.log10(mx / ref + 1e-12), floor_db)
+        dy = np.maximum(20 * np.log10(my / ref + 1e-12), floor_db)
+        log_err.append(float(np.abs(dx - dy).mean()))
+        sc.append(float(np.linalg.norm(mx - my) / max(np.linalg.norm(mx), 1e-12)))
+    return {"log_mag_db": float(np.mean(log_err)), "spectral_convergence": float(np.mean(sc))}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Garbage checks
+
+SILENT_DB = -60.0  # peak below this: silent
+CLIP_LEVEL = 0.999  # |sample| at or above this counts as clipped ...
+CLIP_FRACTION = 0.001  # ... and a hit with more than 0.1% such samples is 'clipped'
+DC_LIMIT = 0.02  # |mean| above this (-34 dBFS) is a DC offset; real hits average near 0 over a second
+
+
+def garbage(x: np.ndarray) -> dict[str, dict[str, float]]:
+    """Counts and fractions of broken hits in x [N, T]: {"silent"|"clipped"|"nan"|"dc_offset": {count, fraction}}.
+
+    nan: any NaN or infinite sample. silent: peak below -60 dBFS. clipped: more than 0.1% of samples at
+    |x| >= 0.999. dc_offset: |mean| > 0.02. A hit can fail several checks.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None]
+    finite = np.isfinite(x).all(axis=1)
+    clean = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    peak = np.abs(clean).max(axis=1) if clean.shape[1] else np.zeros(x.shape[0])
+    flags = {
+        "silent": peak < 10 ** (SILENT_DB / 20),
+        "clipped": (np.abs(clean) >= CLIP_LEVEL).mean(axis=1) > CLIP_FRACTION,
+        "nan": ~finite,
+        "dc_offset": np.abs(clean.mean(axis=1)) > DC_LIMIT,
+    }
+    n = max(x.shape[0], 1)
+    return {k: {"count": int(v.sum()), "fraction": float(v.sum() / n)} for k, v in flags.items()}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scores from a classifier's probabilities (the tagger computes them; these only read them)
+
+
+def class_histogram(probs: np.ndarray, labels: tuple[str, ...] | list[str]) -> dict[str, int]:
+    """How many sounds each class wins (argmax of probs [N, C]), for every class name in `labels`."""
+    probs = np.asarray(probs)
+    winners = probs.argmax(axis=1) if probs.shape[0] else np.zeros(0, int)
+    return {name: int((winners == i).sum()) for i, name in enumerate(labels)}
+
+
+def inception_score(probs: np.ndarray) -> float:
+    """exp(E_x KL(p(y|x) || p(y))) of Salimans et al. 2016 (https://arxiv.org/abs/1606.03498), on probs [N, C].
+
+    Between 1 (every sound ambiguous, or all the same class) and C (each sound confidently one class, classes
+    used equally).
+    """
+    p = np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)
+    marginal = p.mean(axis=0, keepdims=True)
+    return float(np.exp((p * (np.log(p) - np.log(marginal))).sum(axis=1).mean()))
+
+
+def mean_confidence(probs: np.ndarray) -> float:
+    """Mean over sounds of the top class probability."""
+    return float(np.asarray(probs).max(axis=1).mean())
+
+
+def class_coverage(probs: np.ndarray, labels: tuple[str, ...] | list[str], min_count: int = 1) -> list[str]:
+    """The classes that win at least `min_count` sounds."""
+    return [k for k, v in class_histogram(probs, labels).items() if v >= min_count]
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """[C, C] counts; row = true class, column = predicted class."""
+    m = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(m, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return m

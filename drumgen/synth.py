@@ -31,6 +31,7 @@ def _band(x: np.ndarray, sr: int, low: float, high: float) -> np.ndarray:
     """Brick-wall band-pass in the frequency domain (fine for noise sources)."""
     spec = np.fft.rfft(x)
     f = np.fft.rfftfreq(x.shape[0], 1 / sr)
+    low = min(low, 0.45 * sr)  # at low rates (16 kHz) a band above Nyquist would leave silence
     spec[(f < low) | (f > high)] = 0
     return np.fft.irfft(spec, n=x.shape[0])
 

@@ -29,7 +29,7 @@ import torch.distributed as dist
 
 from drumgen import audio, checkpoint, pictures
 from drumgen.dataset import Dataset, load_folder
-from drumgen.models import GENERATIVE, model_class
+from drumgen.models import model_class
 
 PREVIEW_COUNT = 8
 EVAL_COUNT = 64  # generated hits per quality measurement
@@ -165,6 +165,8 @@ class Run:
         self.opt = self.model.make_optimizers()
         if opts.resume and (self.out / checkpoint.STATE_FILE).exists():
             self._resume()
+        if self.rank:  # all processes start from the same weights (seeded above); each draws its own z and noise
+            torch.manual_seed(opts.seed + 1000 * self.rank + self.step)
         self.preview_z = self.model.sample_latents(PREVIEW_COUNT, torch.Generator().manual_seed(1234))
         self.preview_y = self._labels_for(PREVIEW_COUNT, torch.Generator().manual_seed(1234))
         self._reference = None
@@ -258,8 +260,6 @@ class Run:
 def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
           should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Run (or continue) training; returns the summary stored in the checkpoint."""
-    if opts.kind not in GENERATIVE and not opts.init and not opts.resume:
-        raise TrainingError(f"drumgen train makes {', '.join(GENERATIVE)} models; got {opts.kind!r}")
     init_distributed()
     run = Run(opts, callback, should_stop)
     if run.rank == 0:

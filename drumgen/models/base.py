@@ -17,8 +17,23 @@ import torch
 from torch import nn
 
 
+class StoredConfig:
+    """A dataclass config that round-trips through a checkpoint's JSON metadata."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        """Build from stored JSON, ignoring keys this version does not know (older/newer checkpoints)."""
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {k: (tuple(v) if isinstance(v, list) and isinstance(getattr(cls, k, None), tuple) else v)
+                  for k, v in d.items() if k in names}
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 @dataclasses.dataclass
-class BaseConfig:
+class BaseConfig(StoredConfig):
     """Fields every model's Config has (each model's Config subclasses this and adds its own)."""
 
     sample_rate: int = 22050
@@ -26,16 +41,6 @@ class BaseConfig:
     labels: tuple[str, ...] = ()  # class names the model is conditioned on; () = unconditional
     batch_size: int = 32
     preset: str = "custom"
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> BaseConfig:
-        """Build from stored JSON, ignoring keys this version does not know (older/newer checkpoints)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in names}
-        return cls(**kwargs)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class DrumModel(nn.Module):

@@ -1,0 +1,90 @@
+"""The drum tagger: a small CNN over log-mel spectrograms that names the class of a one-shot.
+
+Four 3x3 conv blocks (conv, batch norm, ReLU, 2x2 max-pool) then global average+max pooling over time and
+frequency, a 128-d penultimate layer (the features `drumgen.tagger.features` returns for metrics), and a linear
+classifier. About 60k parameters (< 300 KB in float32). Built only from `Config`, which the checkpoint stores.
+
+The spectrogram is computed inside the model from a peak-normalised waveform, so the model accepts raw hits of any
+level and the checkpoint alone says how to featurise them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from drumgen.labels import CLASSES
+from drumgen.metrics import mel_filterbank
+from drumgen.models.base import StoredConfig
+
+
+@dataclass
+class Config(StoredConfig):
+    labels: list[str] = field(default_factory=lambda: list(CLASSES))
+    sample_rate: int = 22050
+    length: int = 22050  # samples seen per hit (1 s); longer hits are cut, shorter zero-padded
+    n_fft: int = 1024
+    hop: int = 256
+    n_mels: int = 64
+    fmin: float = 30.0
+    channels: list[int] = field(default_factory=lambda: [16, 32, 64, 64])
+    hidden: int = 128
+    dropout: float = 0.3
+
+
+class Block(nn.Module):
+    """[B, c_in, M, F] -> [B, c_out, M/2, F/2]"""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+        self.norm = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.max_pool2d(F.relu(self.norm(self.conv(x))), 2, ceil_mode=True)
+
+
+class Tagger(nn.Module):
+    kind = "tagger"
+    Config = Config
+
+    def __init__(self, config: Config):
+        super().__init__()
+        self.config = config
+        fb = mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.sample_rate / 2)
+        # Derived from the config, not learned: kept out of the state dict (persistent=False).
+        self.register_buffer("fb", torch.from_numpy(fb), persistent=False)
+        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        chans = [1, *config.channels]
+        self.blocks = nn.Sequential(*[Block(a, b) for a, b in zip(chans[:-1], chans[1:], strict=True)])
+        self.hidden = nn.Linear(2 * chans[-1], config.hidden)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden, len(config.labels))
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.config.labels)
+
+    def spectrogram(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, T] at config.sample_rate -> log-mel [B, 1, n_mels, frames], about unit scale."""
+        c = self.config
+        x = x[:, : c.length]
+        x = F.pad(x, (0, c.length - x.shape[1]))
+        x = x / x.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)  # level-invariant: tags ignore loudness
+        spec = torch.stft(x, c.n_fft, c.hop, window=self.window, center=True, return_complex=True)
+        power = spec.real**2 + spec.imag**2  # [B, K, F]
+        mel = torch.einsum("mk,bkf->bmf", self.fb, power) / (c.n_fft / 4)
+        return ((10 * torch.log10(mel + 1e-10)).clamp_min(-100.0) + 50.0).div(20.0).unsqueeze(1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, T] -> penultimate features [B, hidden] (after ReLU, before dropout)."""
+        h = self.blocks(self.spectrogram(x))  # [B, C, M', F']
+        h = torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)  # [B, 2C]
+        return F.relu(self.hidden(h))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, T] -> logits [B, n_classes]"""
+        return self.head(self.dropout(self.features(x)))

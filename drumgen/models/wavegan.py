@@ -1,0 +1,199 @@
+"""WaveGAN: a DCGAN on raw waveforms (Donahue, McAuley & Puckette, "Adversarial Audio Synthesis", ICLR 2019,
+arXiv:1802.04208).
+
+Generator: z -> dense -> [16d, 16] -> transposed 1-D convolutions (kernel 25, stride 4), ReLU between, tanh out.
+Critic: strided 1-D convolutions (kernel 25, stride 4), LeakyReLU 0.2, phase shuffle (n=2) after every layer but
+the last, dense -> 1. Trained as a WGAN-GP (lambda 10), Adam 1e-4, betas (0.5, 0.9), n_critic = 5.
+
+Longer slices add one layer at the end of G (and the start of D): stride 2 for 32768, stride 4 for 65536, with
+the channel ladder starting at 32d instead of 16d.
+
+What one `train_step` is: ONE critic update, plus a generator update on every `n_critic`-th call. So `--steps N`
+counts critic updates (the paper's "iterations" count generator updates: N steps = N / n_critic iterations). This
+keeps every call one batch and equally cheap, the same for SpecGAN, and makes resume exact at any step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from drumgen.losses import gradient_penalty
+from drumgen.models.base import BaseConfig, DrumModel
+from drumgen.models.layers import LabelConcat, ProjectionHead
+
+SLICE_LENGTHS = (16384, 32768, 65536)
+
+
+@dataclasses.dataclass
+class Config(BaseConfig):
+    sample_rate: int = 22050
+    slice_length: int = 16384  # 16384, 32768 or 65536
+    latent_dim: int = 100
+    latent_prior: str = "uniform"  # "uniform" z ~ U(-1, 1) as the paper, or "gaussian"
+    d: int = 16  # model width: G's last hidden layer has d channels, its first 16d (32d for longer slices)
+    kernel: int = 25
+    phase_shuffle: int = 2  # critic shifts each layer's output by up to +-n samples
+    label_dim: int = 16  # size of the class embedding concatenated to z (conditional models)
+    gp_weight: float = 10.0
+    n_critic: int = 5  # critic updates per generator update
+    lr: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.9
+    batch_size: int = 32
+
+    def __post_init__(self):
+        if self.slice_length not in SLICE_LENGTHS:
+            raise ValueError(f"WaveGAN slice_length must be one of {SLICE_LENGTHS}; got {self.slice_length}")
+        if self.latent_prior not in ("uniform", "gaussian"):
+            raise ValueError(f"latent_prior must be 'uniform' or 'gaussian'; got {self.latent_prior!r}")
+        if self.d < 1 or self.n_critic < 1:
+            raise ValueError(f"d and n_critic must be positive; got d={self.d}, n_critic={self.n_critic}")
+
+
+PRESETS: dict[str, dict] = {
+    # As published: 16 kHz, 16384 samples (1.02 s), d=64 (19.07 M parameters in G), batch 64.
+    "paper": {"sample_rate": 16000, "slice_length": 16384, "d": 64, "batch_size": 64},
+    # Sized for a 2-core CPU (benchmarks/RESULTS.md): 22.05 kHz keeps hats up to 11 kHz, 0.74 s holds kicks,
+    # snares and hats (cymbal tails are faded); G is 1.2 M parameters (4.8 MB served), a step well under a second.
+    "cpu": {"sample_rate": 22050, "slice_length": 16384, "d": 16, "batch_size": 16},
+    # For tests: builds and steps in milliseconds.
+    "tiny": {"sample_rate": 16000, "slice_length": 16384, "d": 2, "batch_size": 4, "n_critic": 2},
+}
+DEFAULT_PRESET = "cpu"
+
+
+def _strides(slice_length: int) -> list[int]:
+    """Upsampling factors of G from 16 samples (D downsamples by the same factors in reverse)."""
+    return [4, 4, 4, 4, 4] + {16384: [], 32768: [2], 65536: [4]}[slice_length]
+
+
+def _channels(cfg: Config) -> list[int]:
+    """G's channel ladder, e.g. d=64, 16384: [1024, 512, 256, 128, 64, 1] (D uses it reversed)."""
+    n = len(_strides(cfg.slice_length))
+    return [cfg.d * 2 ** (n - 1 - i) for i in range(n)] + [1]
+
+
+def _same_padding(kernel: int, stride: int) -> tuple[int, int]:
+    """(padding, output_padding) so a transposed conv multiplies the length by exactly `stride`."""
+    extra = (kernel - stride) % 2
+    return (kernel - stride + extra) // 2, extra
+
+
+class PhaseShuffle(nn.Module):
+    """Shift each example's feature map by a random k in [-n, n] samples, filling the edge by reflection.
+
+    WaveGAN section 3.3: the critic cannot then tell real from fake by the periodic checkerboard phase of
+    transposed-convolution artefacts. [B, C, L] -> [B, C, L]. Identity in eval mode or with n = 0.
+    """
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.n == 0:
+            return x
+        b, c, length = x.shape
+        k = torch.randint(-self.n, self.n + 1, (b,), device=x.device)
+        padded = nn.functional.pad(x, (self.n, self.n), mode="reflect")  # [B, C, L + 2n]
+        idx = torch.arange(length, device=x.device)[None] + (self.n - k)[:, None]  # [B, L]
+        return padded.gather(2, idx[:, None].expand(b, c, length))
+
+
+class Generator(nn.Module):
+    """z [B, latent_dim] (+ y [B]) -> audio [B, 1, slice_length] in [-1, 1]."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        ch, strides = _channels(cfg), _strides(cfg.slice_length)
+        self.ch0 = ch[0]
+        self.cond = LabelConcat(len(cfg.labels), cfg.label_dim)
+        self.dense = nn.Linear(cfg.latent_dim + self.cond.out_extra, 16 * ch[0])
+        layers: list[nn.Module] = []
+        for i, s in enumerate(strides):
+            pad, out_pad = _same_padding(cfg.kernel, s)
+            layers.append(nn.ConvTranspose1d(ch[i], ch[i + 1], cfg.kernel, s, pad, out_pad))
+            layers.append(nn.ReLU() if i < len(strides) - 1 else nn.Tanh())
+        self.convs = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.dense(self.cond(z, y))  # [B, latent (+label)] -> [B, 16 * 16d]
+        h = torch.relu(h.view(z.shape[0], self.ch0, 16))  # -> [B, 16d, 16]
+        # d=64, 16384: [B, 1024, 16] -> [B, 512, 64] -> [B, 256, 256] -> [B, 128, 1024] -> [B, 64, 4096]
+        #              -> [B, 1, 16384] (tanh)
+        return self.convs(h)
+
+
+class Discriminator(nn.Module):
+    """WGAN critic: audio [B, 1, slice_length] (+ y [B]) -> scores [B]."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        ch, strides = _channels(cfg)[::-1], _strides(cfg.slice_length)[::-1]
+        layers: list[nn.Module] = []
+        for i, s in enumerate(strides):
+            pad, _ = _same_padding(cfg.kernel, s)
+            layers += [nn.Conv1d(ch[i], ch[i + 1], cfg.kernel, s, pad), nn.LeakyReLU(0.2)]
+            if i < len(strides) - 1:
+                layers.append(PhaseShuffle(cfg.phase_shuffle))
+        self.convs = nn.Sequential(*layers)
+        self.head = ProjectionHead(16 * ch[-1], len(cfg.labels))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        # d=64, 16384: [B, 1, 16384] -> [B, 64, 4096] -> [B, 128, 1024] -> [B, 256, 256] -> [B, 512, 64]
+        #              -> [B, 1024, 16]; phase shuffle after the first four
+        h = self.convs(x)
+        return self.head(h.flatten(1), y)  # [B, 16 * 16d] -> [B]
+
+
+class WaveGAN(DrumModel):
+    kind = "wavegan"
+    Config = Config
+    training_only = ("D.",)
+
+    def __init__(self, config: Config):
+        super().__init__(config)
+        self.latent_prior = config.latent_prior  # instance value shadows the class default the engine reads
+        self.G = Generator(config)
+        self.D = Discriminator(config)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (self.config.latent_dim,)
+
+    def decode(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        """z [B, latent_dim] (+ class indices [B]) -> audio [B, slice_length] in [-1, 1]."""
+        return self.G(z, label)[:, 0]
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        cfg = self.config
+        betas = (cfg.beta1, cfg.beta2)
+        return {"D": torch.optim.Adam(self.D.parameters(), cfg.lr, betas),
+                "G": torch.optim.Adam(self.G.parameters(), cfg.lr, betas)}
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor | None, opt: dict[str, torch.optim.Optimizer],
+                   step: int) -> dict[str, float]:
+        """One critic update on real hits x [B, slice_length]; a generator update too on every n_critic-th step."""
+        cfg = self.config
+        real = x[:, None]  # [B, 1, T]
+        # (1) Update D: maximise D(real) - D(G(z)), with the gradient penalty keeping D 1-Lipschitz
+        with torch.no_grad():
+            fake = self.G(self.sample_latents(real.shape[0]), y)
+        d_real, d_fake = self.D(real, y).mean(), self.D(fake, y).mean()
+        gp = gradient_penalty(self.D, real, fake, y)
+        d_loss = d_fake - d_real + cfg.gp_weight * gp
+        self.optimize(opt["D"], d_loss)
+        losses = {"d_loss": d_loss.item(), "wasserstein": (d_real - d_fake).item(), "gp": gp.item()}
+        # (2) Update G: maximise D(G(z)), once per n_critic critic updates
+        if (step + 1) % cfg.n_critic == 0:
+            self.D.requires_grad_(False)  # no critic gradients needed here: saves a third of the backward
+            try:
+                g_loss = -self.D(self.G(self.sample_latents(real.shape[0]), y), y).mean()
+                self.optimize(opt["G"], g_loss)
+            finally:
+                self.D.requires_grad_(True)
+            losses["g_loss"] = g_loss.item()
+        return losses

@@ -1,0 +1,140 @@
+"""Train (or continue training) the default checkpoints on the Hydrogen corpus, measure them, and install them.
+
+    python scripts/train_defaults.py --models autoencoder --minutes 60          # train, resumable
+    python scripts/train_defaults.py --models autoencoder --minutes 60 --install  # ... then copy to checkpoints/
+
+--minutes is the TOTAL training time of each run: calling again continues the run in runs/<model> (its resume
+state) until that total is reached, so a long run can span sessions. --install measures the best checkpoint on
+the held-out kits (250 generated hits, the measures of drumgen.evaluate) and writes checkpoints/<model>/ with
+model.safetensors and a model card (README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from drumgen import checkpoint, corpus, evaluate
+from drumgen.engine import Engine
+from drumgen.train import TrainOptions, train
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL_HITS = 250
+
+
+def trained_seconds(run: Path) -> float:
+    """Training seconds already spent by the run in `run` (0 when it has no resume state)."""
+    if not (run / checkpoint.STATE_FILE).exists():
+        return 0.0
+    from safetensors import safe_open
+
+    with safe_open(str(run / checkpoint.STATE_FILE), "pt") as f:
+        return float(json.loads(f.metadata()["extra"]).get("seconds", 0.0))
+
+
+def measure(run: Path, corpus_dir: Path, stats: dict, tagger) -> dict:
+    """The model's 250 generated hits against the held-out kits."""
+    engine = Engine(run.parent, threads=torch.get_num_threads())
+    name = engine.add(run, name=run.name)
+    model = engine.get(name)
+    sounds = engine.sample(name, EVAL_HITS, seed=2024)
+    x = np.stack([s.audio for s in sounds])
+    result = evaluate.evaluate_hits(x, model.config.sample_rate, stats, tagger)
+    if model.config.labels:  # does the tagger recognise the class the model was asked for?
+        from drumgen.tagger import predict
+
+        labels, _ = predict(tagger, x, model.config.sample_rate)
+        asked = [s.label for s in sounds]
+        result["tagger_agreement"] = float(np.mean([a == b for a, b in zip(asked, labels, strict=True)]))
+    return result
+
+
+def real_baseline(corpus_dir: Path, stats: dict, tagger) -> dict:
+    """250 real hits of the training kits measured exactly as generated hits are: the floor to aim for."""
+    x, _, _ = corpus.load_split(corpus_dir, "train", evaluate.EVAL_RATE, evaluate.EVAL_LENGTH)
+    pick = np.random.default_rng(0).choice(len(x), min(EVAL_HITS, len(x)), replace=False)
+    return evaluate.evaluate_hits(x[pick], evaluate.EVAL_RATE, stats, tagger)
+
+
+def card(name: str, run: Path, summary: dict, result: dict, real: dict) -> str:
+    fd, fd_real = result.get("frechet"), real.get("frechet")
+    ratio = fd / fd_real if fd and fd_real else math.nan
+    tag = result.get("tagger", {})
+    lines = [
+        f"# {name}", "",
+        f"Default `{summary.get('preset')}` {name} trained by `scripts/train_defaults.py` on the train kits of the "
+        "Hydrogen corpus (`drumgen corpus hydrogen`; credits and licences in CREDITS.md). Held-out kits were never "
+        "used for training.", "",
+        "| what | value |", "|---|---|",
+        f"| data | {summary['data']['hits']} hits: {summary['data']['counts']} |",
+        f"| steps | {summary['steps']} |",
+        f"| training time | {summary['seconds'] / 60:.1f} min on {summary.get('device', 'cpu')} "
+        f"({platform.machine()}, {torch.get_num_threads()} thread(s), torch {torch.__version__}) |",
+        f"| Frechet distance to held-out kits ({EVAL_HITS} hits) | {fd:.1f} (real train-kit hits: {fd_real:.1f}; "
+        f"ratio {ratio:.2f}, target <= 1.5) |",
+        f"| diversity ratio | {result.get('diversity_ratio', math.nan):.2f} (real: {real.get('diversity_ratio', math.nan):.2f}) |",
+        f"| near-copy rate | {result.get('near_copy_rate', math.nan):.3f} (target < 0.10) |",
+        f"| tagger classes covered | {tag.get('coverage')} |",
+        f"| inception-style score | {tag.get('inception_score', math.nan):.2f} (real: {real.get('tagger', {}).get('inception_score', math.nan):.2f}) |",
+    ]
+    if "tagger_agreement" in result:
+        lines.append(f"| tagger agrees with the asked class | {result['tagger_agreement']:.2f} (target >= 0.80) |")
+    lines += ["", f"Class histogram (tagger): {tag.get('histogram')}", "",
+              f"Garbage checks: {result.get('garbage')}", "",
+              "Reproduce: `python scripts/train_defaults.py --models "
+              f"{name} --minutes {summary['seconds'] / 60:.0f} --install` (resumes runs/{name} if present)."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="autoencoder,wavegan,specgan", help="comma-separated model kinds")
+    ap.add_argument("--minutes", type=float, default=60, help="total training minutes per model (resumes)")
+    ap.add_argument("--corpus", type=Path, default=ROOT / "runs" / "corpus", help="built corpus (made if missing)")
+    ap.add_argument("--runs", type=Path, default=ROOT / "runs", help="where runs live (resume state)")
+    ap.add_argument("--preset", help="preset for every model (default: each model's default)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--install", action="store_true", help="measure and copy the best checkpoints to checkpoints/")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    if not (args.corpus / "manifest.json").exists():
+        corpus.build_hydrogen_corpus(args.corpus)
+    for kind in args.models.split(","):
+        run = args.runs / kind
+        done = trained_seconds(run) / 60
+        if done < args.minutes - 0.1:
+            print(f"{kind}: {done:.1f} of {args.minutes:.0f} minutes done; training on", flush=True)
+            train(TrainOptions(data=str(args.corpus / "train"), out=str(run), kind=kind, preset=args.preset,
+                               minutes=args.minutes - done, resume=(run / checkpoint.STATE_FILE).exists(),
+                               eval_every=500, preview_every=2000, save_every=120, progress=sys.stderr.isatty()))
+        if args.install:
+            t = time.time()
+            stats, _ = evaluate.resolve_reference(str(args.corpus))
+            tagger = checkpoint.load(ROOT / "checkpoints" / "tagger")
+            result, real = measure(run, args.corpus, stats, tagger), real_baseline(args.corpus, stats, tagger)
+            summary = checkpoint.read_metadata(run)["summary"]
+            summary["measures"] = {k: v for k, v in result.items() if k != "garbage"}
+            target = ROOT / "checkpoints" / kind
+            target.mkdir(parents=True, exist_ok=True)
+            model = checkpoint.load(run)
+            checkpoint.save(model, target, summary)
+            (target / checkpoint.CARD_FILE).write_text(card(kind, run, summary, result, real))
+            size = os.path.getsize(target / checkpoint.MODEL_FILE) / 1e6
+            print(f"{kind}: installed ({size:.1f} MB, measured in {time.time() - t:.0f} s)\n"
+                  + (target / checkpoint.CARD_FILE).read_text())
+            shutil.rmtree(target / "previews", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,268 @@
+"""WaveGAN and SpecGAN: shapes, checkpoints, the shared training loop (train, resume, dry run, DDP), conditioning,
+seeded generation and the CLI, on tiny presets and synthesized hits."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+
+from drumgen import audio, checkpoint, synth
+from drumgen.cli import main
+from drumgen.engine import Engine
+from drumgen.losses import gradient_penalty
+from drumgen.models import model_class
+from drumgen.models.wavegan import PhaseShuffle, WaveGAN
+from drumgen.train import TrainOptions, train
+
+torch.set_num_threads(1)
+KINDS = ["wavegan", "specgan"]
+LABELS = ("kick", "snare", "hihat")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tiny(kind: str, **overrides):
+    cls = model_class(kind)
+    module = sys.modules[cls.__module__]
+    torch.manual_seed(0)
+    return cls(cls.Config.from_dict({**module.PRESETS["tiny"], "preset": "tiny", **overrides}))
+
+
+@pytest.fixture(scope="module")
+def hits(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("hits")
+    synth.write_folder(root, per_class=2, sample_rate=16000, classes=LABELS)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("DRUMGEN_CACHE", str(tmp_path / "cache"))
+
+
+def opts(kind: str, data: Path, out: Path | None, **kw) -> TrainOptions:
+    return TrainOptions(**{"data": str(data), "out": out and str(out), "kind": kind, "preset": "tiny",
+                           "progress": False, "augment": False, "save_every": 0, **kw})
+
+
+def state_tensors(directory: Path, prefix: str = "model/") -> dict[str, torch.Tensor]:
+    with safe_open(str(directory / checkpoint.STATE_FILE), "pt") as f:
+        return {k: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)}
+
+
+# -- architecture ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("labels", [(), LABELS])
+def test_shapes(kind, labels):
+    m = tiny(kind, labels=labels)
+    y = torch.tensor([0, 2]) if labels else None
+    z = m.sample_latents(2)
+    assert z.shape == (2, 100) and m.latent_shape == (100,) and m.latent_prior == "uniform"
+    assert z.min() >= -1 and z.max() <= 1
+    with torch.no_grad():
+        x = m.decode(z, y)
+    assert x.shape == (2, 16384) and x.dtype == torch.float32
+    assert torch.isfinite(x).all() and x.abs().max() <= 1
+    critic_input = x[:, None] if kind == "wavegan" else m.normalize(x)
+    assert critic_input.shape == ((2, 1, 16384) if kind == "wavegan" else (2, 1, 128, 128))
+    assert m.D(critic_input, y).shape == (2,)
+
+
+@pytest.mark.parametrize("length", [32768, 65536])
+def test_wavegan_longer_slices_add_a_layer(length):
+    m = tiny("wavegan", slice_length=length, d=1)
+    assert len([c for c in m.G.convs if isinstance(c, torch.nn.ConvTranspose1d)]) == 6
+    with torch.no_grad():
+        x = m.G(m.sample_latents(1))
+    assert x.shape == (1, 1, length)
+    assert m.D(x).shape == (1,)
+
+
+def test_paper_generator_size():
+    from drumgen.models.wavegan import PRESETS, Config
+
+    g = WaveGAN(Config(**PRESETS["paper"])).G
+    assert sum(p.numel() for p in g.parameters()) == 19_065_345  # 19.07 M as published
+
+
+@pytest.mark.parametrize("kind,bad", [("wavegan", {"slice_length": 20000}), ("specgan", {"hop": 100}),
+                                      ("wavegan", {"latent_prior": "cauchy"})])
+def test_bad_config_is_a_clear_error(kind, bad):
+    with pytest.raises(ValueError, match="must"):
+        tiny(kind, **bad)
+
+
+def test_phase_shuffle_shifts_by_at_most_n_and_is_off_in_eval():
+    ps = PhaseShuffle(2)
+    x = torch.arange(20.0).repeat(64, 1)[:, None]  # [64, 1, 20]
+    y = ps(x)
+    shift = (y[:, 0, 5] - x[:, 0, 5]).long()
+    assert set(shift.tolist()) == {-2, -1, 0, 1, 2}  # every shift appears in 64 draws
+    for row, k in zip(y[:, 0], shift, strict=True):  # a pure shift in the middle, reflection at the edges
+        assert torch.equal(row[2:-2], x[0, 0, 2 + k:18 + k])
+    assert torch.equal(ps.eval()(x), x)
+
+
+def test_gradient_penalty_is_zero_for_a_unit_slope_critic():
+    w = torch.randn(1, 8)
+
+    def critic(scale):
+        return lambda x: (x.flatten(1) * w / w.norm() * scale).sum(1)
+
+    real, fake = torch.randn(4, 2, 4), torch.randn(4, 2, 4)
+    assert gradient_penalty(critic(1.0), real, fake).item() == pytest.approx(0.0, abs=1e-6)
+    assert gradient_penalty(critic(3.0), real, fake).item() == pytest.approx(4.0, rel=1e-5)
+    with pytest.raises(ValueError, match="shape"):
+        gradient_penalty(critic(1.0), real, fake[:2])
+
+
+def test_specgan_statistics_normalise_the_training_data():
+    rng = np.random.default_rng(0)
+    x = np.stack([audio.fit_length(synth.hit(k, rng, 16000), 16384, 16000) for k in synth.CLASSES])
+    m = tiny("specgan")
+    m.fit_statistics(x)
+    s = m.log_spectrogram(torch.from_numpy(x))  # [7, 128, 128]
+    assert torch.allclose(m.spec_mean, s.mean(dim=(0, 2)), atol=1e-3)
+    assert torch.allclose(m.spec_std, s.std(dim=(0, 2), unbiased=False), atol=1e-3)
+    n = m.normalize(torch.from_numpy(x))
+    assert n.shape == (7, 1, 128, 128) and n.min() >= -1 and n.max() <= 1
+    # the inverse: a real hit's normalised spectrogram decodes to audio with the same magnitudes (up to clipping)
+    back = m.log_spectrogram(m.to_audio(n))
+    assert (back - s).abs().mean() < 2.0  # in natural-log units; silence would be ~10 off
+
+
+# -- conditioning, checkpoints ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_conditioning_changes_the_output(kind):
+    m = tiny(kind, labels=LABELS)
+    z = m.sample_latents(1).repeat(3, 1)
+    with torch.no_grad():
+        x = m.decode(z, torch.tensor([0, 1, 2]))
+    assert not torch.allclose(x[0], x[1]) and not torch.allclose(x[1], x[2])
+    with pytest.raises(ValueError, match="class-conditional"):
+        m.decode(z, None)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_save_load_gives_identical_output(kind, tmp_path):
+    m = tiny(kind, labels=LABELS)
+    if kind == "specgan":
+        m.fit_statistics(np.random.default_rng(0).normal(0, 0.1, (8, 16384)).astype(np.float32))
+    checkpoint.save(m, tmp_path)
+    loaded = checkpoint.load(tmp_path)
+    with safe_open(str(tmp_path / checkpoint.MODEL_FILE), "pt") as f:
+        keys = list(f.keys())
+    assert keys and not any(k.startswith("D.") for k in keys)  # the critic is not served
+    if kind == "specgan":
+        assert {"spec_mean", "spec_std"} <= set(keys) and torch.equal(loaded.spec_std, m.spec_std)
+    m.eval()
+    z, y = m.sample_latents(2), torch.tensor([1, 2])
+    with torch.no_grad():
+        assert torch.equal(m.decode(z, y), loaded.decode(z, y))
+
+
+# -- training through the shared loop ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_train_writes_a_checkpoint(kind, hits, tmp_path):
+    summary = train(opts(kind, hits, tmp_path / "ck", steps=3))
+    assert summary["steps"] == 3
+    info = checkpoint.read_metadata(tmp_path / "ck")
+    assert info["kind"] == kind and sorted(info["labels"]) == sorted(LABELS)
+    assert info["config"]["preset"] == "tiny" and info["summary"]["steps"] == 3
+    m = checkpoint.load(tmp_path / "ck")
+    assert m.config.labels and len(list((tmp_path / "ck" / "previews").glob("*/0.wav"))) == 1
+    if kind == "specgan":  # statistics fitted on the data, inside the checkpoint
+        assert m.spec_mean.abs().sum() > 0 and not torch.equal(m.spec_std, torch.ones(128))
+    trained = state_tensors(tmp_path / "ck")
+    fresh = tiny(kind, labels=m.config.labels).state_dict()
+    assert not torch.equal(trained["model/G.dense.weight"], fresh["G.dense.weight"])  # G was updated
+    assert not torch.equal(trained["model/D.head.linear.weight"], fresh["D.head.linear.weight"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_resume_continues_the_same_run(kind, hits, tmp_path):
+    train(opts(kind, hits, tmp_path / "a", steps=4))
+    stop_at = {"step": 0}
+
+    def progress(event):
+        stop_at["step"] = event["step"]
+
+    train(opts(kind, hits, tmp_path / "b", steps=4), callback=progress, should_stop=lambda: stop_at["step"] >= 2)
+    assert json.loads((tmp_path / "b" / "history.json").read_text())[-1]["step"] == 2  # interrupted at 2
+    train(opts(kind, hits, tmp_path / "b", steps=4, resume=True))
+    a, b = state_tensors(tmp_path / "a", ""), state_tensors(tmp_path / "b", "")
+    weights = [k for k in a if k.startswith(("model/", "opt/"))]
+    assert weights and set(a) == set(b)
+    for k in weights:  # every weight and Adam moment, of G and of D
+        assert torch.equal(a[k], b[k]), k
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_dry_run(kind, hits):
+    summary = train(opts(kind, hits, None, dry_run=True))
+    assert summary["dry_run"]["batch"] == [4, 16384] and summary["dry_run"]["generated"] == [1, 16384]
+    assert {"d_loss", "gp", "wasserstein"} <= set(summary["dry_run"]["losses"])
+
+
+# -- CLI and engine ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cli_train_and_generate_deterministic_per_seed(kind, hits, tmp_path, capsys):
+    ck = tmp_path / "ck"
+    assert main(["train", "--model", kind, "--data", str(hits), "--out", str(ck), "--preset", "tiny",
+                 "--steps", "2", "--quiet"]) == 0
+    assert main(["train", "--model", kind, "--data", str(hits), "--preset", "tiny", "--dry-run", "--quiet"]) == 0
+    assert "dry run ok" in capsys.readouterr().out
+    for out in ("g1", "g2"):
+        assert main(["generate", "--model", str(ck), "--n", "3", "--seed", "7", "--label", "snare",
+                     "--out", str(tmp_path / out)]) == 0
+    listing = json.loads((tmp_path / "g1" / "sounds.json").read_text())
+    assert [s["seed"] for s in listing] == [7, 8, 9] and all(s["label"] == "snare" for s in listing)
+    assert all(len(s["latent"]) == 100 for s in listing)
+    for s in listing:
+        x1, sr = audio.read(tmp_path / "g1" / s["file"])
+        x2, _ = audio.read(tmp_path / "g2" / s["file"])
+        assert sr == 44100 and abs(len(x1) - 16384 * 44100 / 16000) <= 1 and np.array_equal(x1, x2)
+    assert listing == json.loads((tmp_path / "g2" / "sounds.json").read_text())
+    engine = Engine(tmp_path / "none")
+    name = engine.add(ck)
+    a, b = engine.sample(name, 2, seed=1, label="kick"), engine.sample(name, 2, seed=2, label="kick")
+    assert not np.array_equal(a[0].latent, b[0].latent)
+    # a sound re-created alone from its latent matches the batch it came from (up to float rounding)
+    np.testing.assert_allclose(engine.decode(name, a[1].latent, "kick").audio, a[1].audio, atol=1e-5)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_ddp_two_processes(hits, tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "DRUMGEN_CACHE": str(tmp_path / "c")}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--nnodes", "1",
+           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), "-m", "drumgen", "train",
+           "--model", "wavegan", "--preset", "tiny", "--data", str(hits), "--out", str(out), "--steps", "3",
+           "--quiet", "--no-augment"]
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("trained 3 steps") == 1  # only the first process reports
+    info = checkpoint.read_metadata(out)
+    assert info["summary"]["processes"] == 2 and info["summary"]["steps"] == 3
+    m = checkpoint.load(out)
+    with torch.no_grad():
+        x = m.decode(m.sample_latents(2), torch.tensor([0, 1]))
+    assert x.shape == (2, 16384) and torch.isfinite(x).all()

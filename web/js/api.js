@@ -1,0 +1,113 @@
+// Thin fetch wrappers over the drumgen HTTP API (docs/API.md). Every failure becomes an ApiError whose
+// message is a sentence a beatmaker can act on, so the page never fails silently.
+
+export class ApiError extends Error {
+  /** @param {string} message @param {number} status HTTP status, 0 when the server could not be reached */
+  constructor(message, status = 0) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+/** FastAPI sends `detail` as a string, or as a list of validation errors: turn either into words. */
+function detailText(body) {
+  const d = body && body.detail;
+  if (typeof d === "string") return d;
+  if (Array.isArray(d)) return d.map((e) => `${(e.loc || []).slice(1).join(".")}: ${e.msg}`).join("; ");
+  return "";
+}
+
+async function request(path, options = {}) {
+  let res;
+  try {
+    res = await fetch(path, options);
+  } catch {
+    throw new ApiError(`Cannot reach the drumgen server (${location.origin}). Is \`drumgen serve\` still running?`);
+  }
+  if (res.ok) return res;
+  let body = null;
+  try { body = await res.json(); } catch { /* not JSON: fall back to the status text */ }
+  const detail = detailText(body) || res.statusText || "no details";
+  if (res.status === 503) {
+    const wait = res.headers.get("Retry-After");
+    throw new ApiError(`The model is busy${wait ? `; try again in ${wait} s` : "; try again in a moment"} (${detail}).`, 503);
+  }
+  if (res.status === 413) throw new ApiError(`Upload rejected: the file is too large (${detail}).`, 413);
+  if (res.status >= 400 && res.status < 500) throw new ApiError(`Request rejected: ${detail}`, res.status);
+  throw new ApiError(`Server error ${res.status}: ${detail}`, res.status);
+}
+
+async function getJSON(path) {
+  return (await request(path)).json();
+}
+
+async function postJSON(path, body) {
+  const res = await request(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return res;
+}
+
+export const health = () => getJSON("/api/health");
+export const models = () => getJSON("/api/models");
+
+/** @returns {Promise<object[]>} n Sounds */
+export async function sample(model, n, { seed, label } = {}) {
+  const body = { model, n };
+  if (seed !== undefined && seed !== null) body.seed = seed;
+  if (label) body.label = label;
+  return (await (await postJSON("/api/sample", body)).json()).sounds;
+}
+
+export async function decode(model, latent, label) {
+  const body = { model, latent };
+  if (label) body.label = label;
+  return (await (await postJSON("/api/decode", body)).json()).sound;
+}
+
+export async function interpolate(a, b, t) {
+  return (await (await postJSON("/api/interpolate", { a, b, t })).json()).sound;
+}
+
+export async function mix4(ids, x, y) {
+  const [a, b, c, d] = ids;
+  return (await (await postJSON("/api/mix4", { a, b, c, d, x, y })).json()).sound;
+}
+
+/** @returns {Promise<{sound: object, original: object}>} */
+export async function resynthesize(file, model) {
+  const form = new FormData();
+  form.append("file", file, file.name || "upload.wav");
+  form.append("model", model);
+  return (await request("/api/resynthesize", { method: "POST", body: form })).json();
+}
+
+export async function exportMidi(pattern, straight = false) {
+  return (await postJSON(`/api/export/midi${straight ? "?straight=true" : ""}`, pattern)).blob();
+}
+
+export async function exportKit(body) {
+  return (await postJSON("/api/export/kit", body)).blob();
+}
+
+export async function train(form) {
+  return (await (await request("/api/train", { method: "POST", body: form })).json()).job;
+}
+
+export const jobs = () => getJSON("/api/jobs");
+export async function cancelJob(id) {
+  return (await request(`/api/jobs/${encodeURIComponent(id)}`, { method: "DELETE" })).json();
+}
+
+/** The raw bytes of a sound or preview, for decodeAudioData or a WAV download. */
+export async function bytes(url) {
+  return (await request(url)).arrayBuffer();
+}
+
+/** ws:// or wss:// URL on this page's host for a WebSocket route such as "/ws/midi". */
+export function wsUrl(path) {
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+}
