@@ -274,3 +274,26 @@ def test_engine_resynthesizes_through_a_decode_only_model(hits_dir, tmp_path):
     s = e.resynthesize("gan", x, rate)
     assert time.monotonic() - t0 < 3.0
     assert s.origin == "resynth" and s.latent.shape == (8,) and s.audio.shape == (8192,)
+
+
+def test_engine_resynthesizes_through_a_conditional_wavegan(hits_dir, tmp_path):
+    from drumgen.models.wavegan import PRESETS as GAN_PRESETS
+    from drumgen.models.wavegan import Config as GanConfig
+    from drumgen.models.wavegan import WaveGAN
+
+    torch.manual_seed(0)
+    gan = WaveGAN(GanConfig(**{**GAN_PRESETS["tiny"], "labels": ("kick", "snare")})).eval()
+    checkpoint.save(gan, tmp_path / "gan")
+    e = Engine(tmp_path / "none")
+    name = e.add(tmp_path / "gan")
+    x, rate = audio.read(next(hits_dir.rglob("snare_000.wav")))
+    target = torch.from_numpy(audio.prepare(x, rate, 16000, 16384))[None]
+    loss = MultiResolutionSTFTLoss((2048, 512, 128))
+    t0 = time.monotonic()
+    s = e.resynthesize(name, x, rate)
+    assert time.monotonic() - t0 < 3.0
+    assert s.label == "kick" and s.latent.shape == (100,) and np.abs(s.latent).max() <= 1.0  # no tagger: 1st class
+    with torch.no_grad():
+        y = gan.label_index("kick", 1)
+        first = gan.decode(gan.sample_latents(1, torch.Generator().manual_seed(0)), y)
+        assert float(loss(torch.from_numpy(s.audio)[None], target)) <= float(loss(first, target)) + 1e-6
