@@ -17,10 +17,6 @@ Prints a table and appends it to benchmarks/RESULTS.md with the date, machine an
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
-import shlex
 import sys
 import tempfile
 import time
@@ -31,14 +27,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import record, table  # noqa: E402
+
 from drumgen import audio, checkpoint, inversion, metrics, synth  # noqa: E402
 from drumgen.dataset import find_files  # noqa: E402
 from drumgen.engine import Engine, Sound  # noqa: E402
 from drumgen.labels import label_from_path  # noqa: E402
 from drumgen.losses import log_spectral_distance_db  # noqa: E402
 from drumgen.spectral import magnitude  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def spectral_convergence(x: torch.Tensor, y: torch.Tensor, fft_sizes=(2048, 512, 128)) -> torch.Tensor:
@@ -121,7 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-append", action="store_true", help="print only; leave RESULTS.md alone")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/autoencoder_bench.py", *(argv or sys.argv[1:])])
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(Path(tmp) / "none")
@@ -164,32 +159,23 @@ def main(argv: list[str] | None = None) -> int:
         frac, jump = smoothness(engine, name, uploads, rate, args.steps, min(args.pairs, len(uploads) // 2))
 
     summary = model.summary or {}
-    lines = [
-        f"### Autoencoder re-synthesis, {datetime.date.today().isoformat()}",
-        "",
-        f"Machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs, torch "
-        f"{torch.__version__}, {args.threads} thread(s). Command: `{command}`",
+    rows_out = [[k, v[0], v[1]] for k, v in rows.items()]
+    text = table(["re-synthesis of unseen hits", "log-spectral distance (dB)", "spectral convergence"], rows_out)
+    notes = "\n".join([
         f"Model: {model.kind} preset {model.config.preset}, {summary.get('steps', '?')} steps, "
         f"{summary.get('seconds', '?')} s of training; data: {args.data or 'synthesized hits (seed 777)'}, "
-        f"{len(files)} hits at {rate} Hz.",
-        "",
-        "| re-synthesis of unseen hits | log-spectral distance (dB) | spectral convergence |",
-        "|---|---|---|",
-        *[f"| {k} | {v[0]:.2f} | {v[1]:.3f} |" for k, v in rows.items()],
-        "",
+        f"{len(files)} hits at {rate} Hz; {args.threads} torch thread(s).",
         f"Latency: encode + decode of one {length / rate:.2f} s hit {1000 * t_codec:.1f} ms (median of 20); "
-        f"inversion of one hit ({'--gan' if args.gan else 'model decoder as decode-only'}, budget "
+        f"inversion of one hit ({'--gan' if args.gan else 'the model decoder used as decode-only'}, budget "
         f"{args.invert_seconds} s) {t_inv:.2f} s.",
         f"Interpolation ({args.steps} steps): {100 * frac:.0f}% of paths move monotonically away from A and "
         f"towards B in the embedding; worst single step {100 * jump:.0f}% of the path length "
         f"(even steps: {100 / (args.steps - 1):.0f}%).",
-        "",
-    ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_append:
-        with open(RESULTS, "a") as f:
-            f.write(("" if RESULTS.exists() and RESULTS.stat().st_size else "# Benchmark results\n\n") + text + "\n")
+    ])
+    if args.no_append:
+        print(text + "\n\n" + notes)
+    else:
+        record("Autoencoder re-synthesis", text, notes)
     return 0
 
 

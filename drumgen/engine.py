@@ -131,20 +131,35 @@ class Engine:
 
     def sample(self, name: str, n: int = 1, seed: int | None = None, label: str | None = None) -> list[Sound]:
         """n new sounds from the prior. Sound i of seed s is the same whatever n is (seeded per sound)."""
+        return self.sample_batch(name, [(n, seed, label)])[0]
+
+    def sample_batch(self, name: str, requests: list[tuple[int, int | None, str | None]]) -> list[list[Sound]]:
+        """Several sample requests `(n, seed, label)` for one model in a single decode call (the server batches
+        concurrent clients this way); each request gets the sounds `sample` would have given it."""
         model = self.get(name)
-        if seed is None:
-            seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
-        seeds = [seed + i for i in range(n)]
-        z = torch.cat([model.sample_latents(1, torch.Generator().manual_seed(s)) for s in seeds])
-        if model.config.labels and label is None:
-            labels = [model.config.labels[torch.randint(len(model.config.labels), (1,),
-                                                        generator=torch.Generator().manual_seed(s)).item()]
-                      for s in seeds]
-        else:
-            labels = [label] * n
+        zs, labels, seeds, sizes = [], [], [], []
+        for n, seed, label in requests:
+            if seed is None:
+                seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+            own = [seed + i for i in range(n)]
+            zs += [model.sample_latents(1, torch.Generator().manual_seed(s)) for s in own]
+            if model.config.labels and label is None:
+                labels += [model.config.labels[torch.randint(len(model.config.labels), (1,),
+                                                             generator=torch.Generator().manual_seed(s)).item()]
+                           for s in own]
+            else:
+                labels += [label] * n
+            seeds += own
+            sizes.append(n)
+        z = torch.cat(zs)
         x = self._decode(name, z, self._label_tensor(name, labels))
-        return [Sound(name, z[i].reshape(-1).numpy().astype(np.float32), x[i], model.config.sample_rate,
-                      labels[i], seeds[i]) for i in range(n)]
+        sounds = [Sound(name, z[i].reshape(-1).numpy().astype(np.float32), x[i], model.config.sample_rate,
+                        labels[i], seeds[i]) for i in range(len(seeds))]
+        out, start = [], 0
+        for n in sizes:
+            out.append(sounds[start:start + n])
+            start += n
+        return out
 
     def decode(self, name: str, latent, label: str | None = None, origin: str = "decode") -> Sound:
         """Re-create a sound from its model and latent (a flat list of floats)."""

@@ -73,23 +73,26 @@ def invert(model, x: torch.Tensor, seconds: float = 2.0, candidates: int = 32, b
                     break
         # (2) refine z by gradient descent on the same distance, within the prior's support
         z = best_z.clone().requires_grad_(True)
-        opt = torch.optim.Adam([z], lr=lr)
+        m1, m2 = torch.zeros_like(z), torch.zeros_like(z)  # Adam's moments (Kingma & Ba 2015), by hand:
+        # torch.optim's first step imports torch._dynamo (seconds), which a serving process would pay per start.
         params = list(model.parameters())
         flags = [p.requires_grad for p in params]
         for p in params:  # gradients for z only: the weights' are not needed and cost time
             p.requires_grad_(False)
         try:
-            last = 0.0
+            last, step = 0.0, 0
             while time.monotonic() + last < deadline:  # stop before a step that would overrun the budget
                 t0 = time.monotonic()
                 d = loss(model.decode(z, label), x)
                 if d.item() < best_d:
                     best_z, best_d = z.detach().clone(), d.item()
-                opt.zero_grad(set_to_none=True)
-                d.backward()
-                opt.step()
+                (grad,) = torch.autograd.grad(d, z)
+                step += 1
                 with torch.no_grad():
-                    z.copy_(_clamp(model, z))
+                    m1.mul_(0.9).add_(0.1 * grad)
+                    m2.mul_(0.999).add_(0.001 * grad**2)
+                    update = (m1 / (1 - 0.9**step)) / ((m2 / (1 - 0.999**step)).sqrt() + 1e-8)
+                    z.copy_(_clamp(model, z - lr * update))
                 last = time.monotonic() - t0
         finally:
             for p, flag in zip(params, flags, strict=True):

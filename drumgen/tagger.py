@@ -104,25 +104,48 @@ def features(model: Tagger, x: np.ndarray, sample_rate: int, batch: int = 64) ->
 # Training
 
 
-def augment(x: torch.Tensor, g: torch.Generator, sample_rate: int) -> torch.Tensor:
+def _speed(x: torch.Tensor, speed: float, t: int) -> torch.Tensor:
+    """Resample rows [B, T] by `speed` (pitch and length together), cut/zero-padded back to t samples."""
+    x = F.interpolate(x[:, None], scale_factor=1 / speed, mode="linear", align_corners=False)[:, 0]
+    return F.pad(x, (0, max(0, t - x.shape[1])))[:, :t]
+
+
+def augment(x: torch.Tensor, g: torch.Generator, sample_rate: int, strong: bool = False) -> torch.Tensor:
     """Random variations of real hits [B, T] that keep their class: what differs between kits and mics.
 
-    Speed (+-8%, pitch and length together), time shift (-5..+15 ms), spectral tilt (+-4 dB/octave, other mics
-    and EQ), an early fade on a third of the hits (choked or shortened samples), a faint noise floor. Gain and
-    polarity are left out: the model peak-normalises and looks at magnitudes, so both would be no-ops.
+    Speed (pitch and length together; +-8%, or with `strong` +-3 semitones in four groups per batch), time shift
+    (-5..+15 ms), spectral tilt (+-4 dB/octave, other mics and EQ), an early fade on a third of the hits (choked or
+    shortened samples), a faint noise floor. `strong` adds a random peaking EQ (+-9 dB, a tuned drum or another
+    room) and, on a third of the hits, a short noise-reverb tail (20-200 ms decay). Gain and polarity are left
+    out: the model peak-normalises and looks at magnitudes, so both would be no-ops.
     """
     b, t = x.shape
     r = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
-    speed = float(0.92 + 0.16 * r(1))
-    x = F.interpolate(x[:, None], scale_factor=1 / speed, mode="linear", align_corners=False)[:, 0]
-    x = F.pad(x, (0, max(0, t - x.shape[1])))[:, :t]
+    if strong:
+        groups = torch.arange(b) % 4
+        speeds = 2 ** ((r(4) * 6 - 3) / 12)  # +-3 semitones
+        x = torch.cat([_speed(x[groups == k], float(speeds[k]), t) for k in range(4)])[torch.argsort(torch.argsort(groups, stable=True))]
+    else:
+        x = _speed(x, float(0.92 + 0.16 * r(1)), t)
     shifts = ((r(b) * 0.020 - 0.005) * sample_rate).long()
     x = torch.stack([torch.roll(F.pad(row, (0, abs(int(s)))), int(s))[:t] if s >= 0 else
                      F.pad(row[-int(s):], (0, -int(s))) for row, s in zip(x, shifts, strict=True)])
-    spec = torch.fft.rfft(x, dim=1)
-    f = torch.fft.rfftfreq(t, 1 / sample_rate).clamp_min(20.0)
+    n = 2 * t if strong else t  # room for the reverb tail before it is cut
+    spec = torch.fft.rfft(x, n=n, dim=1)
+    f = torch.fft.rfftfreq(n, 1 / sample_rate).clamp_min(20.0)
     tilt_db = r(b, 1) * 8 - 4  # dB per octave around 1 kHz: gain = tilt_db * log2(f / 1k) dB
-    x = torch.fft.irfft(spec * (f / 1000.0) ** (tilt_db / (20 * np.log10(2.0))), n=t, dim=1)
+    gain_db = tilt_db * torch.log2(f / 1000.0)
+    if strong:
+        centre = 2 ** (r(b, 1) * 8 + 6)  # 64 Hz .. 16 kHz
+        width = 0.3 + r(b, 1) * 1.2  # octaves
+        gain_db = gain_db + (r(b, 1) * 18 - 9) * torch.exp(-0.5 * (torch.log2(f / centre) / width) ** 2)
+        tau = (0.02 + 0.18 * r(b, 1)) * sample_rate
+        k = torch.arange(t)[None].float()
+        ir = torch.randn(b, t, generator=g) * torch.exp(-k / tau)
+        ir = ir / ir.norm(dim=1, keepdim=True) * (0.05 + 0.4 * r(b, 1)) * (r(b, 1) < 0.33)
+        ir[:, 0] += 1.0  # dry path
+        spec = spec * torch.fft.rfft(ir, n=n, dim=1)
+    x = torch.fft.irfft(spec * 10 ** (gain_db / 20), n=n, dim=1)[:, :t]
     fade_at = (0.05 + 0.6 * r(b, 1)) * t
     idx = torch.arange(t)[None].float()
     fade = torch.where(idx > fade_at, torch.exp(-(idx - fade_at) / (0.05 * sample_rate)), torch.ones(()))
@@ -157,13 +180,16 @@ def evaluate(model: Tagger, x: np.ndarray, y: np.ndarray, sample_rate: int) -> d
 def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ...], sample_rate: int, *,
                  steps: int = 1500, batch: int = 32, lr: float = 3e-3, seed: int = 0,
                  config: Config | None = None, x_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
-                 eval_every: int = 250, keep_best: bool = False, log=print) -> tuple[Tagger, dict]:
+                 eval_every: int = 250, keep_best: bool = False, strong_augment: bool = False,
+                 groups: np.ndarray | None = None, log=print) -> tuple[Tagger, dict]:
     """Train a tagger on hits x [N, T] at `sample_rate` with class indices y [N] into `labels`.
 
     Batches are class-balanced (every tag is drawn equally often, so a rare tag is not ignored) and augmented
     (see `augment`). AdamW with a one-cycle learning rate. x_val/y_val are scored every `eval_every` steps and
     in the summary; only with keep_best is the best-scoring model kept (never do that when x_val is the test set:
-    picking the best of many looks at the test set is training on it). Returns (model in eval mode, summary dict with steps, seconds and metrics).
+    picking the best of many looks at the test set is training on it). `groups` [N] (e.g. the kit of each hit)
+    spreads each tag's draws over its groups: a hit's weight within its tag goes as 1/sqrt(hits of its group), so
+    one big kit does not stand for the whole tag. Returns (model in eval mode, summary dict with steps, seconds and metrics).
     """
     labels = list(labels)
     y = np.asarray(y, dtype=np.int64)
@@ -178,7 +204,14 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
     xt = F.pad(xt, (0, config.length - xt.shape[1]))
     g = torch.Generator().manual_seed(seed)
     counts = np.bincount(y, minlength=len(labels))
-    weights = torch.from_numpy(np.where(counts[y] > 0, 1.0 / counts[y], 0.0))
+    within = np.ones(len(y))
+    if groups is not None:
+        groups = np.asarray(groups)
+        pair = np.array([f"{a}|{b}" for a, b in zip(y, groups, strict=True)])
+        _, inv, n_pair = np.unique(pair, return_inverse=True, return_counts=True)
+        within = 1.0 / np.sqrt(n_pair[inv])
+    class_sum = np.bincount(y, weights=within, minlength=len(labels))
+    weights = torch.from_numpy(within / class_sum[y])
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     best, best_state, history = -1.0, None, []
@@ -186,7 +219,7 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
     for step in range(1, steps + 1):
         model.train()
         idx = torch.multinomial(weights, batch, replacement=True, generator=g)
-        xb = augment(xt[idx], g, rate)
+        xb = augment(xt[idx], g, rate, strong=strong_augment)
         loss = F.cross_entropy(model(xb), torch.from_numpy(y)[idx], label_smoothing=0.05)
         opt.zero_grad()
         loss.backward()

@@ -19,3 +19,29 @@ def hits_dir(tmp_path):
 
     synth.write_folder(tmp_path / "hits", per_class=2, seed=1, sample_rate=22050)
     return tmp_path / "hits"
+
+
+# -- the server (tests/test_server*.py): a real `drumgen serve` subprocess over tiny untrained checkpoints -------
+
+@pytest.fixture(scope="module")
+def server_factory(tmp_path_factory):
+    """start(env=None, labels=()) -> a running drumgen.testing.ServerProcess; all are stopped after the module."""
+    from drumgen.testing import ServerProcess, make_tiny_checkpoints
+
+    started = []
+
+    def start(env: dict[str, str] | None = None, labels: tuple[str, ...] = (),
+              args: list[str] | None = None) -> ServerProcess:
+        folder = tmp_path_factory.mktemp("checkpoints")
+        make_tiny_checkpoints(folder, labels=labels)
+        cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        base_env = {"PYTHONPATH": cwd, "DRUMGEN_JOBS_DIR": str(tmp_path_factory.mktemp("jobs")),
+                    "OMP_NUM_THREADS": "1"}
+        srv = ServerProcess(folder, env={**base_env, **(env or {})}, extra_args=args)
+        srv.checkpoints = folder
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()

@@ -145,10 +145,15 @@ def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir):
     noise = torch.randn(x.shape, generator=g) * rms  # same energy, constant envelope
     silence = torch.zeros_like(x)
     err = log_spectral_distance_db(x_hat, x).mean()
-    print("round trip dB", float(err), [float(log_spectral_distance_db(b, x).mean()) for b in (noise, silence)])
     for baseline in (noise, silence):
         assert err < 0.8 * log_spectral_distance_db(baseline, x).mean()
     assert err < 12.0
+    # sampling follows the Gaussian fitted to the training latents, not N(0, 1)
+    assert int(m.latent_updates) == 150
+    z = m.sample_latents(512, torch.Generator().manual_seed(0))
+    assert z.shape == (512, 136)
+    spread = (m.latent_moment.diagonal() - m.latent_mean**2).sqrt()
+    assert torch.allclose(z.mean(0), m.latent_mean, atol=float(0.25 * spread.max()))
 
 
 # -- engine: re-synthesis, interpolation, mixing -------------------------------------------------------------------
@@ -269,3 +274,26 @@ def test_engine_resynthesizes_through_a_decode_only_model(hits_dir, tmp_path):
     s = e.resynthesize("gan", x, rate)
     assert time.monotonic() - t0 < 3.0
     assert s.origin == "resynth" and s.latent.shape == (8,) and s.audio.shape == (8192,)
+
+
+def test_engine_resynthesizes_through_a_conditional_wavegan(hits_dir, tmp_path):
+    from drumgen.models.wavegan import PRESETS as GAN_PRESETS
+    from drumgen.models.wavegan import Config as GanConfig
+    from drumgen.models.wavegan import WaveGAN
+
+    torch.manual_seed(0)
+    gan = WaveGAN(GanConfig(**{**GAN_PRESETS["tiny"], "labels": ("kick", "snare")})).eval()
+    checkpoint.save(gan, tmp_path / "gan")
+    e = Engine(tmp_path / "none")
+    name = e.add(tmp_path / "gan")
+    x, rate = audio.read(next(hits_dir.rglob("snare_000.wav")))
+    target = torch.from_numpy(audio.prepare(x, rate, 16000, 16384))[None]
+    loss = MultiResolutionSTFTLoss((2048, 512, 128))
+    t0 = time.monotonic()
+    s = e.resynthesize(name, x, rate)
+    assert time.monotonic() - t0 < 3.0
+    assert s.label == "kick" and s.latent.shape == (100,) and np.abs(s.latent).max() <= 1.0  # no tagger: 1st class
+    with torch.no_grad():
+        y = gan.label_index("kick", 1)
+        first = gan.decode(gan.sample_latents(1, torch.Generator().manual_seed(0)), y)
+        assert float(loss(torch.from_numpy(s.audio)[None], target)) <= float(loss(first, target)) + 1e-6

@@ -14,15 +14,17 @@ from drumgen import synth, tagger
 from drumgen.labels import CLASSES
 from drumgen.models.tagger import Config, Tagger
 
-TINY = Config(sample_rate=16000, length=8000, n_fft=512, hop=128, n_mels=32, channels=[8, 16, 16], hidden=32)
+TINY = Config(sample_rate=16000, length=8000, n_fft=512, hop=128, n_mels=32, channels=[8, 16, 16], hidden=32,
+              segments_ms=[30, 100, 500], envelope_points=8, freq_mask=4, time_mask=4)
 
 
 @pytest.fixture(scope="module")
 def trained():
     torch.manual_seed(0)
     x, y = tagger.synth_hits(10, TINY.sample_rate, TINY.length, seed=0)
+    groups = np.arange(len(y)) % 3  # three pretend kits: exercises the kit-spread sampling
     model, summary = tagger.train_tagger(x, y, CLASSES, TINY.sample_rate, steps=80, batch=24, config=TINY,
-                                         log=lambda s: None)
+                                         strong_augment=True, groups=groups, log=lambda s: None)
     return model, summary
 
 
@@ -33,6 +35,27 @@ def test_model_shapes_and_size():
     assert model.features(x).shape == (3, Config().hidden)
     assert sum(p.numel() for p in model.parameters()) * 4 < 1_000_000
     assert model.kind == "tagger" and model.labels == list(CLASSES)
+
+
+def test_summary_branch_and_masks():
+    model = Tagger(TINY)
+    x = torch.randn(4, 9000)
+    stats = model.summary_stats(model.spectrogram(x))
+    assert stats.shape == (4, 3 * TINY.n_mels + 8) and torch.isfinite(stats).all()
+    model.train()
+    spec = model.spectrogram(x)
+    masked = model._mask(spec)
+    assert masked.shape == spec.shape and (masked != spec).any()
+    model.eval()  # no masking at inference: the same input gives the same output
+    assert torch.equal(model(x), model(x))
+
+
+def test_strong_augment_keeps_shape_and_level():
+    x, _ = tagger.synth_hits(2, 22050, 8000, seed=3)
+    out = tagger.augment(torch.from_numpy(x), torch.Generator().manual_seed(0), 22050, strong=True)
+    assert out.shape == x.shape and torch.isfinite(out).all()
+    assert (out.abs().amax(dim=1) > 0.05).all()  # no hit turned to silence
+    assert not torch.allclose(out, torch.from_numpy(x))
 
 
 def test_tiny_tagger_beats_chance_on_unseen_synth_hits(trained):

@@ -140,6 +140,9 @@ class Decoder(nn.Module):
                        nn.LeakyReLU(0.2), nn.Conv1d(b, b, 5, padding=2)]
         self.wave = nn.Sequential(*stages)
         self.wave_out = nn.Conv1d(widths[-1], 1, 7, padding=3)
+        # A per-frame gate on the wave path: silence after a hit is one number per frame to learn, instead of
+        # every upsampler bias cancelling out (their leftovers are hum that the log-spectral loss hears).
+        self.wave_gate = nn.Conv1d(c.channels, 1, 3, padding=1)
         if 4 ** len(c.wave_channels) != self.hop:
             raise ValueError(f"frame {c.frame} needs log4(frame / {HOP_FACTOR}) upsampling stages; "
                              f"wave_channels has {len(c.wave_channels)}")
@@ -167,8 +170,9 @@ class Decoder(nn.Module):
         gains = torch.einsum("kb,nbl->nkl", self.band_to_bin, gains)
         gains = F.pad(gains, (0, 1), mode="replicate")
         noise = spectral.istft(self.noise_spec[None] * gains, 4 * self.hop, self.hop, self.c.slice_length)
-        # Wave path: [B, C, 4F] -> [B, 8, T] -> [B, T]
-        wave = self.wave_out(self.wave(h))[:, 0]
+        # Wave path: [B, C, 4F] -> [B, 8, T] -> [B, T], gated per frame [B, 1, 4F] -> [B, 1, T]
+        gate = F.interpolate(torch.sigmoid(self.wave_gate(h)), size=self.c.slice_length, mode="linear")
+        wave = (self.wave_out(self.wave(h)) * gate)[:, 0]
         return noise + wave
 
 
@@ -188,6 +192,12 @@ class Autoencoder(DrumModel):
         self.encoder = Encoder(c)
         self.decoder = Decoder(c)
         self.stft_loss = MultiResolutionSTFTLoss(tuple(c.fft_sizes))
+        # Running mean and second moment of the encoder's latents on the training hits (saved with the model):
+        # sampling from this Gaussian keeps the envelope correlations between frames that N(0, 1) lacks.
+        n = self.latent_size
+        self.register_buffer("latent_mean", torch.zeros(n))
+        self.register_buffer("latent_moment", torch.eye(n))
+        self.register_buffer("latent_updates", torch.zeros((), dtype=torch.long))
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -213,6 +223,20 @@ class Autoencoder(DrumModel):
         return super().label_index(label, n)
 
     # -- generation ------------------------------------------------------------------------------------------
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n latents [n, D*F + G] from the Gaussian fitted to the training hits' latents (N(0, 1) before any
+        training): z = mean + L eps, L L^T = covariance."""
+        eps = torch.randn((n, self.latent_size), generator=generator)
+        if int(self.latent_updates) == 0:
+            return eps
+        mean = self.latent_mean.double()
+        cov = self.latent_moment.double() - torch.outer(mean, mean)
+        cov = 0.5 * (cov + cov.T) + 1e-4 * torch.eye(self.latent_size, dtype=torch.float64)
+        chol, info = torch.linalg.cholesky_ex(cov)
+        if int(info) != 0:  # not positive definite (numerics): fall back to the diagonal
+            chol = torch.diag(cov.diagonal().clamp_min(1e-4).sqrt())
+        return (mean + eps.double() @ chol.T).float()
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """audio [B, slice_length] -> posterior means [B, D*F + G] (deterministic)."""
         if x.shape[-1] != self.config.slice_length:
@@ -246,4 +270,10 @@ class Autoencoder(DrumModel):
         # KL warm-up over the first 500 steps: reconstruction first, then pull towards the prior.
         loss = rec + c.beta * min(1.0, step / 500) * kl
         self.optimize(opt["ae"], loss)
+        with torch.no_grad():  # running latent statistics: exact mean over the first steps, then an EMA
+            z = self.pack(mu_t, mu_g).double()
+            decay = min(0.995, int(self.latent_updates) / (int(self.latent_updates) + 1))
+            self.latent_mean.mul_(decay).add_((1 - decay) * z.mean(0).float())
+            self.latent_moment.mul_(decay).add_((1 - decay) * (z.T @ z / z.shape[0]).float())
+            self.latent_updates += 1
         return {"stft": rec.item(), "kl": kl.item(), "loss": loss.item()}

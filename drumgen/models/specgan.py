@@ -11,9 +11,9 @@ whatever the sample rate: at the paper's 16 kHz that is 16 ms / 8 ms and 1.02 s;
 0.74 s. (Scaling the window with the rate instead would give 177 bins and 22528 samples, no longer 128 x 128.)
 
 Phase: fast Griffin-Lim (Perraudin et al. 2013, momentum 0.99) by default. On 28 synthesized hits at 22.05 kHz,
-16 iterations of it reach a spectral convergence of 0.156 against 0.198 for the paper's plain 16-iteration
-Griffin-Lim (0.147 vs 0.187 at 16 kHz), at the same cost; plain Griffin-Lim needs 100 iterations to reach 0.162
-(benchmarks/gan_speed.py, RESULTS.md). `griffin_lim_momentum = 0` reproduces the paper.
+16 iterations of it reach a spectral convergence of 0.150 against 0.185 for the paper's plain 16-iteration
+Griffin-Lim (0.168 vs 0.204 at 16 kHz), at the same cost; plain Griffin-Lim needs about 100 iterations to match
+it (0.148). Measured by benchmarks/gan_speed.py (RESULTS.md). `griffin_lim_momentum = 0` reproduces the paper.
 
 One `train_step` = one critic update, plus a generator update every `n_critic`-th call (as WaveGAN).
 """
@@ -70,7 +70,7 @@ class Config(BaseConfig):
 PRESETS: dict[str, dict] = {
     # As published: 16 kHz, d=64, batch 64, plain Griffin-Lim with 16 iterations.
     "paper": {"sample_rate": 16000, "d": 64, "batch_size": 64, "griffin_lim_momentum": 0.0},
-    # Sized for a 2-core CPU: 22.05 kHz for hats, G 1.2 M parameters (4.8 MB served).
+    # Sized for a 2-core CPU: 22.05 kHz for hats, G 1.5 M parameters (6.0 MB served).
     "cpu": {"sample_rate": 22050, "d": 16, "batch_size": 16},
     "tiny": {"sample_rate": 16000, "d": 2, "batch_size": 4, "n_critic": 2, "griffin_lim_iters": 4},
 }

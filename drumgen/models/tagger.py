@@ -2,7 +2,8 @@
 
 Four 3x3 conv blocks (conv, batch norm, ReLU, 2x2 max-pool) then global average+max pooling over time and
 frequency, a 128-d penultimate layer (the features `drumgen.tagger.features` returns for metrics), and a linear
-classifier. About 60k parameters (< 300 KB in float32). Built only from `Config`, which the checkpoint stores.
+classifier; with `segments_ms` set, a summary branch (band levels per time segment, loudness envelope) joins the
+pooled CNN features before the penultimate layer. About 130k parameters (~520 KB in float32) as shipped. Built only from `Config`, which the checkpoint stores.
 
 The spectrogram is computed inside the model from a peak-normalised waveform, so the model accepts raw hits of any
 level and the checkpoint alone says how to featurise them.
@@ -33,6 +34,14 @@ class Config(StoredConfig):
     channels: list[int] = field(default_factory=lambda: [16, 32, 64, 64])
     hidden: int = 128
     dropout: float = 0.3
+    # Hand-shaped summary next to the CNN: log-mel mean per band over these time segments (ms from the start)
+    # plus a frame-level loudness envelope. Global pooling in the CNN forgets *where* in frequency and time the
+    # energy is (kick vs tom, open hat vs crash); this branch keeps it. () = CNN only (older checkpoints).
+    segments_ms: list[int] = field(default_factory=list)
+    envelope_points: int = 0
+    # SpecAugment-style masking while training: up to this many mel bands / frames blanked (0 = off).
+    freq_mask: int = 0
+    time_mask: int = 0
 
 
 class Block(nn.Module):
@@ -60,7 +69,9 @@ class Tagger(nn.Module):
         self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
         chans = [1, *config.channels]
         self.blocks = nn.Sequential(*[Block(a, b) for a, b in zip(chans[:-1], chans[1:], strict=True)])
-        self.hidden = nn.Linear(2 * chans[-1], config.hidden)
+        n_stats = len(config.segments_ms) * config.n_mels + config.envelope_points
+        self.stats = nn.Sequential(nn.Linear(n_stats, config.hidden), nn.ReLU()) if n_stats else None
+        self.hidden = nn.Linear(2 * chans[-1] + (config.hidden if n_stats else 0), config.hidden)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden, len(config.labels))
 
@@ -79,11 +90,45 @@ class Tagger(nn.Module):
         mel = torch.einsum("mk,bkf->bmf", self.fb, power) / (c.n_fft / 4)
         return ((10 * torch.log10(mel + 1e-10)).clamp_min(-100.0) + 50.0).div(20.0).unsqueeze(1)
 
+    def _mask(self, spec: torch.Tensor) -> torch.Tensor:
+        """Training only: blank one random band of mels and one of frames per hit (SpecAugment)."""
+        c = self.config
+        b, _, m, f = spec.shape
+        floor = spec.amin(dim=(2, 3), keepdim=True)
+        for size, n, dim in ((c.freq_mask, m, 2), (c.time_mask, f, 3)):
+            if size <= 0:
+                continue
+            width = torch.randint(0, size + 1, (b, 1, 1, 1), device=spec.device)
+            start = (torch.rand(b, 1, 1, 1, device=spec.device) * (n - width)).long()
+            idx = torch.arange(n, device=spec.device).view(*([1] * dim), n, *([1] * (3 - dim)))
+            spec = torch.where((idx >= start) & (idx < start + width), floor, spec)
+        return spec
+
+    def summary_stats(self, spec: torch.Tensor) -> torch.Tensor:
+        """log-mel [B, 1, M, F] -> [B, len(segments_ms) * M + envelope_points]: band levels per time segment
+        (in the log-mel's own units) and the loudness envelope resampled to `envelope_points`."""
+        c = self.config
+        mel = spec[:, 0]  # [B, M, F]
+        lin = 10 ** ((mel * 20.0 - 50.0) / 10)  # back to power so segment means are energy means
+        bounds = [0, *c.segments_ms]
+        frames = [min(mel.shape[2], max(1, round(ms / 1000 * c.sample_rate / c.hop))) for ms in bounds]
+        out = [((10 * torch.log10(lin[:, :, a:max(b, a + 1)].mean(dim=2) + 1e-10)).clamp_min(-100.0) + 50.0) / 20.0
+               for a, b in zip(frames[:-1], frames[1:], strict=True)]
+        if c.envelope_points:
+            env = 10 * torch.log10(lin.mean(dim=1, keepdim=True) + 1e-10)  # [B, 1, F]
+            out.append((F.adaptive_avg_pool1d(env, c.envelope_points)[:, 0] + 50.0) / 20.0)
+        return torch.cat(out, dim=1)
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, T] -> penultimate features [B, hidden] (after ReLU, before dropout)."""
-        h = self.blocks(self.spectrogram(x))  # [B, C, M', F']
-        h = torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)  # [B, 2C]
-        return F.relu(self.hidden(h))
+        spec = self.spectrogram(x)
+        if self.training and (self.config.freq_mask or self.config.time_mask):
+            spec = self._mask(spec)
+        h = self.blocks(spec)  # [B, C, M', F']
+        parts = [h.mean(dim=(2, 3)), h.amax(dim=(2, 3))]  # [B, 2C]
+        if self.stats is not None:
+            parts.append(self.stats(self.summary_stats(spec)))
+        return F.relu(self.hidden(torch.cat(parts, dim=1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, T] -> logits [B, n_classes]"""

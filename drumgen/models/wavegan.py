@@ -57,7 +57,7 @@ PRESETS: dict[str, dict] = {
     # As published: 16 kHz, 16384 samples (1.02 s), d=64 (19.07 M parameters in G), batch 64.
     "paper": {"sample_rate": 16000, "slice_length": 16384, "d": 64, "batch_size": 64},
     # Sized for a 2-core CPU (benchmarks/RESULTS.md): 22.05 kHz keeps hats up to 11 kHz, 0.74 s holds kicks,
-    # snares and hats (cymbal tails are faded); G is 1.2 M parameters (4.8 MB served), a step well under a second.
+    # snares and hats (cymbal tails are faded); G is 1.5 M parameters (6.0 MB served), a step ~0.3 CPU-seconds.
     "cpu": {"sample_rate": 22050, "slice_length": 16384, "d": 16, "batch_size": 16},
     # For tests: builds and steps in milliseconds.
     "tiny": {"sample_rate": 16000, "slice_length": 16384, "d": 2, "batch_size": 4, "n_critic": 2},

@@ -1,0 +1,41 @@
+"""Export: a pattern as a Standard MIDI File, and a kit (sounds + SFZ + Hydrogen drumkit.xml + MIDI) as a zip."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response
+
+from drumgen.server.deps import Svc
+from drumgen.server.schemas import KitIn
+from drumgen.server.uploads import safe_part
+
+router = APIRouter(prefix="/api/export", tags=["export"])
+PATTERN_EXAMPLE = {"bpm": 96, "swing": 0.58, "steps": 16,
+                   "tracks": [{"name": "kick", "note": 36, "steps": [100, 0, 0, 0] * 4}]}
+
+
+@router.post("/midi", response_class=Response,
+             responses={200: {"content": {"audio/midi": {}}, "description": "type-1 SMF, 480 ticks per beat"}})
+async def export_midi(pattern: Annotated[dict[str, Any], Body(examples=[PATTERN_EXAMPLE])],
+                      straight: Annotated[bool, Query(description="ignore swing")] = False) -> Response:
+    from drumgen import midi
+
+    data = midi.pattern_to_midi(midi.Pattern.from_dict(pattern), straight=straight)
+    return Response(data, media_type="audio/midi", headers={"Content-Disposition": 'attachment; filename="beat.mid"'})
+
+
+@router.post("/kit", response_class=Response,
+             responses={200: {"content": {"application/zip": {}}, "description": "WAVs, .sfz, drumkit.xml, .mid"}})
+async def export_kit(body: KitIn, svc: Svc) -> Response:
+    from drumgen import kit, midi
+
+    pattern = midi.Pattern.from_dict(body.pattern) if body.pattern is not None else None
+    pads = []
+    for pad in body.pads:
+        s = await svc.inference.sound(pad.sound)
+        pads.append(kit.KitPad(pad.name, pad.note, s.audio, s.sample_rate))
+    data = await svc.inference.call(kit.export_kit, body.name, pads, pattern)
+    filename = safe_part(body.name, "kit")
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}.zip"'})

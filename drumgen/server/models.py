@@ -1,0 +1,31 @@
+"""Health and the list of loaded models."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from drumgen import __version__
+from drumgen.server.deps import Svc
+from drumgen.server.schemas import Health, ModelInfo
+
+router = APIRouter(prefix="/api", tags=["models"])
+
+
+@router.get("/health", response_model=Health)
+async def health(svc: Svc) -> Health:
+    inf = svc.inference
+    stats = {"inflight": inf.inflight, "batches": inf.batches, "sampled": inf.sampled,
+             "sounds_known": len(inf.store.known), "audio_cached_mb": round(inf.store.audio.bytes / 1e6, 1),
+             "recreated": inf.store.recreated}
+    return Health(status="ok", version=__version__, models=len(svc.engine.models), broken=svc.engine.errors,
+                  stats=stats)
+
+
+@router.get("/models", response_model=list[ModelInfo])
+async def models(svc: Svc) -> list[ModelInfo]:
+    return [ModelInfo(**svc.engine.describe(name)) for name in sorted(svc.engine.models)]
+
+
+@router.get("/models/{name}", response_model=ModelInfo)
+async def model(name: str, svc: Svc) -> ModelInfo:
+    return ModelInfo(**svc.engine.describe(name))

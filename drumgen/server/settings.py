@@ -1,0 +1,66 @@
+"""Server settings: limits and allowed hosts, in one dataclass that every router reads from app.state."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+@dataclasses.dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    checkpoints_dir: Path | None = None
+    jobs_dir: Path | None = None  # where training uploads and runs live (default: a temporary folder)
+    extra_hosts: tuple[str, ...] = ()  # more Host names to accept (the bound address when it is not loopback)
+    # inference
+    workers: int = 2  # threads running model code (torch uses its own intra-op threads inside each)
+    max_queue: int = 64  # requests admitted to inference at once; more get 503 + Retry-After
+    batch_window_ms: float = 4.0  # how long the first sample request of a batch waits for company
+    max_batch: int = 256  # sounds per decode call
+    max_n: int = 64  # sounds per sample request
+    cache_mb: float = 128.0  # audio of generated sounds kept in memory (LRU); evicted sounds are re-created
+    meta_mb: float = 32.0  # latents of known sounds (LRU); beyond this a sound must be re-sent via /api/decode
+    # uploads
+    max_json_bytes: int = 1 << 20
+    max_upload_bytes: int = 20 << 20  # one audio file for /api/resynthesize
+    max_upload_seconds: float = 10.0
+    decode_timeout_s: float = 20.0
+    max_train_bytes: int = 200 << 20  # the whole training upload (files or zip)
+    max_train_files: int = 1000  # per request as files (the multipart parser's own limit) or per zip
+    max_unzipped_bytes: int = 1 << 30
+    max_zip_ratio: float = 200.0  # uncompressed / compressed per entry; beyond that it is a zip bomb
+    max_train_steps: int = 1_000_000
+    max_train_minutes: float = 24 * 60
+    max_jobs_queued: int = 8
+    # websockets
+    ws_max_message_bytes: int = 64 << 10
+
+    @classmethod
+    def from_env(cls, **values) -> Settings:
+        """Defaults, overridden by DRUMGEN_<FIELD> environment variables (tests shrink limits this way)."""
+        for f in dataclasses.fields(cls):
+            env = os.environ.get(f"DRUMGEN_{f.name.upper()}")
+            if env is None or f.name in values:
+                continue
+            if f.type in ("int", int):
+                values[f.name] = int(env)
+            elif f.type in ("float", float):
+                values[f.name] = float(env)
+            elif "tuple" in str(f.type):
+                values[f.name] = tuple(h for h in env.split(",") if h)
+            elif "Path" in str(f.type):
+                values[f.name] = Path(env)
+            else:
+                values[f.name] = env
+        return cls(**values)
+
+    def allowed_hosts(self) -> set[str]:
+        """Host names (without port) a request may name: loopback, plus the bound address when it is specific."""
+        hosts = set(LOCAL_HOSTS) | {h.lower() for h in self.extra_hosts}
+        if self.host not in ("0.0.0.0", "::", ""):
+            hosts.add(self.host.lower() if ":" not in self.host else f"[{self.host.lower()}]")
+        return hosts

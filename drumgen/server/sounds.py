@@ -1,0 +1,82 @@
+"""Sounds: sample, fetch (JSON and WAV), decode a saved latent, interpolate, mix four, re-synthesize an upload."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, File, Form, Path, Response, UploadFile
+
+from drumgen.engine import Sound
+from drumgen.server import uploads
+from drumgen.server.deps import Svc
+from drumgen.server.schemas import (
+    DecodeIn,
+    InterpolateIn,
+    Mix4In,
+    OneSound,
+    ResynthOut,
+    SampleIn,
+    SoundOut,
+    SoundsOut,
+)
+
+router = APIRouter(prefix="/api", tags=["sounds"])
+SOUND_ID = Path(pattern=r"^[0-9a-f]{16}$", description="a sound id from /api/sample or /api/decode")
+
+
+@router.post("/sample", response_model=SoundsOut)
+async def sample(body: SampleIn, svc: Svc) -> SoundsOut:
+    """n new sounds from a model's prior (same seed, same sounds)."""
+    known = await svc.inference.sample(body.model, body.n, body.seed, body.label)
+    return SoundsOut(sounds=[SoundOut.of(k) for k in known])
+
+
+@router.get("/sounds/{sid}.wav", response_class=Response,
+            responses={200: {"content": {"audio/wav": {}}, "description": "44.1 kHz mono 16-bit WAV"}})
+async def sound_wav(sid: Annotated[str, SOUND_ID], svc: Svc) -> Response:
+    svc.inference.store.lookup(sid)  # 404 for ids never seen, even if a WAV were cached
+    data = await svc.inference.wav(sid)
+    # the id is a content address: the same id always means the same audio
+    return Response(data, media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400, immutable"})
+
+
+@router.get("/sounds/{sid}", response_model=SoundOut)
+async def sound_json(sid: Annotated[str, SOUND_ID], svc: Svc) -> SoundOut:
+    return SoundOut.of(svc.inference.store.lookup(sid))
+
+
+@router.post("/decode", response_model=OneSound)
+async def decode(body: DecodeIn, svc: Svc) -> OneSound:
+    """Re-create a sound from its model and latent (how a saved session comes back after a restart)."""
+    svc.engine.get(body.model)
+    s = await svc.inference.call(svc.engine.decode, body.model, np.asarray(body.latent, np.float32), body.label)
+    return OneSound(sound=SoundOut.of(await svc.inference.add(s)))
+
+
+@router.post("/interpolate", response_model=OneSound)
+async def interpolate(body: InterpolateIn, svc: Svc) -> OneSound:
+    a, b = await svc.inference.sound(body.a), await svc.inference.sound(body.b)
+    s = await svc.inference.call(svc.engine.interpolate, a, b, body.t)
+    return OneSound(sound=SoundOut.of(await svc.inference.add(s)))
+
+
+@router.post("/mix4", response_model=OneSound)
+async def mix4(body: Mix4In, svc: Svc) -> OneSound:
+    """Bilinear mix of four sounds: a=(0,0) b=(1,0) c=(0,1) d=(1,1)."""
+    corners = [await svc.inference.sound(i) for i in (body.a, body.b, body.c, body.d)]
+    s = await svc.inference.call(svc.engine.mix4, *corners, body.x, body.y)
+    return OneSound(sound=SoundOut.of(await svc.inference.add(s)))
+
+
+@router.post("/resynthesize", response_model=ResynthOut)
+async def resynthesize(file: Annotated[UploadFile, File(description="an audio file (one drum hit)")],
+                       model: Annotated[str, Form(max_length=200)], svc: Svc) -> ResynthOut:
+    """A hit of yours played through a model. The file is decoded in a separate process with a time limit."""
+    svc.engine.get(model)
+    data = await file.read()
+    x, rate = await uploads.decode_untrusted(data, svc.settings)
+    s = await svc.inference.call(svc.engine.resynthesize, model, x, rate)
+    original = Sound(model, s.latent, x, rate, None, None, origin="upload")
+    return ResynthOut(sound=SoundOut.of(await svc.inference.add(s)),
+                      original=SoundOut.of(await svc.inference.add(original)))

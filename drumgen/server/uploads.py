@@ -1,0 +1,144 @@
+"""Untrusted input from clients: audio decoded in a separate process, names that never become paths, and zip
+archives extracted with limits (count, total size, compression ratio) so a zip bomb is refused, not unpacked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from drumgen import audio
+from drumgen.server.settings import Settings
+
+WORKER = "drumgen.server.decode_worker"  # module run as `python -m WORKER`
+
+
+class UploadError(ValueError):
+    """An upload the server refuses; the message says why."""
+
+
+async def decode_untrusted(data: bytes, settings: Settings) -> tuple[np.ndarray, int]:
+    """Audio file bytes -> (mono float32 [T], rate), decoded by `decode_worker` in its own process.
+
+    Raises AudioError for files that are not usable audio, UploadError when the decoder crashed or ran past
+    settings.decode_timeout_s (the process is killed; the server goes on).
+    """
+    if not data:
+        raise audio.AudioError("empty", "the uploaded file has 0 bytes")
+    # the worker must import this very drumgen, installed or not
+    root = str(Path(__file__).resolve().parent.parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", WORKER, str(settings.max_upload_seconds),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(data), settings.decode_timeout_s)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise UploadError(f"decoding the file took longer than {settings.decode_timeout_s:g} s; "
+                          f"convert it to WAV and try again") from None
+    head, _, body = out.partition(b"\n")
+    try:
+        info = json.loads(head)
+    except ValueError:
+        info = None
+    if proc.returncode != 0 or not isinstance(info, dict):
+        raise UploadError(f"the audio decoder crashed on this file (exit {proc.returncode}); it is probably "
+                          f"damaged: convert it to WAV and try again")
+    if "error" in info:
+        raise audio.AudioError(info.get("reason", "unreadable"), info["error"].split(": ", 1)[-1])
+    x = np.frombuffer(body, dtype="<f4").astype(np.float32)
+    if x.size != info["frames"]:
+        raise UploadError("the audio decoder returned a truncated result; try again")
+    return x, int(info["rate"])
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def safe_part(name: str, fallback: str = "file", limit: int = 48) -> str:
+    """One path component made only of [A-Za-z0-9_-] (words kept, so labels in names survive): never '..', '/'."""
+    cleaned = _UNSAFE.sub("_", name).strip("_")[:limit]
+    return cleaned or fallback
+
+
+def safe_file_name(client_name: str | None, index: int) -> str | None:
+    """A client's file name -> 'NNNN_stem.ext' when its extension is audio, else None (skip it)."""
+    base = PurePosixPath((client_name or "").replace("\\", "/")).name
+    stem, dot, ext = base.rpartition(".")
+    ext = f".{ext.lower()}" if dot else ""
+    if ext not in audio.AUDIO_EXTENSIONS:
+        return None
+    return f"{index:04d}_{safe_part(stem)}{ext}"
+
+
+def safe_relative_path(client_path: str | None, index: int) -> Path | None:
+    """A client's 'folder/sub/kick 01.wav' -> Path('folder/sub/NNNN_kick_01.wav'), or None if not audio.
+
+    Folder names are kept (sanitised, at most the last three) because labels come from them (kick/, snare/);
+    '..', absolute paths and drive letters cannot survive `safe_part`.
+    """
+    parts = [p for p in (client_path or "").replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    if not parts or parts[0].startswith("__MACOSX"):
+        return None
+    name = safe_file_name(parts[-1], index)
+    if name is None:
+        return None
+    return Path(*(safe_part(p, "folder") for p in parts[:-1][-3:]), name)
+
+
+def extract_zip(source: Path, dest: Path, settings: Settings, start_index: int = 0) -> int:
+    """Extract the audio files of a zip under dest, folders kept (labels come from them) but sanitised.
+
+    Every entry's declared size and ratio is checked before extraction and the bytes written are counted, since a
+    crafted archive can lie about its sizes. Returns the number of files written.
+    """
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise UploadError(f"the uploaded .zip is not a readable zip archive: {e}") from None
+    written, total = 0, 0
+    dest = dest.resolve()
+    with archive:
+        entries = [i for i in archive.infolist() if not i.is_dir()]
+        for info in entries:
+            rel = safe_relative_path(info.filename, start_index + written)
+            if rel is None:
+                continue
+            if start_index + written >= settings.max_train_files:
+                raise UploadError(f"the archive holds more than {settings.max_train_files} audio files")
+            if info.compress_size and info.file_size / info.compress_size > settings.max_zip_ratio:
+                raise UploadError(f"{info.filename!r} in the archive expands {info.file_size // info.compress_size}x: "
+                                  f"that looks like a zip bomb")
+            total += info.file_size
+            if total > settings.max_unzipped_bytes:
+                raise UploadError(f"the archive unpacks to more than {settings.max_unzipped_bytes / 1e6:.0f} MB")
+            target = (dest / rel).resolve()
+            if dest not in target.parents:  # cannot happen after safe_part; checked anyway
+                raise UploadError(f"refusing archive entry {info.filename!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _copy_limited(archive, info, target, settings)
+            written += 1
+    return written
+
+
+def _copy_limited(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, settings: Settings) -> None:
+    limit = min(info.file_size, settings.max_upload_bytes * 10)
+    seen = 0
+    try:
+        with archive.open(info) as src, open(target, "wb") as out:
+            while chunk := src.read(1 << 16):
+                seen += len(chunk)
+                if seen > limit:
+                    raise UploadError(f"{info.filename!r} is larger than the archive says")
+                out.write(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as e:
+        target.unlink(missing_ok=True)
+        raise UploadError(f"{info.filename!r} in the archive cannot be extracted: {e}") from None
