@@ -7,7 +7,8 @@ random bytes flipped, with a header word set to an extreme, random bytes behind 
 headers with random rate, channels, bits, format tag and data size. The promise checked for each: an AudioError
 with a known reason, or a finite one-shot; anything else is a failure, saved under benchmarks/fuzz_failures/.
 A watchdog ends the run with a stack dump if one input takes longer than 30 s (a hang). --process decodes every
-input through drumgen.safe_decode (a child process each, so fewer inputs per second). Prints a table of outcomes
+input through the server's decode worker (drumgen.server.uploads.decode_untrusted: a child process each,
+so fewer inputs per second). Prints a table of outcomes
 and appends it to RESULTS.md.
 """
 
@@ -30,7 +31,9 @@ from common import record, table
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from drumgen import audio, safe_decode, synth  # noqa: E402
+import asyncio  # noqa: E402
+
+from drumgen import audio, synth  # noqa: E402
 
 FORMATS = [("WAV", "PCM_16", ".wav"), ("WAV", "PCM_24", ".wav"), ("WAV", "FLOAT", ".wav"),
            ("AIFF", "PCM_16", ".aiff"), ("FLAC", "PCM_16", ".flac"), ("OGG", "VORBIS", ".ogg"),
@@ -85,7 +88,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=300.0, help="time budget (default 300)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--process", action="store_true", help="decode through drumgen.safe_decode")
+    ap.add_argument("--process", action="store_true", help="decode through the server's decode worker")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     good = seeds()
@@ -101,7 +104,13 @@ def main() -> None:
         tracemalloc.reset_peak()
         try:
             if args.process:
-                x, rate = safe_decode.decode_untrusted(data, timeout=20)
+                from drumgen.server import uploads
+                from drumgen.server.settings import Settings
+
+                try:
+                    x, rate = asyncio.run(uploads.decode_untrusted(data, Settings(max_upload_seconds=30.0)))
+                except uploads.UploadError as e:  # a crash or a hang, contained in the worker process
+                    raise audio.AudioError("unreadable", str(e)) from None
                 hit = audio.prepare(x, rate, 16000, 4096)
             else:
                 hit = audio.load(data, 16000, 4096)
@@ -125,7 +134,7 @@ def main() -> None:
     reasons = sorted({r for c in outcomes.values() for r in c})
     rows = [[how, sum(c.values()), *(c.get(r, 0) for r in reasons)] for how, c in sorted(outcomes.items())]
     text = table(["mutation", "inputs", *reasons], rows)
-    notes = (f"{n} inputs in {args.seconds:g} s (seed {args.seed}{', through safe_decode' if args.process else ''}): "
+    notes = (f"{n} inputs in {args.seconds:g} s (seed {args.seed}{', through the decode worker' if args.process else ''}): "
              f"{len(failures)} failures; slowest input {slowest * 1000:.0f} ms; peak traced memory "
              f"{peak_mb:.0f} MB per input.")
     if failures:
