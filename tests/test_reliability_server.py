@@ -121,3 +121,28 @@ def test_a_training_process_killed_with_sigkill_is_reported(srv, client, model):
     assert client.get(f"/api/jobs/{job}").json()["state"] == "failed"
     assert client.get("/api/health").json()["status"] == "ok"
     assert client.post("/api/sample", json={"model": model, "n": 1}).status_code == 200
+
+
+def test_decode_worker_memory_is_capped(tmp_path, monkeypatch):
+    """A decoder that asks for 8 GB fails inside the worker (address-space limit): the upload gets an
+    AudioError, the server's own memory is untouched."""
+    import asyncio
+
+    import numpy as np
+
+    from drumgen.server import uploads
+    from drumgen.server.settings import Settings
+
+    (tmp_path / "hog_worker.py").write_text(
+        "import numpy as np\nfrom drumgen import audio\nfrom drumgen.server import decode_worker\n"
+        "audio.read = lambda *a, **k: (np.ones(1 << 31, np.float32), 8000)\n"
+        "raise SystemExit(decode_worker.main())\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setattr(uploads, "WORKER", "hog_worker")
+    data = audio.wav_bytes(synth.hit("kick", 1), synth.SAMPLE_RATE)
+    with pytest.raises(audio.AudioError, match="2 GB") as e:
+        asyncio.run(uploads.decode_untrusted(data, Settings()))
+    assert e.value.reason == "unreadable"
+    monkeypatch.setattr(uploads, "WORKER", "drumgen.server.decode_worker")
+    x, rate = asyncio.run(uploads.decode_untrusted(data, Settings()))
+    assert rate == 44100 and np.array_equal(x, audio.read(data)[0])
