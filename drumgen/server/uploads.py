@@ -63,10 +63,15 @@ async def decode_untrusted(data: bytes, settings: Settings) -> tuple[np.ndarray,
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
+# Windows refuses these as file or folder names, whatever the case or extension.
+_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
 def safe_part(name: str, fallback: str = "file", limit: int = 48) -> str:
-    """One path component made only of [A-Za-z0-9_-] (words kept, so labels in names survive): never '..', '/'."""
-    cleaned = _UNSAFE.sub("_", name).strip("_")[:limit]
-    return cleaned or fallback
+    """One path component made only of [A-Za-z0-9_-] (words kept, so labels in names survive): never '..', '/',
+    never a Windows device name such as 'nul' or 'COM1' (those get a trailing '_')."""
+    cleaned = _UNSAFE.sub("_", name).strip("_")[:limit] or fallback
+    return f"{cleaned}_" if cleaned.lower() in _DEVICES else cleaned
 
 
 def safe_file_name(client_name: str | None, index: int) -> str | None:
