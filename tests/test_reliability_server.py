@@ -146,3 +146,27 @@ def test_decode_worker_memory_is_capped(tmp_path, monkeypatch):
     monkeypatch.setattr(uploads, "WORKER", "drumgen.server.decode_worker")
     x, rate = asyncio.run(uploads.decode_untrusted(data, Settings()))
     assert rate == 44100 and np.array_equal(x, audio.read(data)[0])
+
+
+def test_oversized_bodies_and_websocket_messages(srv, client, model):
+    big = json.dumps({"model": model, "n": 1, "pad": "x" * (2 << 20)})
+    r = client.post("/api/sample", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+    def chunks():  # no Content-Length: the limit is enforced while the body streams in
+        yield b'{"model": "' + model.encode() + b'", "pad": "'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'"}'
+
+    r = client.post("/api/sample", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    from websockets.exceptions import ConnectionClosed
+
+    with connect(srv.url.replace("http", "ws") + "/ws/midi", origin=srv.url, open_timeout=10) as ws:
+        ws.recv(timeout=10)  # hello
+        ws.send("x" * (1 << 20))
+        with pytest.raises(ConnectionClosed) as e:
+            ws.recv(timeout=10)
+    assert e.value.rcvd is not None and e.value.rcvd.code == 1009  # message too big
+    assert client.get("/api/health").json()["status"] == "ok"

@@ -11,7 +11,6 @@ import sys
 
 from drumgen import audio
 
-
 MEMORY_LIMIT = 2 << 30  # bytes of address space; numpy + libsndfile need about a quarter of it
 
 
