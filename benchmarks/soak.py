@@ -102,7 +102,7 @@ async def soak(url: str, pid: int | None, model: str, clients: int, rate: float,
         if tasks:
             await asyncio.wait(tasks, timeout=35)
     for row, w in zip(rows, windows, strict=False):  # answers that came after their window closed
-        row[2:6] = [w.ok, w.busy, len(w.errors), ",".join(sorted(set(w.errors)))[:30] or "-"]
+        row[1:6] = [w.sent, w.ok, w.busy, len(w.errors), ",".join(sorted(set(w.errors)))[:30] or "-"]
     return rows
 
 
