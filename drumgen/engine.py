@@ -104,6 +104,17 @@ class Engine:
             raise ModelNotFound(f"unknown model {name!r}; loaded models: {known}")
         return self.models[name]
 
+    def ranked(self) -> list[str]:
+        """Model names, best first: by the Frechet distance measured on held-out kits when the model was installed
+        (summary.measures.frechet), then by the best one training saw; unmeasured models last, by name. The
+        browser's first kit comes from the first of these."""
+        def key(name: str) -> tuple[float, str]:
+            summary = getattr(self.models[name], "summary", {}) or {}
+            score = (summary.get("measures") or {}).get("frechet") or summary.get("best_frechet")
+            return (float(score) if isinstance(score, (int, float)) and math.isfinite(score) else math.inf, name)
+
+        return sorted(self.models, key=key)
+
     def describe(self, name: str) -> dict:
         m = self.get(name)
         return {"name": name, "kind": m.kind, "sample_rate": m.config.sample_rate, "labels": list(m.config.labels),

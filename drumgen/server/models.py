@@ -23,7 +23,8 @@ async def health(svc: Svc) -> Health:
 
 @router.get("/models", response_model=list[ModelInfo])
 async def models(svc: Svc) -> list[ModelInfo]:
-    return [ModelInfo(**svc.engine.describe(name)) for name in sorted(svc.engine.models)]
+    """Loaded models, best first by measured quality (Engine.ranked): the browser's first kit uses the first."""
+    return [ModelInfo(**svc.engine.describe(name)) for name in svc.engine.ranked()]
 
 
 @router.get("/models/{name}", response_model=ModelInfo)
