@@ -11,7 +11,9 @@ in RUNS/RECIPE (default runs/recipes/RECIPE), stopping at each mark. At a mark t
 training loop keeps: best Frechet distance to the training hits so far) is copied to RUNS/RECIPE/mark_XXX/ and
 scored exactly as scripts/train_defaults.py scores the default checkpoints (drumgen.evaluate.measure_model): 250
 hits sampled with a fixed seed, against the held-out kits: Frechet distance, diversity ratio, near-copy rate to the
-train kits and the classes the tagger (checkpoints/tagger) finds. Scores go to RUNS/RECIPE/scores.json. Calling
+train kits and the classes the tagger (checkpoints/tagger) finds. The weights of that moment are scored too
+(mark_XXX/latest/, under "latest"): a GAN's kept checkpoint can stay put for a while, the latest weights show whether
+training still moves. Scores go to RUNS/RECIPE/scores.json. Calling
 `run` again continues from the last scored mark (the training loop's resume state), in this session or a later one.
 
 `report` prints recipe x mark with the real-data floor (250 real train-kit hits measured against the held-out kits
@@ -167,6 +169,9 @@ def run_recipe(name: str, marks: list[float], corpus_dir: Path, runs: Path, thre
     spec = json.loads(json.dumps(recipe(name)))  # as stored in scores.json (tuples become lists)
     run_dir = runs / name
     train_dir = run_dir / "train"  # the run's resume state and kept checkpoint
+    if not (corpus_dir / "manifest.json").is_file():
+        raise RecipeError(f"no built corpus at {corpus_dir}: build it with `drumgen corpus hydrogen --out "
+                          f"{corpus_dir}` or pass --corpus DIR")
     run_dir.mkdir(parents=True, exist_ok=True)
     doc = load_scores(run_dir)
     if doc and doc.get("recipe") != spec:
@@ -205,11 +210,16 @@ def run_recipe(name: str, marks: list[float], corpus_dir: Path, runs: Path, thre
         t1 = time.monotonic()
         result = evaluate.measure_model(target, stats, tagger, n=HITS)
         summary = checkpoint.read_metadata(target)["summary"]
+        steps = save_latest(train_dir, target / "latest")
+        # The kept checkpoint is what the recipe ships; the latest weights show whether training still moves.
+        latest = result if summary.get("steps") == steps else evaluate.measure_model(target / "latest", stats,
+                                                                                     tagger, n=HITS)
         entry = {"mark": mark, "minutes": round(reached / 60, 3),
-                 "steps": _train_steps(train_dir), "checkpoint_steps": summary.get("steps"),
+                 "steps": steps, "checkpoint_steps": summary.get("steps"),
                  "wall_seconds": round(wall, 1), "measure_seconds": round(time.monotonic() - t1, 1),
                  "load_average": [round(v, 2) for v in load], "threads": threads,
-                 "time": datetime.datetime.now().isoformat(timespec="seconds"), **_measures(result)}
+                 "time": datetime.datetime.now().isoformat(timespec="seconds"), **_measures(result),
+                 "latest": _measures(latest)}
         doc["marks"] = sorted([m for m in doc["marks"] if m["mark"] != mark] + [entry], key=lambda m: m["mark"])
         _write_json(run_dir / SCORES, doc)
         print(f"{name} @ {mark:g} CPU-min: Frechet {result.get('frechet', math.nan):.2f}, diversity ratio "
@@ -218,12 +228,13 @@ def run_recipe(name: str, marks: list[float], corpus_dir: Path, runs: Path, thre
     return doc
 
 
-def _train_steps(train_dir: Path) -> int | None:
-    history = train_dir / "history.json"
-    if not history.is_file():
-        return None
-    steps = [h.get("step", 0) for h in json.loads(history.read_text())]
-    return max(steps) if steps else None
+def save_latest(train_dir: Path, target: Path) -> int:
+    """Write the run's current weights (from its resume state) as a servable checkpoint; returns their step."""
+    kind, config = checkpoint.read_train_state_config(train_dir)
+    model = checkpoint.build(kind, config)
+    step, extra, _ = checkpoint.load_train_state(train_dir, model, model.make_optimizers())
+    checkpoint.save(model, target, {"steps": step, "seconds": extra.get("seconds"), "note": "latest weights"})
+    return step
 
 
 def real_floor(corpus_dir: Path, runs: Path) -> dict:
@@ -252,18 +263,20 @@ def _coverage(m: dict) -> str:
 
 
 def report_rows(docs: list[dict], floor: dict) -> tuple[list[str], list[list]]:
-    headers = ["recipe", "mark (CPU-min)", "minutes", "steps", "Frechet", "x floor", "diversity ratio",
-               "near-copy", "classes", "load"]
+    """The report table: the floor, then one row per recipe and mark (measures of the kept checkpoint; the
+    latest weights' Frechet distance beside them)."""
+    headers = ["recipe", "mark (CPU-min)", "minutes", "steps (kept)", "Frechet", "x floor", "diversity ratio",
+               "near-copy", "classes", "latest Frechet", "load"]
     fd_floor = floor.get("frechet", math.nan)
     rows: list[list] = [["real train-kit hits (floor)", "-", "-", "-", fd_floor, 1.0,
                          floor.get("diversity_ratio", math.nan), floor.get("near_copy_rate", math.nan),
-                         _coverage(floor), "-"]]
+                         _coverage(floor), "-", "-"]]
     for doc in docs:
         for m in doc["marks"]:
             fd = m.get("frechet", math.nan)
-            rows.append([doc["name"], f"{m['mark']:g}", m["minutes"], m.get("steps"), fd, fd / fd_floor,
-                         m.get("diversity_ratio", math.nan), m.get("near_copy_rate", math.nan), _coverage(m),
-                         m["load_average"][0]])
+            rows.append([doc["name"], f"{m['mark']:g}", m["minutes"], f"{m.get('steps')} ({m.get('checkpoint_steps')})",
+                         fd, fd / fd_floor, m.get("diversity_ratio", math.nan), m.get("near_copy_rate", math.nan),
+                         _coverage(m), m.get("latest", {}).get("frechet", math.nan), m["load_average"][0]])
     return headers, rows
 
 
@@ -286,8 +299,10 @@ def report(names: list[str] | None, corpus_dir: Path, runs: Path, plot: Path, re
     series = {d["name"]: [(m["minutes"], m["frechet"]) for m in d["marks"] if m.get("frechet")] for d in docs}
     audio.atomic_write_bytes(plot, plot_png(series, floor.get("frechet")))
     threads = sorted({d["threads"] for d in docs})
-    notes = (f"Frechet distance to the held-out kits of {HITS} hits per checkpoint (seed "
-             f"{evaluate.MEASURE_SEED}); 'x floor' divides by the real train-kit hits' own distance. Minutes are "
+    notes = (f"Frechet distance to the held-out kits of {HITS} hits per checkpoint (the one the training loop kept, "
+             f"best by its own measure; 'latest' = the weights at the mark; seed "
+             f"{evaluate.MEASURE_SEED}); 'x floor' divides by the real train-kit hits' own distance (their near-copy rate is 1 by construction: "
+             f"they are train hits). Minutes are "
              f"summed training-step time with {threads} torch thread(s); load = 1-minute load average at the mark. "
              f"Plot: {os.path.relpath(plot, ROOT) if plot.is_relative_to(ROOT) else plot}.")
     if record:
@@ -382,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="train a recipe to each mark and score it there (resumes)")
     r.add_argument("recipe")
     r.add_argument("--marks", default="10,30,60,180", help="CPU-minutes at which to score (comma-separated)")
-    r.add_argument("--minutes", type=float, help="stop after this many CPU-minutes (default: the last mark)")
+    r.add_argument("--minutes", type=float,
+                   help="CPU-minute budget: marks beyond it are dropped and it is scored as the last mark "
+                        "(default: the last mark)")
     r.add_argument("--threads", type=int, default=1, help="torch threads (default 1; keep it equal across recipes)")
     p = sub.add_parser("report", help="table, plot and RESULTS.md entry of the scored recipes")
     p.add_argument("--recipes", help="comma-separated recipes (default: every scored one under --runs)")
@@ -398,8 +415,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:16} {spec.get('about', '')}")
         elif args.verb == "run":
             marks = parse_marks(args.marks)
-            if args.minutes is not None:
-                marks = [m for m in marks if m <= args.minutes] or [args.minutes]
+            if args.minutes is not None:  # the budget is the last mark: train to it and score there too
+                marks = [m for m in marks if m < args.minutes] + [args.minutes]
             run_recipe(args.recipe, marks, args.corpus, args.runs, args.threads)
         else:
             names = args.recipes.split(",") if args.recipes else None

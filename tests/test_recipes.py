@@ -64,10 +64,10 @@ def test_run_marks_report_and_resume(setup, capsys):
     for m in doc["marks"]:
         assert m["minutes"] * 60 >= m["mark"] * 60 - 1.01 and m["frechet"] > 0 and m["steps"] > 0
         assert 0 <= m["near_copy_rate"] <= 1 and m["diversity_ratio"] > 0 and len(m["load_average"]) == 3
-        assert "coverage" in m["tagger"]
+        assert "coverage" in m["tagger"] and m["latest"]["frechet"] > 0 and m["checkpoint_steps"] <= m["steps"]
     assert doc["marks"][1]["steps"] > doc["marks"][0]["steps"]
     for name in ("mark_000.05", "mark_000.10"):
-        assert (run / name / "model.safetensors").is_file()
+        assert (run / name / "model.safetensors").is_file() and (run / name / "latest" / "model.safetensors").is_file()
 
     # Calling again with the same marks trains and scores nothing.
     seconds = trained_seconds(run / "train")
@@ -101,7 +101,19 @@ def test_bad_input(setup, capsys):
     assert "unknown recipe" in capsys.readouterr().err
     assert recipes.main(["run", "tiny-test", "--marks", "ten", "--runs", str(tmp / "r")]) == 2
     assert "--marks" in capsys.readouterr().err
+    assert recipes.main(["run", "tiny-test", "--corpus", str(tmp / "nowhere"), "--runs", str(tmp / "r")]) == 2
+    assert "no built corpus" in capsys.readouterr().err
     with pytest.raises(recipes.RecipeError, match="unknown option"):
         recipes.register("x", kind="wavegan", learning_rate=1)
     assert recipes.main(["report", "--runs", str(tmp / "empty"), "--corpus", str(tmp / "corpus")]) == 2
     assert "no scored recipes" in capsys.readouterr().err
+
+
+def test_every_registered_recipe_builds(setup):
+    """Each registry entry names a real kind and preset (a typo would only show hours into a benchmark)."""
+    from drumgen.train import build_config
+
+    recipes, tmp = setup
+    for name in recipes.RECIPES:
+        kind, cfg = build_config(recipes.options_for(name, tmp / "corpus" / "train", tmp / "out" / name, 1.0))
+        assert kind == recipes.RECIPES[name]["kind"] and cfg.preset == recipes.RECIPES[name].get("preset", cfg.preset)
