@@ -179,6 +179,49 @@ def evaluate_hits(x_gen: np.ndarray, sample_rate: int, stats: dict[str, np.ndarr
     return out
 
 
+MEASURE_HITS = 250  # generated (and real) hits per measurement of a model against the held-out kits
+MEASURE_SEED = 2024
+
+
+def measure_model(checkpoint_dir: str | os.PathLike, stats: dict[str, np.ndarray], tagger=None,
+                  n: int = MEASURE_HITS, seed: int = MEASURE_SEED) -> dict:
+    """Score one checkpoint: n hits sampled through the Engine (sound i comes from seed + i, and conditional
+    models draw their class from that seed, as the app samples) measured by `evaluate_hits` against `stats`.
+
+    With a tagger and a class-conditional model, `tagger_agreement` is the fraction of hits the tagger files
+    under the class the model was asked for. Returns evaluate_hits' dict (plus tagger_agreement)."""
+    import tempfile
+
+    from drumgen.engine import Engine
+
+    # An empty checkpoints folder: the Engine would otherwise load every checkpoint beside this one.
+    with tempfile.TemporaryDirectory(prefix="drumgen-measure-") as empty:
+        engine = Engine(empty)
+        name = engine.add(checkpoint_dir, name=Path(checkpoint_dir).name)
+        if name in engine.errors:
+            raise EvalError(f"cannot load {checkpoint_dir}: {engine.errors[name]}")
+        model = engine.get(name)
+        sounds = engine.sample(name, n, seed=seed)
+    x = np.stack([s.audio for s in sounds])  # [n, T] at the model's rate
+    result = evaluate_hits(x, model.config.sample_rate, stats, tagger)
+    if tagger is not None and model.config.labels:
+        from drumgen.tagger import predict
+
+        labels, _ = predict(tagger, x, model.config.sample_rate)
+        asked = [s.label for s in sounds]
+        result["tagger_agreement"] = float(np.mean([a == b for a, b in zip(asked, labels, strict=True)]))
+    return result
+
+
+def real_floor(corpus_dir: str | os.PathLike, stats: dict[str, np.ndarray], tagger=None,
+               n: int = MEASURE_HITS) -> dict:
+    """n real hits of a built corpus's train kits (a fixed draw) measured exactly as generated hits are: the
+    score a perfect generator of the training data would get, the floor to compare models with."""
+    x, _, _ = corpus.load_split(corpus_dir, "train", EVAL_RATE, EVAL_LENGTH)
+    pick = np.random.default_rng(0).choice(len(x), min(n, len(x)), replace=False)
+    return evaluate_hits(x[pick], EVAL_RATE, stats, tagger)
+
+
 def _garbage_ragged(raw: list[np.ndarray | None]) -> dict:
     """garbage() over hits of different lengths; undecodable files count as 'nan'."""
     keys = ("silent", "clipped", "nan", "dc_offset")

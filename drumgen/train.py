@@ -332,6 +332,17 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
     return summary
 
 
+def trained_seconds(out: str | os.PathLike) -> float:
+    """Training seconds (summed step time) already spent by the run whose resume state is in `out`; 0 without one."""
+    path = Path(out) / checkpoint.STATE_FILE
+    if not path.exists():
+        return 0.0
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return float(json.loads(f.metadata()["extra"]).get("seconds", 0.0))
+
+
 def _eta(done: int, elapsed: float, remaining_steps: int | None, deadline: float | None) -> float | None:
     if deadline is not None:
         return max(0.0, deadline - time.monotonic())

@@ -12,7 +12,6 @@ model.safetensors and a model card (README.md).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -21,49 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from drumgen import checkpoint, corpus, evaluate
-from drumgen.engine import Engine
-from drumgen.train import TrainOptions, train
+from drumgen.train import TrainOptions, train, trained_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
-EVAL_HITS = 250
-
-
-def trained_seconds(run: Path) -> float:
-    """Training seconds already spent by the run in `run` (0 when it has no resume state)."""
-    if not (run / checkpoint.STATE_FILE).exists():
-        return 0.0
-    from safetensors import safe_open
-
-    with safe_open(str(run / checkpoint.STATE_FILE), "pt") as f:
-        return float(json.loads(f.metadata()["extra"]).get("seconds", 0.0))
-
-
-def measure(run: Path, corpus_dir: Path, stats: dict, tagger) -> dict:
-    """The model's 250 generated hits against the held-out kits."""
-    engine = Engine(run.parent, threads=torch.get_num_threads())
-    name = engine.add(run, name=run.name)
-    model = engine.get(name)
-    sounds = engine.sample(name, EVAL_HITS, seed=2024)
-    x = np.stack([s.audio for s in sounds])
-    result = evaluate.evaluate_hits(x, model.config.sample_rate, stats, tagger)
-    if model.config.labels:  # does the tagger recognise the class the model was asked for?
-        from drumgen.tagger import predict
-
-        labels, _ = predict(tagger, x, model.config.sample_rate)
-        asked = [s.label for s in sounds]
-        result["tagger_agreement"] = float(np.mean([a == b for a, b in zip(asked, labels, strict=True)]))
-    return result
-
-
-def real_baseline(corpus_dir: Path, stats: dict, tagger) -> dict:
-    """250 real hits of the training kits measured exactly as generated hits are: the floor to aim for."""
-    x, _, _ = corpus.load_split(corpus_dir, "train", evaluate.EVAL_RATE, evaluate.EVAL_LENGTH)
-    pick = np.random.default_rng(0).choice(len(x), min(EVAL_HITS, len(x)), replace=False)
-    return evaluate.evaluate_hits(x[pick], evaluate.EVAL_RATE, stats, tagger)
+EVAL_HITS = evaluate.MEASURE_HITS
 
 
 def card(name: str, run: Path, summary: dict, result: dict, real: dict) -> str:
@@ -121,7 +84,7 @@ def main() -> int:
             t = time.time()
             stats, _ = evaluate.resolve_reference(str(args.corpus))
             tagger = checkpoint.load(ROOT / "checkpoints" / "tagger")
-            result, real = measure(run, args.corpus, stats, tagger), real_baseline(args.corpus, stats, tagger)
+            result, real = evaluate.measure_model(run, stats, tagger), evaluate.real_floor(args.corpus, stats, tagger)
             summary = checkpoint.read_metadata(run)["summary"]
             summary["measures"] = {k: v for k, v in result.items() if k != "garbage"}
             target = ROOT / "checkpoints" / kind
