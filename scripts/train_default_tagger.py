@@ -65,7 +65,7 @@ def card(summary: dict, manifest_totals: dict, args: argparse.Namespace) -> str:
              f"Training: the train kits of the Hydrogen corpus (`drumgen corpus hydrogen`, Debian's hydrogen-drumkits; "
              f"held-out kits: {', '.join(corpus.DEFAULT_HELDOUT)}), plus {args.synth} procedural hits per class from "
              "drumgen.synth. Labels come from each kit's drumkit.xml instrument names. Kit licences and authors: "
-             "see checkpoints/CREDITS.md.", "",
+             "see checkpoints/README.md.", "",
              "| split | " + " | ".join(CLASSES) + " |", "|---|" + "---|" * 7]
     for split, t in manifest_totals.items():
         lines.append(f"| {split} | " + " | ".join(str(t[c]) for c in CLASSES) + " |")

@@ -36,7 +36,7 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict) -> str:
     lines = [
         f"# {name}", "",
         f"Default `{summary.get('preset')}` {name} trained by `scripts/train_defaults.py` on the train kits of the "
-        "Hydrogen corpus (`drumgen corpus hydrogen`; credits and licences in CREDITS.md). Held-out kits were never "
+        "Hydrogen corpus (`drumgen corpus hydrogen`; credits and licences in checkpoints/README.md). Held-out kits were never "
         "used for training.", "",
         "| what | value |", "|---|---|",
         f"| data | {summary['data']['hits']} hits: {summary['data']['counts']} |",
