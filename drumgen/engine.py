@@ -43,6 +43,7 @@ class Sound:
     label: str | None = None
     seed: int | None = None
     origin: str = "sample"  # sample | decode | interpolate | mix4 | resynth | upload
+    heard: str | None = None  # the class the tagger hears (pads are named by it), None without a tagger
 
     @property
     def id(self) -> str:
@@ -72,6 +73,7 @@ class Engine:
         self.models: dict[str, torch.nn.Module] = {}
         self.errors: dict[str, str] = {}
         self._locks: dict[str, threading.Lock] = {}
+        self._tagger_lock = threading.Lock()
         if threads:
             torch.set_num_threads(threads)
         self.reload()
@@ -164,8 +166,9 @@ class Engine:
             sizes.append(n)
         z = torch.cat(zs)
         x = self._decode(name, z, self._label_tensor(name, labels))
+        heard = self.hear(x, model.config.sample_rate)
         sounds = [Sound(name, z[i].reshape(-1).numpy().astype(np.float32), x[i], model.config.sample_rate,
-                        labels[i], seeds[i]) for i in range(len(seeds))]
+                        labels[i], seeds[i], heard=heard[i]) for i in range(len(seeds))]
         out, start = [], 0
         for n in sizes:
             out.append(sounds[start:start + n])
@@ -184,7 +187,8 @@ class Engine:
             raise EngineError("latent values must lie within +-1000")
         zt = torch.from_numpy(z).reshape(1, *model.latent_shape)
         x = self._decode(name, zt, self._label_tensor(name, [label]))
-        return Sound(name, z, x[0], model.config.sample_rate, label, None, origin)
+        return Sound(name, z, x[0], model.config.sample_rate, label, None, origin,
+                     heard=self.hear(x, model.config.sample_rate)[0])
 
     # -- timbre: encode, interpolate, mix ------------------------------------------------------------------
     def autoencoder_name(self) -> str:
@@ -225,6 +229,16 @@ class Engine:
             label = self.guess_label(x, sample_rate, model.config.labels)
         z = self.encode(name, x, sample_rate, label)
         return self.decode(name, z, label, origin="resynth")
+
+    def hear(self, x: np.ndarray, sample_rate: int) -> list[str | None]:
+        """The tagger's class for each hit [N, T] (one batched call), or Nones when no tagger is loaded."""
+        tagger = getattr(self, "tagger", None)
+        if tagger is None:
+            return [None] * len(x)
+        from drumgen import tagger as tagging
+
+        with self._tagger_lock:
+            return tagging.predict(tagger, x, sample_rate)[0]
 
     def guess_label(self, x: np.ndarray, sample_rate: int, allowed) -> str | None:
         tagger = getattr(self, "tagger", None)

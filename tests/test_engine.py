@@ -48,3 +48,14 @@ def test_models_are_ranked_by_measured_quality(tmp_path):
         model = checkpoint.load(tmp_path / name)
         checkpoint.save(model, tmp_path / name, {"measures": {"frechet": score}} if score else {})
     assert Engine(tmp_path).ranked() == [names[2], names[0], names[1]]
+
+
+def test_the_tagger_names_what_it_hears(tmp_path):
+    import shutil
+
+    testing.make_tiny_checkpoints(tmp_path, kinds=["wavegan"])
+    shutil.copytree(checkpoint.default_dir() / "tagger", tmp_path / "tagger")  # the shipped tagger
+    engine = Engine(tmp_path)
+    assert list(engine.models) == ["wavegan-tiny"]  # the tagger is not a sound model
+    sounds = engine.sample("wavegan-tiny", 4, seed=1)
+    assert all(s.heard in engine.tagger.config.labels for s in sounds)

@@ -44,15 +44,16 @@ class SoundOut(BaseModel):
     duration: float
     origin: str
     sample_rate: int
+    heard: str | None = None  # the tagger's class for this sound; `name` starts with it
 
     @classmethod
     def of(cls, known: Known) -> SoundOut:
         s = known.sound
         sid = s.id
-        name = f"{s.label or s.model} {sid[:4]}" if s.origin != "upload" else "upload"
+        name = f"{s.heard or s.label or s.model} {sid[:4]}" if s.origin != "upload" else "upload"
         return cls(id=sid, url=f"/api/sounds/{sid}.wav", model=s.model, latent=s.latent.tolist(), label=s.label,
                    seed=s.seed, name=name, peak=known.peak.tolist(), duration=known.duration, origin=s.origin,
-                   sample_rate=s.sample_rate)
+                   sample_rate=s.sample_rate, heard=s.heard)
 
 
 class Strict(BaseModel):

@@ -17,7 +17,7 @@ const SLOT_CLASSES = [["kick"], ["snare"], ["hihat"], ["hihat", "cymbal"], ["cla
 export function arrange(free, got) {
   const left = [...got];
   const take = (pick) => { const k = left.findIndex(pick); return k < 0 ? null : left.splice(k, 1)[0]; };
-  const chosen = free.map((pad) => take((s) => SLOT_CLASSES[pad].includes(s.label)));
+  const chosen = free.map((pad) => take((s) => SLOT_CLASSES[pad].includes(s.heard || s.label)));
   return free.map((pad, k) => ({ pad, sound: chosen[k] || take(() => true) }));
 }
 
