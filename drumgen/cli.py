@@ -83,9 +83,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(json.dumps(summary["dry_run"]))
         print("dry run ok: one real batch went through training, generation and a checkpoint save")
     else:
-        best = summary.get("best_frechet")
+        best = summary.get("best_score")
+        what = {"frechet": "Frechet distance", "resynth_db": "re-synthesis error (dB)"}[summary["measure"]]
         print(f"trained {summary['steps']} steps in {summary['seconds'] / 60:.1f} min; "
-              f"best Frechet distance {best if best is None else round(best, 3)}; checkpoint: {args.out}")
+              f"best {what} {best if best is None else round(best, 3)}; checkpoint: {args.out}")
     return 0
 
 

@@ -112,7 +112,9 @@ class Engine:
         browser's first kit comes from the first of these."""
         def key(name: str) -> tuple[float, str]:
             summary = getattr(self.models[name], "summary", {}) or {}
-            score = (summary.get("measures") or {}).get("frechet") or summary.get("best_frechet")
+            score = (summary.get("measures") or {}).get("frechet")
+            if score is None and summary.get("measure") == "frechet":
+                score = summary.get("best_score")
             return (float(score) if isinstance(score, (int, float)) and math.isfinite(score) else math.inf, name)
 
         return sorted(self.models, key=key)

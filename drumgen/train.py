@@ -214,7 +214,35 @@ class Run:
         finally:
             self.model.train()
 
+    @property
+    def measure(self) -> str:
+        """What 'best' means for this model: re-synthesis error for models with an encoder (their first job is
+        to play a user's hit back), Frechet distance of sampled hits to the training hits for the others."""
+        return "resynth_db" if self.model.can_encode else "frechet"
+
     def quality(self) -> float:
+        """The run's keep-best score (lower is better): see `measure`."""
+        if self.measure == "resynth_db":
+            return self.resynthesis_error()
+        return self.frechet()
+
+    @torch.no_grad()
+    def resynthesis_error(self) -> float:
+        """Mean multi-resolution log-spectral distance (dB) of encode -> decode over 32 fixed training hits."""
+        from drumgen.losses import log_spectral_distance_db
+
+        pick = np.random.default_rng(0).choice(len(self.data), min(len(self.data), 32), replace=False)
+        x = torch.from_numpy(self.data.x[pick])
+        self.model.eval()
+        try:
+            y = self.model.decode(self.model.encode(x), None)
+        finally:
+            self.model.train()
+        if not torch.isfinite(y).all():
+            return math.inf
+        return float(log_spectral_distance_db(y.float(), x).mean())
+
+    def frechet(self) -> float:
         """Frechet distance between generated hits and the training hits (lower is better)."""
         from drumgen import metrics
 
@@ -240,7 +268,8 @@ class Run:
         return {
             "data": {"root": report.root, "hits": len(self.data), "counts": report.counts()},
             "preset": self.cfg.preset, "steps": self.step, "seconds": round(self.seconds, 1),
-            "device": "cpu", "processes": self.world, "best_frechet": None if math.isinf(self.best) else self.best,
+            "device": "cpu", "processes": self.world, "measure": self.measure,
+            "best_score": None if math.isinf(self.best) else self.best,
             "base": self.opts.init, "torch": torch.__version__,
         }
 
@@ -253,7 +282,7 @@ class Run:
         score = self.quality()
         if score < self.best or not (self.out / checkpoint.MODEL_FILE).exists():
             self.best = min(self.best, score)
-            checkpoint.save(self.model, self.out, {**self.summary(), "best_frechet": score})
+            checkpoint.save(self.model, self.out, {**self.summary(), "best_score": score})
         return score
 
 
@@ -296,7 +325,7 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
             run.history.append(record)
             previews: list[str] = []
             if run.step % opts.eval_every == 0:
-                record["frechet"] = run.evaluate_and_keep_best()
+                record[run.measure] = run.evaluate_and_keep_best()
             if run.step % opts.preview_every == 0:
                 previews = run.preview()
             if time.monotonic() - last_save > opts.save_every:
@@ -315,7 +344,7 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
     if run.rank == 0:
         if run.step > 0:
             score = run.evaluate_and_keep_best()
-            run.history.append({"step": run.step, "frechet": score})
+            run.history.append({"step": run.step, run.measure: score})
             run.preview()
         run.save_state()
         if not (run.out / checkpoint.MODEL_FILE).exists():

@@ -297,3 +297,12 @@ def test_engine_resynthesizes_through_a_conditional_wavegan(hits_dir, tmp_path):
         y = gan.label_index("kick", 1)
         first = gan.decode(gan.sample_latents(1, torch.Generator().manual_seed(0)), y)
         assert float(loss(torch.from_numpy(s.audio)[None], target)) <= float(loss(first, target)) + 1e-6
+
+
+def test_training_keeps_the_best_resynthesizer(hits_dir, tmp_path):
+    """An encoder's first job is playing a user's hit back, so its run keeps the best re-synthesis error."""
+    summary = train(TrainOptions(data=str(hits_dir), out=str(tmp_path / "ae"), kind="autoencoder", preset="tiny",
+                                 steps=4, eval_every=2, preview_every=100, progress=False, save_every=0))
+    assert summary["measure"] == "resynth_db" and 0 < summary["best_score"] < 80
+    stored = checkpoint.read_metadata(tmp_path / "ae")["summary"]
+    assert stored["measure"] == "resynth_db" and stored["best_score"] == pytest.approx(summary["best_score"])
