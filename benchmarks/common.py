@@ -46,7 +46,8 @@ def record(title: str, text: str, notes: str = "") -> None:
     print(text)
     command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0])] + sys.argv[1:])
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    block = f"\n## {title}\n\n{stamp} · `{command}` · {machine()}\n\n{text}\n"
+    load = os.getloadavg()[0]  # other work on the machine slows every timing: say how busy it was
+    block = f"\n## {title}\n\n{stamp} · `{command}` · {machine()} · load average {load:.1f}\n\n{text}\n"
     if notes:
         block += f"\n{notes}\n"
     with RESULTS.open("a") as f:

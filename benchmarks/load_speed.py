@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
 from common import record, table
 
 from drumgen import synth
