@@ -1,5 +1,5 @@
-"""Layers both GANs share: class conditioning for the generator (label embedding concatenated to z) and for the
-critic (a projection head, Miyato & Koyama 2018).
+"""What both GANs share: class conditioning for the generator (label embedding concatenated to z) and for the
+critic (a projection head, Miyato & Koyama 2018), and the WGAN-GP update (Gulrajani et al. 2017).
 
 Kept apart from the models because WaveGAN and SpecGAN use them identically; everything specific to one model
 (phase shuffle, the convolution stacks) stays in that model's file.
@@ -53,3 +53,39 @@ class ProjectionHead(nn.Module):
                 raise ValueError("this critic is class-conditional: give class indices y [B]")
             score = score + (self.embed(y) * h).sum(dim=1)
         return score
+
+
+class WGANGP:
+    """The WGAN-GP training of a model with a generator `G(z, y)` and a critic `D(h, y)`, where `real` is what the
+    critic sees of a batch (a waveform for WaveGAN, a normalised spectrogram for SpecGAN). Mixed into the models."""
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        cfg = self.config
+        betas = (cfg.beta1, cfg.beta2)
+        return {"D": torch.optim.Adam(self.D.parameters(), cfg.lr, betas),
+                "G": torch.optim.Adam(self.G.parameters(), cfg.lr, betas)}
+
+    def wgan_gp_step(self, real: torch.Tensor, y: torch.Tensor | None, opt: dict[str, torch.optim.Optimizer],
+                     step: int) -> dict[str, float]:
+        """One critic update; a generator update too on every n_critic-th step. Returns named losses."""
+        from drumgen.losses import gradient_penalty
+
+        cfg = self.config
+        # (1) Update D: maximise D(real) - D(G(z)), with the gradient penalty keeping D 1-Lipschitz
+        with torch.no_grad():
+            fake = self.G(self.sample_latents(real.shape[0]), y)
+        d_real, d_fake = self.D(real, y).mean(), self.D(fake, y).mean()
+        gp = gradient_penalty(self.D, real, fake, y)
+        d_loss = d_fake - d_real + cfg.gp_weight * gp
+        self.optimize(opt["D"], d_loss)
+        losses = {"d_loss": d_loss.item(), "wasserstein": (d_real - d_fake).item(), "gp": gp.item()}
+        # (2) Update G: maximise D(G(z)), once per n_critic critic updates
+        if (step + 1) % cfg.n_critic == 0:
+            self.D.requires_grad_(False)  # no critic gradients needed here: saves a third of the backward
+            try:
+                g_loss = -self.D(self.G(self.sample_latents(real.shape[0]), y), y).mean()
+                self.optimize(opt["G"], g_loss)
+            finally:
+                self.D.requires_grad_(True)
+            losses["g_loss"] = g_loss.item()
+        return losses

@@ -27,9 +27,8 @@ import torch
 from torch import nn
 
 from drumgen import spectral
-from drumgen.losses import gradient_penalty
 from drumgen.models.base import BaseConfig, DrumModel
-from drumgen.models.layers import LabelConcat, ProjectionHead
+from drumgen.models.layers import WGANGP, LabelConcat, ProjectionHead
 
 SIZE = 128  # spectrogram image: SIZE bins x SIZE frames
 LOG_EPS = 1e-6
@@ -120,7 +119,7 @@ class Discriminator(nn.Module):
         return self.head(h.flatten(1), y)  # [B, 16d * 16] -> [B]
 
 
-class SpecGAN(DrumModel):
+class SpecGAN(WGANGP, DrumModel):
     kind = "specgan"
     Config = Config
     training_only = ("D.",)
@@ -184,32 +183,7 @@ class SpecGAN(DrumModel):
         self.spec_std.copy_(std.float().clamp_min(1e-3))  # a constant bin (digital silence) must not divide by 0
 
     # -- training --------------------------------------------------------------------------------------------
-    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
-        return {"D": torch.optim.Adam(self.D.parameters(), cfg.lr, betas),
-                "G": torch.optim.Adam(self.G.parameters(), cfg.lr, betas)}
-
     def train_step(self, x: torch.Tensor, y: torch.Tensor | None, opt: dict[str, torch.optim.Optimizer],
                    step: int) -> dict[str, float]:
         """One critic update on real hits x [B, slice_length]; a generator update too on every n_critic-th step."""
-        cfg = self.config
-        real = self.normalize(x)  # [B, 1, 128, 128]
-        # (1) Update D: maximise D(real) - D(G(z)), with the gradient penalty keeping D 1-Lipschitz
-        with torch.no_grad():
-            fake = self.G(self.sample_latents(real.shape[0]), y)
-        d_real, d_fake = self.D(real, y).mean(), self.D(fake, y).mean()
-        gp = gradient_penalty(self.D, real, fake, y)
-        d_loss = d_fake - d_real + cfg.gp_weight * gp
-        self.optimize(opt["D"], d_loss)
-        losses = {"d_loss": d_loss.item(), "wasserstein": (d_real - d_fake).item(), "gp": gp.item()}
-        # (2) Update G: maximise D(G(z)), once per n_critic critic updates
-        if (step + 1) % cfg.n_critic == 0:
-            self.D.requires_grad_(False)
-            try:
-                g_loss = -self.D(self.G(self.sample_latents(real.shape[0]), y), y).mean()
-                self.optimize(opt["G"], g_loss)
-            finally:
-                self.D.requires_grad_(True)
-            losses["g_loss"] = g_loss.item()
-        return losses
+        return self.wgan_gp_step(self.normalize(x), y, opt, step)  # [B, 1, 128, 128]
