@@ -131,7 +131,11 @@ class Engine:
         model = self.get(name)
         with self._locks[name]:
             x = model.decode(z, y).float().numpy()
-        return np.nan_to_num(x).clip(-1, 1)
+        # A hit louder than -1 dBFS (SpecGAN's phase reconstruction can overshoot) is turned down to it rather
+        # than clipped: one-shots peak near -1 dBFS, as audio.prepare makes the training hits.
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        peak = np.abs(x).max(axis=-1, keepdims=True)
+        return (x * np.minimum(1.0, audio.PEAK / np.maximum(peak, 1e-9))).astype(np.float32)
 
     def _label_tensor(self, name: str, labels: list[str | None]) -> torch.Tensor | None:
         model = self.get(name)
