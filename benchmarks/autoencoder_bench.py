@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         gan = checkpoint.load(args.gan) if args.gan else model
         gan_x = torch.from_numpy(audio.prepare(*raw[0], gan.config.sample_rate, gan.config.slice_length))[None]
         t0 = time.perf_counter()
-        inversion.invert(gan, gan_x, seconds=args.invert_seconds)
+        inversion.invert(gan, gan_x, seconds=args.invert_seconds, label=gan.label_index(None, 1))
         t_inv = time.perf_counter() - t0
 
         # -- interpolation smoothness ------------------------------------------------------------------------
