@@ -52,3 +52,13 @@ def record(title: str, text: str, notes: str = "") -> None:
         block += f"\n{notes}\n"
     with RESULTS.open("a") as f:
         f.write(block)
+
+
+def add_server_args(ap) -> None:
+    """Which server a load benchmark talks to: a running one, or one it starts over checkpoints (loopback only)."""
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="a running server on this machine (loopback only)")
+    where.add_argument("--checkpoints", help="start `drumgen serve` over this folder of checkpoints")
+    where.add_argument("--tiny", action="store_true", help="start a server over tiny untrained checkpoints")
+    ap.add_argument("--pid", type=int, help="the server's process id, to read its memory (with --url)")
+    ap.add_argument("--clients", type=int, default=8)

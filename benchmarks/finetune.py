@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from common import record, table
 
 from drumgen import checkpoint, evaluate

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -23,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 import torch
 
@@ -145,17 +145,7 @@ def griffin_lim_table(sample_rates=(16000, 22050), iters=(16, 32, 100)) -> list[
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{platform.machine()}, {os.cpu_count()} cores ({cpu}), torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads, load average {load:.1f} at start")
+    return f"{common.machine()}, {torch.get_num_threads()} threads"
 
 
 def report(rows: list[dict], gl: list[str], command: str, header: str) -> str:

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
-from common import record, table
+from common import add_server_args, record, table
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
 
@@ -91,13 +91,8 @@ async def run(url: str, model: str, clients: int, seconds: float, wavs: bool, pi
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    where = ap.add_mutually_exclusive_group(required=True)
-    where.add_argument("--url", help="a running server on this machine (loopback only)")
-    where.add_argument("--checkpoints", help="start `drumgen serve` over this folder of checkpoints")
-    where.add_argument("--tiny", action="store_true", help="start a server over tiny untrained checkpoints")
-    ap.add_argument("--pid", type=int, help="the server's process id, to read its memory (with --url)")
+    add_server_args(ap)
     ap.add_argument("--model", help="model to sample (default: the first listed; 'all': each in turn)")
-    ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--wavs", action="store_true", help="also fetch each kit's 8 WAVs")
     args = ap.parse_args()

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
-from common import record, table
+from common import add_server_args, record, table
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
@@ -108,13 +108,8 @@ async def soak(url: str, pid: int | None, model: str, clients: int, rate: float,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    where = ap.add_mutually_exclusive_group(required=True)
-    where.add_argument("--url", help="a running server on this machine (loopback only)")
-    where.add_argument("--checkpoints", help="start `drumgen serve` over this folder of checkpoints")
-    where.add_argument("--tiny", action="store_true", help="start a server over tiny untrained checkpoints")
-    ap.add_argument("--pid", type=int, help="the server's process id, to read its memory (with --url)")
+    add_server_args(ap)
     ap.add_argument("--model", help="model to sample (default: the first listed)")
-    ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--rate", type=float, default=20.0, help="requests per second, all clients together")
     ap.add_argument("--minutes", type=float, default=5.0)
     args = ap.parse_args()
