@@ -22,6 +22,7 @@ from pathlib import Path
 
 from drumgen import __version__
 
+PITCH = "Train generative drum models on your own hits and play them in a browser drum machine."
 EPILOG = "Run `drumgen VERB --help` for a verb's options. Docs: README.md; HTTP API: docs/API.md."
 
 
@@ -230,7 +231,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # -- parser ----------------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="drumgen", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="drumgen", description=PITCH,
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"drumgen {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
