@@ -68,10 +68,13 @@ def _rank() -> tuple[int, int]:
     return 0, 1
 
 
-def init_distributed() -> None:
-    """Join the process group when started by torchrun (WORLD_SIZE > 1): gloo on CPU, NCCL on GPUs."""
+def init_distributed() -> bool:
+    """Join the process group when started by torchrun (WORLD_SIZE > 1): gloo on CPU, NCCL on GPUs.
+    Returns True when this call joined it (the caller then leaves it)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        return True
+    return False
 
 
 def build_config(opts: TrainOptions):
@@ -289,7 +292,7 @@ class Run:
 def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
           should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Run (or continue) training; returns the summary stored in the checkpoint."""
-    init_distributed()
+    joined = init_distributed()
     run = Run(opts, callback, should_stop)
     if run.rank == 0:
         run.out.mkdir(parents=True, exist_ok=True)
@@ -358,6 +361,10 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
             shutil.rmtree(run.out, ignore_errors=True)
     if dist.is_initialized():
         dist.barrier()
+        if joined:
+            # Leave the group explicitly: a process exiting with gloo's threads still running can abort
+            # ("terminate called without an active exception") after its work is done.
+            dist.destroy_process_group()
     return summary
 
 
