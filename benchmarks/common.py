@@ -62,3 +62,16 @@ def add_server_args(ap) -> None:
     where.add_argument("--tiny", action="store_true", help="start a server over tiny untrained checkpoints")
     ap.add_argument("--pid", type=int, help="the server's process id, to read its memory (with --url)")
     ap.add_argument("--clients", type=int, default=8)
+
+
+def rss_mb(pid: int | None) -> float | None:
+    """Resident memory of a process in MB (Linux /proc), or None when unknown."""
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None

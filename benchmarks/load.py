@@ -18,26 +18,13 @@ import contextlib
 import os
 import tempfile
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
-from common import add_server_args, record, table
+from common import add_server_args, record, rss_mb, table
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
-
-
-def rss_mb(pid: int | None) -> float | None:
-    if pid is None:
-        return None
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 async def client_loop(c: httpx.AsyncClient, model: str, wavs: bool, stop_at: float, out: dict) -> None:

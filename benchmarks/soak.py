@@ -24,23 +24,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
-from common import add_server_args, record, table
+from common import add_server_args, record, rss_mb, table
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
 WINDOW = 10.0
-
-
-def rss_mb(pid: int | None) -> float | None:
-    if pid is None:
-        return None
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 class Window:
