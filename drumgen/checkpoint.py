@@ -241,7 +241,7 @@ def _check_config_types(config_cls, config: Any, path: Path) -> None:
 
 def _check_shapes(model, tensors: dict[str, torch.Tensor], path: Path, serving: bool) -> None:
     expected = model.state_dict()
-    optional = getattr(model, "training_only", ()) if serving else ()
+    optional = tuple(getattr(model, "optional_state", ())) + (tuple(getattr(model, "training_only", ())) if serving else ())
     missing = [k for k in expected if k not in tensors and not k.startswith(optional)]
     unexpected = [k for k in tensors if k not in expected]
     wrong = [k for k in tensors if k in expected and tensors[k].shape != expected[k].shape]

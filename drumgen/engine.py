@@ -161,13 +161,16 @@ class Engine:
             if seed is None:
                 seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
             own = [seed + i for i in range(n)]
-            zs += [model.sample_latents(1, torch.Generator().manual_seed(s)) for s in own]
             if model.config.labels and label is None:
-                labels += [model.config.labels[torch.randint(len(model.config.labels), (1,),
-                                                             generator=torch.Generator().manual_seed(s)).item()]
-                           for s in own]
+                asked = [model.config.labels[torch.randint(len(model.config.labels), (1,),
+                                                           generator=torch.Generator().manual_seed(s)).item()]
+                         for s in own]
             else:
-                labels += [label] * n
+                asked = [label] * n
+            # the class is chosen first: a class-aware prior (the Autoencoder's) draws the latent from it
+            zs += [model.sample_latents(1, torch.Generator().manual_seed(s), self._label_tensor(name, [lbl]))
+                   for s, lbl in zip(own, asked, strict=True)]
+            labels += asked
             seeds += own
             sizes.append(n)
         z = torch.cat(zs)

@@ -170,8 +170,8 @@ class Run:
             self._resume()
         if self.rank:  # all processes start from the same weights (seeded above); each draws its own z and noise
             torch.manual_seed(opts.seed + 1000 * self.rank + self.step)
-        self.preview_z = self.model.sample_latents(PREVIEW_COUNT, torch.Generator().manual_seed(1234))
         self.preview_y = self._labels_for(PREVIEW_COUNT, torch.Generator().manual_seed(1234))
+        self.preview_z = self.model.sample_latents(PREVIEW_COUNT, torch.Generator().manual_seed(1234), self.preview_y)
         self._reference = None
 
     def _load_base(self, base: Path) -> None:
@@ -253,8 +253,8 @@ class Run:
             pick = np.random.default_rng(0).choice(len(self.data), min(len(self.data), 512), replace=False)
             self._reference = metrics.embed(self.data.x[pick], self.cfg.sample_rate)
         g = torch.Generator().manual_seed(99)
-        z = self.model.sample_latents(EVAL_COUNT, g)
-        x = self.generate(z, self._labels_for(EVAL_COUNT, g))
+        y = self._labels_for(EVAL_COUNT, g)
+        x = self.generate(self.model.sample_latents(EVAL_COUNT, g, y), y)
         if not np.all(np.isfinite(x)) or np.max(np.abs(x)) < 1e-4:
             return math.inf
         return float(metrics.frechet_distance(metrics.embed(x, self.cfg.sample_rate), self._reference))
@@ -285,6 +285,7 @@ class Run:
         score = self.quality()
         if score < self.best or not (self.out / checkpoint.MODEL_FILE).exists():
             self.best = min(self.best, score)
+            self.model.fit_latent_prior(self.data.x, self.data.y if self.cfg.labels else None)
             checkpoint.save(self.model, self.out, {**self.summary(), "best_score": score})
         return score
 
@@ -351,6 +352,7 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
             run.preview()
         run.save_state()
         if not (run.out / checkpoint.MODEL_FILE).exists():
+            run.model.fit_latent_prior(run.data.x, run.data.y if run.cfg.labels else None)
             checkpoint.save(run.model, run.out, run.summary())
         (run.out / "history.json").write_text(json.dumps(run.history[-2000:]))
     summary = run.summary()

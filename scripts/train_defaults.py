@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from drumgen import checkpoint, corpus, evaluate
+from drumgen.labels import CLASSES
 from drumgen.train import TrainOptions, train, trained_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,12 +85,18 @@ def main() -> int:
             t = time.time()
             stats, _ = evaluate.resolve_reference(str(args.corpus))
             tagger = checkpoint.load(ROOT / "checkpoints" / "tagger")
-            result, real = evaluate.measure_model(run, stats, tagger), evaluate.real_floor(args.corpus, stats, tagger)
-            summary = checkpoint.read_metadata(run)["summary"]
-            summary["measures"] = {k: v for k, v in result.items() if k != "garbage"}
+            model = checkpoint.load(run)
+            # The prior is refitted on the train kits here too, so a run saved by an older drumgen (whose
+            # checkpoint has no stored latents) ships with the current sampler.
+            x, y, _ = corpus.load_split(args.corpus, "train", model.config.sample_rate, model.config.slice_length,
+                                        labels=tuple(model.config.labels) or CLASSES)
+            model.fit_latent_prior(x, y if model.config.labels else None)
+            summary = model.summary
             target = ROOT / "checkpoints" / kind
             target.mkdir(parents=True, exist_ok=True)
-            model = checkpoint.load(run)
+            checkpoint.save(model, target, summary)
+            result, real = evaluate.measure_model(target, stats, tagger), evaluate.real_floor(args.corpus, stats, tagger)
+            summary["measures"] = {k: v for k, v in result.items() if k != "garbage"}
             checkpoint.save(model, target, summary)
             (target / checkpoint.CARD_FILE).write_text(card(kind, run, summary, result, real))
             size = os.path.getsize(target / checkpoint.MODEL_FILE) / 1e6

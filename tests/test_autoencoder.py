@@ -148,12 +148,59 @@ def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir):
     for baseline in (noise, silence):
         assert err < 0.8 * log_spectral_distance_db(baseline, x).mean()
     assert err < 12.0
-    # sampling follows the Gaussian fitted to the training latents, not N(0, 1)
-    assert int(m.latent_updates) == 150
+    # the checkpoint keeps the training hits' latents, and new latents are drawn among them, not from N(0, 1)
+    assert int(m.prior_count) == len(x)
+    with torch.no_grad():
+        assert torch.allclose(m.prior_latents[: len(x)], m.encode(x), atol=1e-4)
+    bank = m.prior_latents[: len(x)]
     z = m.sample_latents(512, torch.Generator().manual_seed(0))
     assert z.shape == (512, 136)
-    spread = (m.latent_moment.diagonal() - m.latent_mean**2).sqrt()
-    assert torch.allclose(z.mean(0), m.latent_mean, atol=float(0.25 * spread.max()))
+    def nearest(z):  # median distance to the closest stored latent
+        return torch.cdist(z, bank).min(1).values.median()
+
+    independent = bank.mean(0) + bank.std(0) * torch.randn(512, 136)  # same spread, no structure
+    assert nearest(z) < 0.5 * nearest(independent) and nearest(z) < 0.5 * nearest(torch.randn(512, 136))
+
+
+def test_stored_prior_samples_the_asked_class():
+    """Latents of class k are blends of class-k training latents: with two far-apart class clusters, every
+    sample lands in the cluster of its class; a subset keeps each class's share; labels=None mixes classes."""
+    m = tiny(labels=("kick", "snare"), prior_size=16)
+    n_lat = m.latent_size
+    centres = torch.stack([torch.full((n_lat,), -5.0), torch.full((n_lat,), 5.0)])
+    z_bank = torch.cat([centres[0] + 0.1 * torch.randn(30, n_lat), centres[1] + 0.1 * torch.randn(10, n_lat)])
+    y_bank = np.array([0] * 30 + [1] * 10)
+    m.encode = lambda x: z_bank[x[:, 0].long()]  # stand-in encoder: the "hit" is the index of its latent
+    x = np.zeros((40, m.config.slice_length), dtype=np.float32)
+    x[:, 0] = np.arange(40)
+    m.fit_latent_prior(x, y_bank)
+    assert int(m.prior_count) == 16
+    assert np.bincount(m.prior_labels.numpy(), minlength=2).tolist() == [12, 4]  # 30:10 kept as 12:4
+    g = torch.Generator().manual_seed(0)
+    for k in (0, 1):
+        z = m.sample_latents(64, g, torch.full((64,), k))
+        assert torch.cdist(z, centres).argmin(1).eq(k).all()
+        assert z.std(0).mean() > 0.02  # new latents, not the stored ones repeated
+    z = m.sample_latents(200, g)
+    share = torch.cdist(z, centres).argmin(1).float().mean()
+    assert 0.1 < share < 0.45  # about the 4 / 16 of stored latents that are class 1
+
+
+def test_checkpoint_without_stored_prior_still_loads(tmp_path):
+    """A checkpoint from before the stored-latent prior loads and samples from its fitted Gaussian."""
+    m = tiny()
+    checkpoint.save(m, tmp_path / "old")
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = tmp_path / "old" / checkpoint.MODEL_FILE
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    tensors = {k: v for k, v in load_file(str(path)).items() if not k.startswith("prior_")}
+    save_file(tensors, str(path), metadata=meta)
+    old = checkpoint.load(tmp_path / "old")
+    assert int(old.prior_count) == 0
+    assert old.sample_latents(3, torch.Generator().manual_seed(0)).shape == (3, old.latent_size)
 
 
 # -- engine: re-synthesis, interpolation, mixing -------------------------------------------------------------------

@@ -51,6 +51,9 @@ class DrumModel(nn.Module):
     # state_dict keys with these prefixes are needed only to train (a GAN's discriminator): the served checkpoint
     # leaves them out, and the resume state keeps them.
     training_only: ClassVar[tuple[str, ...]] = ()
+    # state_dict keys with these prefixes may be missing from a file written by an older drumgen: the model keeps
+    # their initial values (the Autoencoder's stored-latent prior).
+    optional_state: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: BaseConfig):
         super().__init__()
@@ -65,8 +68,10 @@ class DrumModel(nn.Module):
     def latent_size(self) -> int:
         return math.prod(self.latent_shape)
 
-    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n latents from the prior: [n, *latent_shape]."""
+    def sample_latents(self, n: int, generator: torch.Generator | None = None,
+                       labels: torch.Tensor | None = None) -> torch.Tensor:
+        """n latents from the prior: [n, *latent_shape]. `labels` [n] are the classes the latents will be decoded
+        with; a model whose prior depends on the class (the Autoencoder's) draws each latent from its class."""
         if self.latent_prior == "uniform":
             return torch.rand((n, *self.latent_shape), generator=generator) * 2 - 1
         return torch.randn((n, *self.latent_shape), generator=generator)
@@ -94,6 +99,10 @@ class DrumModel(nn.Module):
     # -- training --------------------------------------------------------------------------------------
     def fit_statistics(self, x: np.ndarray) -> None:
         """Compute data-dependent buffers (SpecGAN's per-bin normalisation) from the training hits [N, T]."""
+
+    def fit_latent_prior(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
+        """Fit a learned prior over latents to the training hits x [N, T] (labels y [N]); the training loop calls
+        it before each checkpoint it writes. Models whose prior is fixed (the GANs) have nothing to fit."""
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
