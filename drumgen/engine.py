@@ -148,11 +148,14 @@ class Engine:
         except ValueError as e:
             raise EngineError(str(e)) from None
 
-    def sample(self, name: str, n: int = 1, seed: int | None = None, label: str | None = None) -> list[Sound]:
-        """n new sounds from the prior. Sound i of seed s is the same whatever n is (seeded per sound)."""
+    def sample(self, name: str, n: int = 1, seed: int | None = None,
+               label: str | list[str | None] | None = None) -> list[Sound]:
+        """n new sounds from the prior. Sound i of seed s is the same whatever n is (seeded per sound).
+        label: a class for every sound, or a list of n classes (None entries: any class)."""
         return self.sample_batch(name, [(n, seed, label)])[0]
 
-    def sample_batch(self, name: str, requests: list[tuple[int, int | None, str | None]]) -> list[list[Sound]]:
+    def sample_batch(self, name: str, requests: list[tuple[int, int | None, str | list | None]]
+                     ) -> list[list[Sound]]:
         """Several sample requests `(n, seed, label)` for one model in a single decode call (the server batches
         concurrent clients this way); each request gets the sounds `sample` would have given it."""
         model = self.get(name)
@@ -161,12 +164,11 @@ class Engine:
             if seed is None:
                 seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
             own = [seed + i for i in range(n)]
-            if model.config.labels and label is None:
-                asked = [model.config.labels[torch.randint(len(model.config.labels), (1,),
-                                                           generator=torch.Generator().manual_seed(s)).item()]
-                         for s in own]
-            else:
-                asked = [label] * n
+            wanted = list(label) if isinstance(label, (list, tuple)) else [label] * n
+            if len(wanted) != n:
+                raise EngineError(f"{len(wanted)} labels for {n} sounds; give one per sound")
+            asked = [self._any_label(model, s) if model.config.labels and lbl is None else lbl
+                     for s, lbl in zip(own, wanted, strict=True)]
             # the class is chosen first: a class-aware prior (the Autoencoder's) draws the latent from it
             zs += [model.sample_latents(1, torch.Generator().manual_seed(s), self._label_tensor(name, [lbl]))
                    for s, lbl in zip(own, asked, strict=True)]
@@ -183,6 +185,12 @@ class Engine:
             out.append(sounds[start:start + n])
             start += n
         return out
+
+    @staticmethod
+    def _any_label(model, seed: int) -> str:
+        """The class a conditional model's sound of this seed gets when none is asked (the same for the seed)."""
+        g = torch.Generator().manual_seed(seed)
+        return model.config.labels[int(torch.randint(len(model.config.labels), (1,), generator=g))]
 
     def decode(self, name: str, latent, label: str | None = None, origin: str = "decode") -> Sound:
         """Re-create a sound from its model and latent (a flat list of floats)."""

@@ -257,7 +257,11 @@ def test_new_kit_fetches_eight_sounds_in_one_request_lock_and_undo(page):
     old = sound_ids(page)
     button(page, "New kit").click()
     page.wait_for_function(f"drumgen.pads.every((p, i) => p.sound.id !== {json.dumps(old)}[i])")
-    assert len(requests) == 1 and json.loads(requests[0].post_data)["n"] == 8
+    body = json.loads(requests[0].post_data)
+    assert len(requests) == 1 and body["n"] == 8
+    # a conditional model is asked for each pad's slot class: kick on pad 1, snare on pad 2, hats on 3
+    assert body["labels"][:3] == ["kick", "snare", "hihat"] and len(body["labels"]) == 8
+    assert page.evaluate("drumgen.pads.slice(0, 3).map((p) => p.sound.label)") == ["kick", "snare", "hihat"]
     kit = sound_ids(page)
     button(page, "Lock pad 1").click()
     button(page, "New kit").click()

@@ -140,7 +140,8 @@ class Inference:
             return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     # -- batched sampling --------------------------------------------------------------------------------
-    async def sample(self, model: str, n: int, seed: int | None, label: str | None) -> list[Known]:
+    async def sample(self, model: str, n: int, seed: int | None,
+                     label: str | list[str | None] | None) -> list[Known]:
         """New sounds. Requests for one model wait together: the first waits the batch window, and while a
         model decodes, every request that arrives joins the next batch (one decode call per model at a time)."""
         self.engine.get(model)  # unknown model: 404 now, not inside someone else's batch

@@ -28,7 +28,7 @@ SOUND_ID = Path(pattern=r"^[0-9a-f]{16}$", description="a sound id from /api/sam
 @router.post("/sample", response_model=SoundsOut)
 async def sample(body: SampleIn, svc: Svc) -> SoundsOut:
     """n new sounds from a model's prior (same seed, same sounds)."""
-    known = await svc.inference.sample(body.model, body.n, body.seed, body.label)
+    known = await svc.inference.sample(body.model, body.n, body.seed, body.asked())
     return SoundsOut(sounds=[SoundOut.of(k) for k in known])
 
 

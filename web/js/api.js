@@ -55,10 +55,11 @@ export const health = () => getJSON("/api/health");
 export const models = () => getJSON("/api/models");
 
 /** @returns {Promise<object[]>} n Sounds */
-export async function sample(model, n, { seed, label } = {}) {
+export async function sample(model, n, { seed, label, labels } = {}) {
   const body = { model, n };
   if (seed !== undefined && seed !== null) body.seed = seed;
   if (label) body.label = label;
+  if (labels) body.labels = labels;  // one class per sound (null: any)
   return (await (await postJSON("/api/sample", body)).json()).sounds;
 }
 

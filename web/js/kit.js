@@ -13,6 +13,12 @@ const UNDO_DEPTH = 50;
 const SLOT_CLASSES = [["kick"], ["snare"], ["hihat"], ["hihat", "cymbal"], ["clap", "snare"], ["tom"],
   ["tom", "perc"], ["cymbal", "perc"]];
 
+/** A class for pad slot `pad` that the model knows: one of the slot's preferred classes at random, else null. */
+export function slotLabel(pad, known) {
+  const options = SLOT_CLASSES[pad].filter((c) => known.includes(c));
+  return options.length ? options[Math.floor(Math.random() * options.length)] : null;
+}
+
 /** Pair free pads with sounds: each pad takes the first unused sound of a class it prefers, else any. */
 export function arrange(free, got) {
   const left = [...got];
@@ -73,11 +79,22 @@ export class Kit {
     try { return await work(); } finally { mark(false); }
   }
 
-  /** Re-roll every unlocked pad with one /api/sample request. @returns the number of pads re-rolled */
+  /**
+   * Re-roll every unlocked pad with one /api/sample request; a class-conditional model is asked for each pad's
+   * slot class (kick on 1, snare on 2, ...). @returns the number of pads re-rolled
+   */
   async newKit(model) {
     const free = this.pads.map((_, i) => i).filter((i) => !this.pads[i].locked);
     if (!free.length) return 0;
-    await this.busy(free, async () => this.assign(arrange(free, await api.sample(model, free.length))));
+    if (!model.conditional) {
+      await this.busy(free, async () => this.assign(arrange(free, await api.sample(model.name, free.length))));
+      return free.length;
+    }
+    const labels = free.map((pad) => slotLabel(pad, model.labels));
+    await this.busy(free, async () => {
+      const got = await api.sample(model.name, free.length, { labels });
+      await this.assign(free.map((pad, k) => ({ pad, sound: got[k] })));  // each pad gets what it asked for
+    });
     return free.length;
   }
 

@@ -76,7 +76,7 @@ function requireModel() {
 }
 
 async function newKit() {
-  if (!(await kit.newKit(requireModel().name))) info("All pads are locked.");
+  if (!(await kit.newKit(requireModel()))) info("All pads are locked.");
 }
 
 async function undoLast() {
