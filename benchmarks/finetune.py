@@ -1,10 +1,13 @@
 """Fine-tuning a default model on a small kit it never saw: how much closer do its hits come to that kit?
 
     python benchmarks/finetune.py --base checkpoints/wavegan --kit runs/corpus/heldout/ColomboAcousticDrumkit --minutes 10
+    python benchmarks/finetune.py --base checkpoints/autoencoder --kit runs/corpus/heldout/ColomboAcousticDrumkit
 
 Measures 250 generated hits of the base model and of the fine-tuned one against the kit (Frechet distance of
 drumgen.metrics.embed, diversity ratio, near-copy rate against the kit's own hits, which are the fine-tune's
-training data), prints a table and appends it to RESULTS.md. The fine-tune is `drumgen train --init BASE`.
+training data), prints a table and appends it to RESULTS.md. The fine-tune is `drumgen train --init BASE`. For an
+autoencoder, which samples among the latents of its training hits, a third row shows the base model with only that
+prior refitted on the kit: how much of the gain needs no training.
 """
 
 from __future__ import annotations
@@ -36,6 +39,25 @@ def measure(ckpt: Path, stats: dict) -> dict:
     return evaluate.evaluate_hits(x, sounds[0].sample_rate, stats)
 
 
+def _has_stored_prior(ckpt: Path) -> bool:
+    return hasattr(checkpoint.load(ckpt), "prior_count")
+
+
+def refit_prior(base: Path, kit_dir: Path, out: Path, stats: dict) -> dict:
+    """The base model unchanged but for its latent prior, refitted on the kit's hits: how much of a fine-tune's
+    gain is the prior alone (an autoencoder samples among the latents of its training hits)."""
+    model = checkpoint.load(base)
+    kit = load_folder(kit_dir, model.config.sample_rate, model.config.slice_length, cache_dir=False)
+    names = [kit.labels[i] if i >= 0 else None for i in kit.y]
+    y = np.array([model.config.labels.index(n) if n in model.config.labels else -1 for n in names])
+    model.fit_latent_prior(kit.x, y)
+    checkpoint.save(model, out, model.summary)
+    try:
+        return measure(out, stats)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", type=Path, default=Path("checkpoints/wavegan"))
@@ -50,6 +72,7 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="drumgen-finetune-"))
     base = checkpoint.resolve(args.base)
     before = measure(base, stats)
+    refit = refit_prior(base, args.kit, out.with_name(out.name + "-refit"), stats) if _has_stored_prior(base) else None
     t = time.process_time()
     summary = train(TrainOptions(data=str(args.kit), out=str(out), init=str(base), minutes=args.minutes,
                                  resume=(out / checkpoint.STATE_FILE).exists(), eval_every=100,
@@ -57,6 +80,8 @@ def main() -> None:
     cpu = time.process_time() - t
     after = measure(out, stats)
     rows = [[f"base ({base.name})", before["frechet"], before["diversity_ratio"], before.get("near_copy_rate")],
+            *([["base, its latent prior refitted on the kit (no training)", refit["frechet"],
+                refit["diversity_ratio"], refit.get("near_copy_rate")]] if refit else []),
             [f"fine-tuned {args.minutes:g} min ({summary['steps']} steps, {cpu / 60:.1f} CPU-min)",
              after["frechet"], after["diversity_ratio"], after.get("near_copy_rate")]]
     change = 1 - after["frechet"] / before["frechet"]

@@ -11,7 +11,8 @@ decoder is non-autoregressive and split the way drums are made (cf. DDSP, Engel 
 
 The encoder reads a log-mel spectrogram and gives, per 1024-sample frame (23 ms), `latent_dims` numbers, plus a
 `global_dims` timbre vector for the whole hit. Both are Gaussian posteriors with a small KL term towards N(0, 1),
-so sampling z ~ N(0, 1) decodes to plausible new hits. The latent is both parts flattened: [frames * dims + global].
+which keeps the latent space smooth enough to blend and interpolate in. The latent is both parts flattened:
+[frames * dims + global].
 Training: multi-resolution STFT loss (Yamamoto et al. 2020) + beta * KL. Optional class conditioning of the
 decoder with label dropout, so a hit whose class is unknown decodes through the "no label" embedding.
 
