@@ -266,17 +266,18 @@ def report_rows(docs: list[dict], floor: dict) -> tuple[list[str], list[list]]:
     """The report table: the floor, then one row per recipe and mark (measures of the kept checkpoint; the
     latest weights' Frechet distance beside them)."""
     headers = ["recipe", "mark (CPU-min)", "minutes", "steps (kept)", "Frechet", "x floor", "diversity ratio",
-               "near-copy", "classes", "latest Frechet", "load"]
+               "near-copy", "classes", "asked class heard", "latest Frechet", "load"]
     fd_floor = floor.get("frechet", math.nan)
     rows: list[list] = [["real train-kit hits (floor)", "-", "-", "-", fd_floor, 1.0,
                          floor.get("diversity_ratio", math.nan), floor.get("near_copy_rate", math.nan),
-                         _coverage(floor), "-", "-"]]
+                         _coverage(floor), "-", "-", "-"]]
     for doc in docs:
         for m in doc["marks"]:
             fd = m.get("frechet", math.nan)
             rows.append([doc["name"], f"{m['mark']:g}", m["minutes"], f"{m.get('steps')} ({m.get('checkpoint_steps')})",
                          fd, fd / fd_floor, m.get("diversity_ratio", math.nan), m.get("near_copy_rate", math.nan),
-                         _coverage(m), m.get("latest", {}).get("frechet", math.nan), m["load_average"][0]])
+                         _coverage(m), m.get("tagger_agreement", "-"), m.get("latest", {}).get("frechet", math.nan),
+                         m["load_average"][0]])
     return headers, rows
 
 
