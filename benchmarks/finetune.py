@@ -39,14 +39,13 @@ def measure(ckpt: Path, stats: dict) -> dict:
     return evaluate.evaluate_hits(x, sounds[0].sample_rate, stats)
 
 
-def _has_stored_prior(ckpt: Path) -> bool:
-    return hasattr(checkpoint.load(ckpt), "prior_count")
-
-
-def refit_prior(base: Path, kit_dir: Path, out: Path, stats: dict) -> dict:
+def refit_prior(base: Path, kit_dir: Path, out: Path, stats: dict) -> dict | None:
     """The base model unchanged but for its latent prior, refitted on the kit's hits: how much of a fine-tune's
-    gain is the prior alone (an autoencoder samples among the latents of its training hits)."""
+    gain is the prior alone (an autoencoder samples among the latents of its training hits). None for models
+    without a stored prior (the GANs)."""
     model = checkpoint.load(base)
+    if not hasattr(model, "prior_count"):
+        return None
     kit = load_folder(kit_dir, model.config.sample_rate, model.config.slice_length, cache_dir=False)
     names = [kit.labels[i] if i >= 0 else None for i in kit.y]
     y = np.array([model.config.labels.index(n) if n in model.config.labels else -1 for n in names])
@@ -72,7 +71,7 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="drumgen-finetune-"))
     base = checkpoint.resolve(args.base)
     before = measure(base, stats)
-    refit = refit_prior(base, args.kit, out.with_name(out.name + "-refit"), stats) if _has_stored_prior(base) else None
+    refit = refit_prior(base, args.kit, out.with_name(out.name + "-refit"), stats)
     t = time.process_time()
     summary = train(TrainOptions(data=str(args.kit), out=str(out), init=str(base), minutes=args.minutes,
                                  resume=(out / checkpoint.STATE_FILE).exists(), eval_every=100,

@@ -285,9 +285,13 @@ class Run:
         score = self.quality()
         if score < self.best or not (self.out / checkpoint.MODEL_FILE).exists():
             self.best = min(self.best, score)
-            self.model.fit_latent_prior(self.data.x, self.data.y if self.cfg.labels else None)
-            checkpoint.save(self.model, self.out, {**self.summary(), "best_score": score})
+            self.save_checkpoint({**self.summary(), "best_score": score})
         return score
+
+    def save_checkpoint(self, summary: dict[str, Any]) -> None:
+        """Write the served checkpoint, its latent prior fitted to the training hits first."""
+        self.model.fit_latent_prior(self.data.x, self.data.y if self.cfg.labels else None)
+        checkpoint.save(self.model, self.out, summary)
 
 
 def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
@@ -352,8 +356,7 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
             run.preview()
         run.save_state()
         if not (run.out / checkpoint.MODEL_FILE).exists():
-            run.model.fit_latent_prior(run.data.x, run.data.y if run.cfg.labels else None)
-            checkpoint.save(run.model, run.out, run.summary())
+            run.save_checkpoint(run.summary())
         (run.out / "history.json").write_text(json.dumps(run.history[-2000:]))
     summary = run.summary()
     if opts.dry_run:
