@@ -5,9 +5,10 @@
 
 Measures 250 generated hits of the base model and of the fine-tuned one against the kit (Frechet distance of
 drumgen.metrics.embed, diversity ratio, near-copy rate against the kit's own hits, which are the fine-tune's
-training data), prints a table and appends it to RESULTS.md. The fine-tune is `drumgen train --init BASE`. For an
-autoencoder, which samples among the latents of its training hits, a third row shows the base model with only that
-prior refitted on the kit: how much of the gain needs no training.
+training data), prints a table and appends it to RESULTS.md. The fine-tune is `drumgen train --init BASE` (for a
+GAN on a kit this small, a latent fit: models/layers.py). A middle row shows the base model with only its latent
+prior moved to the kit, no training: for an autoencoder the encoded latents of the kit's hits, for a GAN each hit's
+nearest of 128 prior samples (where the latent fit starts). It tells how much of the gain needs no training.
 """
 
 from __future__ import annotations
@@ -40,16 +41,20 @@ def measure(ckpt: Path, stats: dict) -> dict:
 
 
 def refit_prior(base: Path, kit_dir: Path, out: Path, stats: dict) -> dict | None:
-    """The base model unchanged but for its latent prior, refitted on the kit's hits: how much of a fine-tune's
-    gain is the prior alone (an autoencoder samples among the latents of its training hits). None for models
-    without a stored prior (the GANs)."""
+    """The base model unchanged but for its latent prior, moved to the kit's hits: how much of a fine-tune's gain
+    is the prior alone. None when the model cannot store the kit's latents."""
     model = checkpoint.load(base)
-    if not hasattr(model, "prior_count"):
-        return None
     kit = load_folder(kit_dir, model.config.sample_rate, model.config.slice_length, cache_dir=False)
     names = [kit.labels[i] if i >= 0 else None for i in kit.y]
-    y = np.array([model.config.labels.index(n) if n in model.config.labels else -1 for n in names])
-    model.fit_latent_prior(kit.x, y)
+    labels = model.config.labels
+    y = np.array([labels.index(n) if n in labels else -1 for n in names]) if labels else None
+    if model.can_encode:
+        model.fit_latent_prior(kit.x, y)
+    else:  # a GAN: each hit's best prior sample, as a latent fit starts (hits of other classes left out)
+        keep = np.ones(len(kit.x), bool) if y is None else y >= 0
+        if not hasattr(model, "start_latent_fit") or keep.sum() > model.config.prior_size:
+            return None
+        model.start_latent_fit(kit.x[keep], None if y is None else y[keep], torch.Generator().manual_seed(0))
     checkpoint.save(model, out, model.summary)
     try:
         return measure(out, stats)
@@ -78,10 +83,12 @@ def main() -> None:
                                  preview_every=10**9, progress=False))
     cpu = time.process_time() - t
     after = measure(out, stats)
+    fit = getattr(checkpoint.load(out).config, "fit", None)
     rows = [[f"base ({base.name})", before["frechet"], before["diversity_ratio"], before.get("near_copy_rate")],
-            *([["base, its latent prior refitted on the kit (no training)", refit["frechet"],
+            *([["base, its latent prior moved to the kit (no training)", refit["frechet"],
                 refit["diversity_ratio"], refit.get("near_copy_rate")]] if refit else []),
-            [f"fine-tuned {args.minutes:g} min ({summary['steps']} steps, {cpu / 60:.1f} CPU-min)",
+            [f"fine-tuned {args.minutes:g} min{f', {fit} fit' if fit else ''} ({summary['steps']} steps, "
+             f"{cpu / 60:.1f} CPU-min)",
              after["frechet"], after["diversity_ratio"], after.get("near_copy_rate")]]
     change = 1 - after["frechet"] / before["frechet"]
     text = table(["model", "Frechet to kit", "diversity ratio", "near-copy rate"], rows)

@@ -74,8 +74,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     opts = TrainOptions(
         data=args.data, out=args.out, kind=args.model, preset=args.preset, steps=args.steps, minutes=args.minutes,
-        batch_size=args.batch_size, resume=args.resume, init=args.init, conditional=not args.unconditional,
-        augment=not args.no_augment, seed=args.seed, preview_every=args.preview_every,
+        batch_size=args.batch_size, resume=args.resume, init=args.init, fit=args.fit,
+        conditional=not args.unconditional, augment=not args.no_augment, seed=args.seed, preview_every=args.preview_every,
         eval_every=args.eval_every, save_every=args.save_every, dry_run=args.dry_run, progress=not args.quiet)
     summary = train(opts)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only the first process reports
@@ -258,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, help="override the preset's batch size")
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
     p.add_argument("--init", metavar="CKPT", help="fine-tune from this checkpoint (e.g. a default model)")
+    p.add_argument("--fit", choices=["auto", "adversarial", "latent"], default="auto",
+                   help="GANs: 'latent' fits a latent to each hit and trains the generator to play them back "
+                        "(new hits blend neighbouring ones); 'adversarial' is WGAN-GP; 'auto' (default) fits "
+                        "latents when fine-tuning (--init) on at most 256 hits, the quick way to your own kit")
     p.add_argument("--unconditional", action="store_true", help="ignore class labels even if the data has them")
     p.add_argument("--no-augment", action="store_true", help="train on the hits exactly as they are")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

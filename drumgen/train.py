@@ -5,6 +5,9 @@ fixed-latent audio previews and spectrogram grids, periodic resume state, keepin
 quality measure (Frechet distance of generated hits to the training hits, metrics.py), fine-tuning from a base
 checkpoint, and data-parallel training over processes started by torchrun.
 
+Fine-tuning a GAN on a small kit fits latents instead (`fit`, models/layers.py): each step reconstructs a batch of
+the kit's own hits from their latents, and those latents become the model's sampling prior.
+
 Data parallelism: each process draws its own batches and gradients are averaged with torch.distributed
 all-reduce before every optimizer step (DrumModel.optimize). That is what DistributedDataParallel does, done by
 hand because WGAN-GP's gradient penalty differentiates through the critic twice, which DDP's hooks do not support.
@@ -46,6 +49,8 @@ class TrainOptions:
     batch_size: int | None = None
     resume: bool = False
     init: str | None = None  # checkpoint to fine-tune from
+    fit: str = "auto"  # GANs: "adversarial", "latent" (fit latents to the hits), "auto" (latent for a fine-tune
+    #                    on at most LATENT_FIT_MAX_HITS hits); ignored by a resumed run (its config decides)
     conditional: bool = True  # condition on class labels when the data has them
     augment: bool = True
     seed: int = 0
@@ -130,6 +135,31 @@ def _choose_labels(data: Dataset, cfg, opts: TrainOptions) -> Dataset:
     return dataclasses.replace(data, x=data.x[keep], y=y[keep])
 
 
+def _choose_fit(cfg, opts: TrainOptions, hits: int, out: Path) -> bool:
+    """Decide (and write into cfg) whether this GAN run fits latents to the hits; True when it does."""
+    if "fit" not in {f.name for f in dataclasses.fields(cfg)}:
+        if opts.fit == "latent":
+            raise TrainingError("--fit latent is for the GANs; an autoencoder finds a hit's latent by encoding it")
+        return False
+    if opts.resume and (out / checkpoint.STATE_FILE).exists():
+        if cfg.fit == "latent" and hits != cfg.prior_size:
+            raise TrainingError(f"this run fitted a latent to each of {cfg.prior_size} hits and {opts.data} now "
+                                f"holds {hits}: resume it on the same hits, or start a new run")
+        return cfg.fit == "latent"
+    from drumgen.models.base import MAX_PRIOR_SIZE
+    from drumgen.models.layers import LATENT_FIT_MAX_HITS
+
+    if opts.fit not in ("auto", "adversarial", "latent"):
+        raise TrainingError(f"unknown --fit {opts.fit!r}; choose auto, adversarial or latent")
+    latent = opts.fit == "latent" or (opts.fit == "auto" and bool(opts.init) and hits <= LATENT_FIT_MAX_HITS)
+    if latent and hits > MAX_PRIOR_SIZE:
+        raise TrainingError(f"--fit latent keeps one latent per hit, at most {MAX_PRIOR_SIZE}; {opts.data} holds "
+                            f"{hits} hits: use --fit adversarial")
+    cfg.fit = "latent" if latent else "adversarial"
+    cfg.prior_size = hits if latent else cfg.prior_size
+    return latent
+
+
 def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """Gain (-3..0 dB), polarity, and a delay of up to 2 ms: changes a listener does not hear as a new drum."""
     b, t = x.shape
@@ -158,6 +188,7 @@ class Run:
         data = load_folder(opts.data, self.cfg.sample_rate, self.cfg.slice_length, cache_dir=opts.cache_dir,
                            progress=opts.progress and self.rank == 0)
         self.data = _choose_labels(data, self.cfg, opts)
+        self.fitting_latents = _choose_fit(self.cfg, opts, len(self.data), self.out)
         self.model = model_class(self.kind)(self.cfg)
         self.step, self.best, self.history, self.seconds = 0, math.inf, [], 0.0
         self.g = torch.Generator().manual_seed(opts.seed * 1000 + self.rank)
@@ -175,10 +206,12 @@ class Run:
         self._reference = None
 
     def _load_base(self, base: Path) -> None:
-        """Fine-tuning: start from the base model's weights (and its discriminator, when its run left one)."""
+        """Fine-tuning: start from the base model's weights (and its discriminator, when its run left one; a latent
+        fit has no use for it). The base's stored latents are not carried over: they belong to its own data."""
         served = checkpoint.load(base)
-        self.model.load_state_dict(served.state_dict(), strict=False)
-        if (base / checkpoint.STATE_FILE).exists():
+        state = {k: v for k, v in served.state_dict().items() if not k.startswith("prior_")}
+        self.model.load_state_dict(state, strict=False)
+        if (base / checkpoint.STATE_FILE).exists() and not self.fitting_latents:
             full = model_class(self.kind)(self.cfg)
             checkpoint.load_train_state(base, full, full.make_optimizers())
             self.model.load_state_dict(full.state_dict())
@@ -199,14 +232,31 @@ class Run:
         return torch.arange(n) % len(self.cfg.labels)
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        n = len(self.data)
-        size = max(1, self.cfg.batch_size // self.world)
-        idx = torch.randint(0, n, (size,), generator=self.g)
-        x = torch.from_numpy(self.data.x[idx.numpy()])
+        _, x, y = self.indexed_batch()
         if self.opts.augment:
             x = _augment(x, self.g)
-        y = torch.from_numpy(self.data.y[idx.numpy()]) if self.cfg.labels else None
         return x, y
+
+    def indexed_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Random hits as they are: their indices in the data [B], audio [B, T], classes [B] or None."""
+        size = max(1, self.cfg.batch_size // self.world)
+        idx = torch.randint(0, len(self.data), (size,), generator=self.g)
+        x = torch.from_numpy(self.data.x[idx.numpy()])
+        y = torch.from_numpy(self.data.y[idx.numpy()]) if self.cfg.labels else None
+        return idx, x, y
+
+    def step_once(self) -> dict[str, float]:
+        """One training step: the model's own update, or a latent-fit update on hits as they are."""
+        if self.fitting_latents:
+            if not self.model.has_stored_prior:  # a fresh fit: each hit's starting latent (counted as step time)
+                start = torch.Generator().manual_seed(self.opts.seed)  # the same on every process
+                self.model.start_latent_fit(self.data.x, self.data.y if self.cfg.labels else None, start)
+                self.preview_z = self.model.sample_latents(PREVIEW_COUNT, torch.Generator().manual_seed(1234),
+                                                           self.preview_y)
+            idx, x, y = self.indexed_batch()
+            return self.model.latent_fit_step(idx, x, y, self.opt)
+        x, y = self.batch()
+        return self.model.train_step(x, y, self.opt, self.step)
 
     # -- outputs -------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -320,8 +370,7 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
             if deadline is not None and time.monotonic() >= deadline:
                 break
             t0 = time.monotonic()
-            x, y = run.batch()
-            losses = run.model.train_step(x, y, run.opt, run.step)
+            losses = run.step_once()
             if not all(math.isfinite(v) for v in losses.values()):
                 raise TrainingError(f"training diverged at step {run.step} (losses {losses}); the best checkpoint "
                                     f"in {run.out} is kept: lower the learning rate or resume from it")

@@ -3,10 +3,14 @@
     python scripts/train_defaults.py --models autoencoder --minutes 60          # train, resumable
     python scripts/train_defaults.py --models autoencoder --minutes 60 --install  # ... then copy to checkpoints/
 
+    python scripts/train_defaults.py --models wavegan --minutes 45 --latent-fit-minutes 30 --install
+
 --minutes is the TOTAL training time of each run: calling again continues the run in runs/<model> (its resume
-state) until that total is reached, so a long run can span sessions. --install measures the best checkpoint on
-the held-out kits (250 generated hits, the measures of drumgen.evaluate) and writes checkpoints/<model>/ with
-model.safetensors and a model card (README.md).
+state) until that total is reached, so a long run can span sessions. --latent-fit-minutes (GANs) then fits a latent
+to every train hit and the generator to play them back (models/layers.py), in runs/<model>-latent, started from
+the adversarial run and resumable the same way; the installed model samples blends of those latents.
+--install measures the best checkpoint on the held-out kits (250 generated hits, the measures of
+drumgen.evaluate) and writes checkpoints/<model>/ with model.safetensors and a model card (README.md).
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ WHY_SHORT = {
 }
 
 
-def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=None) -> str:
+def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=None,
+         base_summary: dict | None = None) -> str:
+    """The model card. base_summary: the adversarial run a latent-fitted GAN started from."""
     fd, fd_real = result.get("frechet"), real.get("frechet")
     ratio = fd / fd_real if fd and fd_real else math.nan
     tag = result.get("tagger", {})
@@ -55,9 +61,13 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
         "used for training.", "",
         "| what | value |", "|---|---|",
         f"| data | {summary['data']['hits']} hits: {summary['data']['counts']} |",
-        f"| steps | {summary['steps']} |",
-        f"| training time | {summary['seconds'] / 60:.1f} min on {summary.get('device', 'cpu')} "
-        f"({platform.machine()}, torch {summary.get('torch', torch.__version__)}) |",
+        *([f"| steps | {base_summary['steps']} WGAN-GP steps, then {summary['steps']} latent-fit steps |",
+           f"| training time | {base_summary['seconds'] / 60:.1f} + {summary['seconds'] / 60:.1f} min on "
+           f"{summary.get('device', 'cpu')} ({platform.machine()}, torch {summary.get('torch', torch.__version__)}) |"]
+          if base_summary else
+          [f"| steps | {summary['steps']} |",
+           f"| training time | {summary['seconds'] / 60:.1f} min on {summary.get('device', 'cpu')} "
+           f"({platform.machine()}, torch {summary.get('torch', torch.__version__)}) |"]),
         f"| Frechet distance to held-out kits ({EVAL_HITS} hits) | {fd:.1f} (real train-kit hits: {fd_real:.1f}; "
         f"ratio {ratio:.2f}, target <= 1.5) |",
         f"| diversity ratio | {result.get('diversity_ratio', math.nan):.2f} (real: {real.get('diversity_ratio', math.nan):.2f}) |",
@@ -67,17 +77,21 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
     ]
     if model is not None and int(getattr(model, "prior_count", 0)):
         c = model.config
-        lines.append(f"| new hits are drawn from | {int(model.prior_count)} stored training latents: one of the asked "
+        how = "fitted" if getattr(c, "fit", None) == "latent" else "stored"
+        lines.append(f"| new hits are drawn from | {int(model.prior_count)} {how} training latents: one of the asked "
                      f"class blended with one of its {c.prior_neighbours} nearest, plus noise {c.prior_noise:g} |")
     if "tagger_agreement" in result:
         lines.append(f"| tagger agrees with the asked class | {result['tagger_agreement']:.2f} (target >= 0.80) |")
     if kind_short := WHY_SHORT.get(name):
         if ratio > 1.5 or result.get("tagger_agreement", 1.0) < 0.8:
             lines += ["", "## Why it falls short", "", kind_short]
+    minutes = f"--minutes {summary['seconds'] / 60:.0f}"
+    if base_summary:
+        minutes = f"--minutes {base_summary['seconds'] / 60:.0f} --latent-fit-minutes {summary['seconds'] / 60:.0f}"
     lines += ["", f"Class histogram (tagger): {tag.get('histogram')}", "",
               f"Garbage checks: {result.get('garbage')}", "",
-              "Reproduce: `python scripts/train_defaults.py --models "
-              f"{name} --minutes {summary['seconds'] / 60:.0f} --install` (resumes runs/{name} if present)."]
+              f"Reproduce: `python scripts/train_defaults.py --models {name} {minutes} --install` (resumes "
+              f"runs/{name}{'-latent' if base_summary else ''} if present)."]
     return "\n".join(lines) + "\n"
 
 
@@ -89,6 +103,8 @@ def main() -> int:
     ap.add_argument("--runs", type=Path, default=ROOT / "runs", help="where runs live (resume state)")
     ap.add_argument("--preset", help="preset for every model (default: each model's default)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--latent-fit-minutes", type=float, default=0, metavar="MINUTES",
+                    help="GANs: then fit latents to the train hits for this many minutes in total (resumes)")
     ap.add_argument("--install", action="store_true", help="measure and copy the best checkpoints to checkpoints/")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -102,6 +118,17 @@ def main() -> int:
             train(TrainOptions(data=str(args.corpus / "train"), out=str(run), kind=kind, preset=args.preset,
                                minutes=args.minutes - done, resume=(run / checkpoint.STATE_FILE).exists(),
                                eval_every=500, preview_every=2000, save_every=120, progress=sys.stderr.isatty()))
+        base_summary = None
+        if args.latent_fit_minutes and kind != "autoencoder":
+            fit_run = args.runs / f"{kind}-latent"
+            done = trained_seconds(fit_run) / 60
+            if done < args.latent_fit_minutes - 0.1:
+                print(f"{kind}: latent fit, {done:.1f} of {args.latent_fit_minutes:.0f} minutes done", flush=True)
+                resume = (fit_run / checkpoint.STATE_FILE).exists()
+                train(TrainOptions(data=str(args.corpus / "train"), out=str(fit_run), init=None if resume else str(run),
+                                   fit="latent", minutes=args.latent_fit_minutes - done, resume=resume,
+                                   eval_every=500, preview_every=2000, save_every=120, progress=sys.stderr.isatty()))
+            base_summary, run = checkpoint.read_metadata(run)["summary"], fit_run
         if args.install:
             t = time.time()
             stats, _ = evaluate.resolve_reference(str(args.corpus))
@@ -119,7 +146,7 @@ def main() -> int:
             result, real = evaluate.measure_model(target, stats, tagger), evaluate.real_floor(args.corpus, stats, tagger)
             summary["measures"] = {k: v for k, v in result.items() if k != "garbage"}
             checkpoint.save(model, target, summary)
-            (target / checkpoint.CARD_FILE).write_text(card(kind, run, summary, result, real, model))
+            (target / checkpoint.CARD_FILE).write_text(card(kind, run, summary, result, real, model, base_summary))
             size = os.path.getsize(target / checkpoint.MODEL_FILE) / 1e6
             print(f"{kind}: installed ({size:.1f} MB, measured in {time.time() - t:.0f} s)\n"
                   + (target / checkpoint.CARD_FILE).read_text())

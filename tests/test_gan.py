@@ -21,7 +21,7 @@ from drumgen.engine import Engine
 from drumgen.losses import gradient_penalty
 from drumgen.models import model_class
 from drumgen.models.wavegan import PhaseShuffle, WaveGAN
-from drumgen.train import TrainOptions, train
+from drumgen.train import TrainingError, TrainOptions, train
 
 torch.set_num_threads(1)
 KINDS = ["wavegan", "specgan"]
@@ -214,6 +214,101 @@ def test_dry_run(kind, hits):
     summary = train(opts(kind, hits, None, dry_run=True))
     assert summary["dry_run"]["batch"] == [4, 16384] and summary["dry_run"]["generated"] == [1, 16384]
     assert {"d_loss", "gp", "wasserstein"} <= set(summary["dry_run"]["losses"])
+
+
+# -- fine-tuning on a small kit: the latent fit -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def base(hits, tmp_path_factory) -> dict[str, Path]:
+    """A tiny adversarially trained checkpoint of each GAN, to fine-tune from."""
+    root = tmp_path_factory.mktemp("base")
+    for kind in KINDS:
+        train(opts(kind, hits, root / kind, steps=4, save_every=0))
+    return {kind: root / kind for kind in KINDS}
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory) -> Path:
+    """An 'unseen' kit: other synthesized hits, of two of the base's classes."""
+    root = tmp_path_factory.mktemp("kit")
+    synth.write_folder(root, per_class=3, seed=5, sample_rate=16000, classes=("kick", "snare"))
+    return root
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fine_tune_on_a_small_kit_fits_latents_and_samples_near_them(kind, base, kit, tmp_path):
+    summary = train(opts(kind, kit, tmp_path / "ft", init=str(base[kind]), steps=30, eval_every=10,
+                         config_overrides={"fit_lr": 3e-3}))  # a d=2 generator learns slowly at the default
+    m = checkpoint.load(tmp_path / "ft")
+    assert m.config.fit == "latent" and summary["steps"] == 30
+    assert int(m.prior_count) == 6 and m.config.prior_size == 6  # one latent per hit of the kit
+    names = [m.config.labels[int(i)] for i in m.prior_labels]
+    assert sorted(names) == ["kick"] * 3 + ["snare"] * 3
+    # it learns to play the kit back: the whole kit's reconstruction error is below the starting latents'
+    from drumgen.dataset import load_folder
+
+    data = load_folder(kit, m.config.sample_rate, m.config.slice_length, cache_dir=False)
+    x, y = torch.from_numpy(data.x), torch.tensor([m.config.labels.index(data.labels[i]) for i in data.y])
+    start = checkpoint.load(base[kind])
+    start.start_latent_fit(data.x, y.numpy(), torch.Generator().manual_seed(0))
+
+    def error(model):
+        with torch.no_grad():
+            return float(model.reconstruction_loss(model.G(model.prior_latents[:6], y), model.fit_target(x)))
+
+    assert error(m) < error(start)  # (the kept checkpoint is the best by Frechet distance, maybe not the last)
+    # new hits blend the fitted latents of the asked class, inside the prior's support
+    z = m.sample_latents(16, torch.Generator().manual_seed(0), torch.full((16,), m.config.labels.index("kick")))
+    kicks = m.prior_latents[m.prior_labels == m.config.labels.index("kick")]
+    others = m.prior_latents[m.prior_labels != m.config.labels.index("kick")]
+    assert z.abs().max() <= 1 and torch.cdist(z, kicks).min(1).values.mean() < torch.cdist(z, others).min(1).values.mean()
+    # the engine serves it like any model
+    engine = Engine(tmp_path / "none")
+    sounds = engine.sample(engine.add(tmp_path / "ft"), 2, seed=1, label="snare")
+    assert all(np.isfinite(s.audio).all() and np.abs(s.audio).max() > 0 for s in sounds)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_latent_fit_resumes_exactly(kind, base, kit, tmp_path):
+    train(opts(kind, kit, tmp_path / "a", init=str(base[kind]), steps=6))
+    stop_at = {"step": 0}
+    train(opts(kind, kit, tmp_path / "b", init=str(base[kind]), steps=6),
+          callback=lambda e: stop_at.update(step=e["step"]), should_stop=lambda: stop_at["step"] >= 3)
+    train(opts(kind, kit, tmp_path / "b", steps=6, resume=True))
+    a, b = state_tensors(tmp_path / "a", ""), state_tensors(tmp_path / "b", "")
+    assert any(k.startswith("opt/fit/") for k in a) and set(a) == set(b)
+    for k in a:
+        if k.startswith(("model/", "opt/")):
+            assert torch.equal(a[k], b[k]), k
+
+
+def test_fit_choice(base, kit, hits, tmp_path):
+    # a fine-tune on more hits than the latent fit takes, or --fit adversarial, trains the WGAN-GP way
+    summary = train(opts("wavegan", kit, tmp_path / "adv", init=str(base["wavegan"]), steps=2, fit="adversarial"))
+    m = checkpoint.load(tmp_path / "adv")
+    assert m.config.fit == "adversarial" and int(m.prior_count) == 0 and summary["steps"] == 2
+    # from scratch, auto stays adversarial
+    train(opts("specgan", hits, tmp_path / "scratch", steps=2))
+    assert checkpoint.load(tmp_path / "scratch").config.fit == "adversarial"
+    with pytest.raises(TrainingError, match="for the GANs"):
+        train(opts("autoencoder", kit, tmp_path / "ae", steps=1, fit="latent"))
+    with pytest.raises(TrainingError, match="same hits"):
+        train(opts("wavegan", kit, tmp_path / "ft", init=str(base["wavegan"]), steps=2))
+        synth.write_folder(tmp_path / "other", per_class=2, sample_rate=16000, classes=("kick", "snare"))
+        train(opts("wavegan", tmp_path / "other", tmp_path / "ft", steps=4, resume=True))
+
+
+def test_old_gan_checkpoints_without_stored_latents_still_load(base, tmp_path):
+    m = checkpoint.load(base["wavegan"])
+    state = {k: v for k, v in m.serving_state_dict().items() if not k.startswith("prior_")}
+    old = tmp_path / "old"
+    old.mkdir()
+    from safetensors.torch import save_file
+
+    save_file(state, str(old / checkpoint.MODEL_FILE), metadata=dict(safe_open(
+        str(base["wavegan"] / checkpoint.MODEL_FILE), "pt").metadata()))
+    loaded = checkpoint.load(old)
+    assert int(loaded.prior_count) == 0 and loaded.sample_latents(3).shape == (3, 100)
 
 
 # -- CLI and engine ----------------------------------------------------------------------------------------------

@@ -77,7 +77,6 @@ PRESETS: dict[str, dict] = {
 }
 DEFAULT_PRESET = "cpu"
 
-MAX_PRIOR_SIZE = 8192  # bounds the prior buffers a (tampered) stored config can ask for
 HOP_FACTOR = 4  # the trunk runs at frame / 4 (hop 256 at the cpu preset) before the waveform upsampler
 
 
@@ -205,8 +204,6 @@ class Autoencoder(DrumModel):
         if c.slice_length % c.frame or c.frame % HOP_FACTOR:
             raise ValueError(f"slice_length ({c.slice_length}) must be a multiple of frame ({c.frame}), "
                              f"and frame a multiple of {HOP_FACTOR}")
-        if not 1 <= c.prior_size <= MAX_PRIOR_SIZE:
-            raise ValueError(f"prior_size must be 1..{MAX_PRIOR_SIZE}; got {c.prior_size}")
         self.frames = c.slice_length // c.frame
         self.encoder = Encoder(c)
         self.decoder = Decoder(c)
@@ -217,11 +214,7 @@ class Autoencoder(DrumModel):
         self.register_buffer("latent_mean", torch.zeros(n))
         self.register_buffer("latent_moment", torch.eye(n))
         self.register_buffer("latent_updates", torch.zeros((), dtype=torch.long))
-        # The stored-latent prior (see the module docstring): the first prior_count rows are in use; labels are
-        # class indices, -1 for a hit without one.
-        self.register_buffer("prior_latents", torch.zeros(c.prior_size, n))
-        self.register_buffer("prior_labels", torch.full((c.prior_size,), -1, dtype=torch.long))
-        self.register_buffer("prior_count", torch.zeros((), dtype=torch.long))
+        self.init_stored_prior()  # see the module docstring
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -252,8 +245,8 @@ class Autoencoder(DrumModel):
         """n latents [n, D*F + G] for new hits (of classes `labels` [n], when given): blends of neighbouring
         training latents (see the module docstring); without stored latents, the Gaussian fitted to them in
         training, z = mean + L eps with L L^T = covariance; N(0, 1) before any training."""
-        if int(self.prior_count) > 0:
-            return self._sample_stored(n, generator, labels)
+        if self.has_stored_prior:
+            return self.sample_stored(n, generator, labels)
         eps = torch.randn((n, self.latent_size), generator=generator)
         if int(self.latent_updates) == 0:
             return eps
@@ -264,27 +257,6 @@ class Autoencoder(DrumModel):
         if int(info) != 0:  # not positive definite (numerics): fall back to the diagonal
             chol = torch.diag(cov.diagonal().clamp_min(1e-4).sqrt())
         return (mean + eps.double() @ chol.T).float()
-
-    def _sample_stored(self, n: int, generator: torch.Generator | None, labels: torch.Tensor | None):
-        """z = (1 - t) z_i + t z_j + s sigma eps: z_i a random stored latent of the asked class (any class when
-        none is asked or the class has none stored), z_j one of its nearest neighbours in that pool."""
-        c = self.config
-        count = int(self.prior_count)
-        bank, bank_labels = self.prior_latents[:count], self.prior_labels[:count]
-        out = []
-        for k in range(n):
-            pool = torch.arange(count)
-            if labels is not None and bool((bank_labels == labels[k]).any()):
-                pool = torch.nonzero(bank_labels == labels[k])[:, 0]
-            zs = bank[pool]  # [P, L]
-            i = int(torch.randint(len(pool), (1,), generator=generator))
-            near = torch.argsort(torch.cdist(zs[i:i + 1], zs)[0])[1:c.prior_neighbours + 1]  # excludes i itself
-            j = int(near[torch.randint(len(near), (1,), generator=generator)]) if len(near) else i
-            t = float(torch.rand((), generator=generator))
-            spread = zs.std(0) if len(zs) > 1 else bank.std(0) if count > 1 else torch.ones(self.latent_size)
-            eps = torch.randn(self.latent_size, generator=generator)
-            out.append((1 - t) * zs[i] + t * zs[j] + c.prior_noise * spread * eps)
-        return torch.stack(out)
 
     @torch.no_grad()
     def fit_latent_prior(self, x: np.ndarray, y: np.ndarray | None = None, seed: int = 0) -> None:
@@ -307,11 +279,7 @@ class Autoencoder(DrumModel):
             z = torch.cat([self.encode(torch.from_numpy(x[keep[s:s + 64]])) for s in range(0, len(keep), 64)])
         finally:
             self.train(was_training)
-        self.prior_latents.zero_()
-        self.prior_labels.fill_(-1)
-        self.prior_latents[: len(keep)] = z
-        self.prior_labels[: len(keep)] = torch.from_numpy(y[keep])
-        self.prior_count.fill_(len(keep))
+        self.store_latents(z, y[keep])
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """audio [B, slice_length] -> posterior means [B, D*F + G] (deterministic)."""

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+MAX_PRIOR_SIZE = 8192  # bounds the stored-prior buffers a (tampered) stored config can ask for
+
 
 class StoredConfig:
     """A dataclass config that round-trips through a checkpoint's JSON metadata."""
@@ -79,6 +81,57 @@ class DrumModel(nn.Module):
     def decode(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         """[B, *latent_shape] (+ class indices [B]) -> audio [B, slice_length] in [-1, 1]."""
         raise NotImplementedError
+
+    # -- the stored-latent prior (the Autoencoder's always; a GAN's after a latent fit to a kit) -------------
+    def init_stored_prior(self) -> None:
+        """Buffers for up to config.prior_size latents of real hits: the first prior_count rows are in use;
+        labels are class indices, -1 for a hit without one. Needs config.prior_size, prior_neighbours and
+        prior_noise."""
+        size = self.config.prior_size
+        if not 1 <= size <= MAX_PRIOR_SIZE:
+            raise ValueError(f"prior_size must be 1..{MAX_PRIOR_SIZE}; got {size}")
+        self.register_buffer("prior_latents", torch.zeros(size, self.latent_size))
+        self.register_buffer("prior_labels", torch.full((size,), -1, dtype=torch.long))
+        self.register_buffer("prior_count", torch.zeros((), dtype=torch.long))
+
+    @property
+    def has_stored_prior(self) -> bool:
+        return int(getattr(self, "prior_count", 0)) > 0
+
+    @torch.no_grad()
+    def store_latents(self, z: torch.Tensor, y: np.ndarray | torch.Tensor | None) -> None:
+        """Make latents z [N, latent_size] of real hits (classes y [N], -1 for none) the sampling prior."""
+        n = len(z)
+        if n > self.config.prior_size:
+            raise ValueError(f"{n} latents do not fit a prior of {self.config.prior_size}")
+        labels = torch.full((n,), -1, dtype=torch.long) if y is None else torch.as_tensor(np.asarray(y)).long()
+        self.prior_latents.zero_()
+        self.prior_labels.fill_(-1)
+        self.prior_latents[:n] = z.reshape(n, -1)
+        self.prior_labels[:n] = labels
+        self.prior_count.fill_(n)
+
+    def sample_stored(self, n: int, generator: torch.Generator | None, labels: torch.Tensor | None) -> torch.Tensor:
+        """z = (1 - t) z_i + t z_j + s sigma eps: z_i a random stored latent of the asked class (any class when
+        none is asked or the class has none stored), z_j one of its `prior_neighbours` nearest in that pool,
+        t ~ U(0, 1), sigma the pool's per-number spread, s = `prior_noise`."""
+        c = self.config
+        count = int(self.prior_count)
+        bank, bank_labels = self.prior_latents[:count].detach(), self.prior_labels[:count]
+        out = []
+        for k in range(n):
+            pool = torch.arange(count)
+            if labels is not None and bool((bank_labels == labels[k]).any()):
+                pool = torch.nonzero(bank_labels == labels[k])[:, 0]
+            zs = bank[pool]  # [P, L]
+            i = int(torch.randint(len(pool), (1,), generator=generator))
+            near = torch.argsort(torch.cdist(zs[i:i + 1], zs)[0])[1:c.prior_neighbours + 1]  # excludes i itself
+            j = int(near[torch.randint(len(near), (1,), generator=generator)]) if len(near) else i
+            t = float(torch.rand((), generator=generator))
+            spread = zs.std(0) if len(zs) > 1 else bank.std(0) if count > 1 else torch.ones(self.latent_size)
+            eps = torch.randn(self.latent_size, generator=generator)
+            out.append((1 - t) * zs[i] + t * zs[j] + c.prior_noise * spread * eps)
+        return torch.stack(out).reshape(n, *self.latent_shape)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """audio [B, slice_length] -> latents [B, *latent_shape] (models with can_encode only)."""

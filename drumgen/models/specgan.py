@@ -27,43 +27,30 @@ import torch
 from torch import nn
 
 from drumgen import spectral
-from drumgen.models.base import BaseConfig, DrumModel
-from drumgen.models.layers import WGANGP, LabelConcat, ProjectionHead
+from drumgen.models.base import DrumModel
+from drumgen.models.layers import WGANGP, GANConfig, LabelConcat, ProjectionHead
 
 SIZE = 128  # spectrogram image: SIZE bins x SIZE frames
 LOG_EPS = 1e-6
 
 
 @dataclasses.dataclass
-class Config(BaseConfig):
+class Config(GANConfig):
     sample_rate: int = 22050
     slice_length: int = 16384  # must equal 128 * hop
     n_fft: int = 256  # must equal 2 * 128 (the Nyquist bin is dropped)
     hop: int = 128
-    latent_dim: int = 100
-    latent_prior: str = "uniform"  # "uniform" z ~ U(-1, 1) as the paper, or "gaussian"
-    d: int = 16  # model width: G's last hidden layer has d channels, its first 16d
     kernel: int = 5
     clip_sigma: float = 3.0
-    label_dim: int = 16
     griffin_lim_iters: int = 16
     griffin_lim_momentum: float = 0.99  # 0 = plain Griffin-Lim as published
-    gp_weight: float = 10.0
-    n_critic: int = 5
-    lr: float = 1e-4
-    beta1: float = 0.5
-    beta2: float = 0.9
-    batch_size: int = 32
 
     def __post_init__(self):
         if self.n_fft != 2 * SIZE or self.slice_length != SIZE * self.hop:
             raise ValueError(f"SpecGAN works on {SIZE}x{SIZE} spectrograms: n_fft must be {2 * SIZE} and "
                              f"slice_length 128 * hop; got n_fft={self.n_fft}, hop={self.hop}, "
                              f"slice_length={self.slice_length}")
-        if self.latent_prior not in ("uniform", "gaussian"):
-            raise ValueError(f"latent_prior must be 'uniform' or 'gaussian'; got {self.latent_prior!r}")
-        if self.d < 1 or self.n_critic < 1:
-            raise ValueError(f"d and n_critic must be positive; got d={self.d}, n_critic={self.n_critic}")
+        super().__post_init__()
 
 
 PRESETS: dict[str, dict] = {
@@ -123,12 +110,14 @@ class SpecGAN(WGANGP, DrumModel):
     kind = "specgan"
     Config = Config
     training_only = ("D.",)
+    optional_state = ("prior_",)  # checkpoints from before the latent fit have no stored latents
 
     def __init__(self, config: Config):
         super().__init__(config)
         self.latent_prior = config.latent_prior
         self.G = Generator(config)
         self.D = Discriminator(config)
+        self.init_stored_prior()  # filled by a latent fit (layers.py); empty = sample the fixed prior
         # Per-bin statistics of log|X| over the training data; set by fit_statistics, saved with G.
         self.register_buffer("spec_mean", torch.zeros(SIZE))
         self.register_buffer("spec_std", torch.ones(SIZE))
@@ -187,3 +176,13 @@ class SpecGAN(WGANGP, DrumModel):
                    step: int) -> dict[str, float]:
         """One critic update on real hits x [B, slice_length]; a generator update too on every n_critic-th step."""
         return self.wgan_gp_step(self.normalize(x), y, opt, step)  # [B, 1, 128, 128]
+
+    # -- latent fit: compared on the normalised spectrogram G makes (no Griffin-Lim in the loop) -------------
+    def fit_target(self, x: torch.Tensor) -> torch.Tensor:
+        return self.normalize(x)
+
+    def reconstruction_loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return (out - target).abs().mean()
+
+    def fit_signature(self, out: torch.Tensor) -> torch.Tensor:
+        return out.flatten(1)

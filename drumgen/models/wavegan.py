@@ -20,36 +20,25 @@ import dataclasses
 import torch
 from torch import nn
 
-from drumgen.models.base import BaseConfig, DrumModel
-from drumgen.models.layers import WGANGP, LabelConcat, ProjectionHead
+from drumgen import spectral
+from drumgen.losses import MultiResolutionSTFTLoss
+from drumgen.models.base import DrumModel
+from drumgen.models.layers import WGANGP, GANConfig, LabelConcat, ProjectionHead
 
 SLICE_LENGTHS = (16384, 32768, 65536)
 
 
 @dataclasses.dataclass
-class Config(BaseConfig):
+class Config(GANConfig):  # d: G's first hidden layer has 16d channels (32d for longer slices)
     sample_rate: int = 22050
     slice_length: int = 16384  # 16384, 32768 or 65536
-    latent_dim: int = 100
-    latent_prior: str = "uniform"  # "uniform" z ~ U(-1, 1) as the paper, or "gaussian"
-    d: int = 16  # model width: G's last hidden layer has d channels, its first 16d (32d for longer slices)
     kernel: int = 25
     phase_shuffle: int = 2  # critic shifts each layer's output by up to +-n samples
-    label_dim: int = 16  # size of the class embedding concatenated to z (conditional models)
-    gp_weight: float = 10.0
-    n_critic: int = 5  # critic updates per generator update
-    lr: float = 1e-4
-    beta1: float = 0.5
-    beta2: float = 0.9
-    batch_size: int = 32
 
     def __post_init__(self):
         if self.slice_length not in SLICE_LENGTHS:
             raise ValueError(f"WaveGAN slice_length must be one of {SLICE_LENGTHS}; got {self.slice_length}")
-        if self.latent_prior not in ("uniform", "gaussian"):
-            raise ValueError(f"latent_prior must be 'uniform' or 'gaussian'; got {self.latent_prior!r}")
-        if self.d < 1 or self.n_critic < 1:
-            raise ValueError(f"d and n_critic must be positive; got d={self.d}, n_critic={self.n_critic}")
+        super().__post_init__()
 
 
 PRESETS: dict[str, dict] = {
@@ -152,12 +141,15 @@ class WaveGAN(WGANGP, DrumModel):
     kind = "wavegan"
     Config = Config
     training_only = ("D.",)
+    optional_state = ("prior_",)  # checkpoints from before the latent fit have no stored latents
 
     def __init__(self, config: Config):
         super().__init__(config)
         self.latent_prior = config.latent_prior  # instance value shadows the class default the engine reads
         self.G = Generator(config)
         self.D = Discriminator(config)
+        self.init_stored_prior()  # filled by a latent fit (layers.py); empty = sample the fixed prior
+        self.fit_loss = MultiResolutionSTFTLoss((2048, 512, 128))
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -171,3 +163,13 @@ class WaveGAN(WGANGP, DrumModel):
                    step: int) -> dict[str, float]:
         """One critic update on real hits x [B, slice_length]; a generator update too on every n_critic-th step."""
         return self.wgan_gp_step(x[:, None], y, opt, step)  # [B, 1, T]
+
+    # -- latent fit: waveforms compared by their multi-resolution spectra ------------------------------------
+    def fit_target(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, None]  # [B, 1, T], as G's output
+
+    def reconstruction_loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.fit_loss(out[:, 0], target[:, 0])
+
+    def fit_signature(self, out: torch.Tensor) -> torch.Tensor:
+        return torch.log(spectral.magnitude(out[:, 0], 512) + 1e-5).flatten(1)
