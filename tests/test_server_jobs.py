@@ -136,3 +136,15 @@ def test_bad_training_requests(client, kind):
         assert r.status_code == status, (data, r.text)
         assert isinstance(r.json()["detail"], str) and r.json()["detail"]
     assert client.get("/api/jobs/zzz").status_code == 422
+
+
+def test_fine_tune_base_must_be_of_the_chosen_kind(client):
+    loaded = {m["name"]: m["kind"] for m in client.get("/api/models").json()}
+    base, base_kind = next(iter(loaded.items()))
+    other = next(k for k in loaded.values() if k != base_kind)
+    one = [("files", hits(1, ("kick",))[0])]
+    r = client.post("/api/train", data={"kind": other, "steps": "2", "base": base}, files=one)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == f"base model {base!r} is a {base_kind}; pick kind {base_kind} or another base"
+    r = client.post("/api/train", data={"steps": "2", "base": "nope"}, files=one)
+    assert r.status_code == 404 and "loaded models" in r.json()["detail"]

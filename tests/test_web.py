@@ -412,21 +412,82 @@ def test_errors_are_shown_in_words(page, tmp_path):
     assert page.get_by_role("dialog", name="Keyboard shortcuts").is_visible()
 
 
+# True once "Start from" offers a model named by the JS expression `name`.
+OFFERS = "[...document.querySelectorAll('#train-base option')].some(o => o.value === {})"
+
+
+# Chromium does not show a multipart body with files to Playwright, so the page records each form it posts:
+# the text fields of the last one are window.__form.
+RECORD_FORMS = """() => {
+  const send = window.fetch;
+  window.fetch = (url, options = {}) => {
+    if (options.body instanceof FormData) {
+      window.__form = Object.fromEntries([...options.body].filter(([, v]) => typeof v === "string"));
+    }
+    return send(url, options);
+  };
+}"""
+
+
+def _training_hits(tmp_path) -> list[str]:
+    return [str(write_hit(tmp_path / f"{k}_{i}.wav", k, i)) for k in ("kick", "snare", "hihat") for i in range(2)]
+
+
+def _start_training(page) -> dict:
+    """Click Start training; the text fields the page posted to /api/train."""
+    page.evaluate(RECORD_FORMS)
+    with page.expect_request("**/api/train"):
+        button(page, "Start training").click()
+    return page.evaluate("window.__form")
+
+
 def test_training_panel_uploads_follows_progress_and_uses_the_model(page, tmp_path):
-    files = [str(write_hit(tmp_path / f"{k}_{i}.wav", k, i)) for k in ("kick", "snare", "hihat") for i in range(2)]
-    page.get_by_label("Training files", exact=True).set_input_files(files)
+    page.get_by_label("Training files", exact=True).set_input_files(_training_hits(tmp_path))
     page.get_by_label("Kind", exact=True).select_option("autoencoder")
+    start_from = page.get_by_label("Start from", exact=True)
+    assert start_from.input_value() == "autoencoder-tiny"  # fine-tuning is the default when a model is loaded
+    start_from.select_option(label="new model (from scratch)")
     page.get_by_label("Minutes", exact=True).fill("0.05")
     page.get_by_label("Name", exact=True).fill("browser-test")
-    button(page, "Start training").click()
+    form = _start_training(page)
+    assert form["kind"] == "autoencoder" and "base" not in form
     page.wait_for_function("drumgen.trainer.history.length > 0", timeout=40000)
     use = button(page, "Use this model")
     use.wait_for(state="visible")
     page.wait_for_function("!document.querySelector('#train-use').disabled", timeout=50000)
     shot(page.locator("#train"), "training")
+    # the model list refreshed: the new model can be fine-tuned next, and the user's choice of scratch stays
+    page.wait_for_function(OFFERS.format("'browser-test'"))
+    assert start_from.input_value() == ""
+    made = page.evaluate("async () => (await (await fetch('/api/models')).json()).find(m => m.name === 'browser-test')")
+    assert made["kind"] == "autoencoder" and made["summary"]["base"] is None
     use.click()
     page.wait_for_function("drumgen.pads.every(p => p.sound.model === 'browser-test')")
     assert page.get_by_label("Model", exact=True).input_value() == "browser-test"
+
+
+def test_training_panel_fine_tunes_a_loaded_model_of_the_chosen_kind(page, tmp_path):
+    page.get_by_label("Training files", exact=True).set_input_files(_training_hits(tmp_path))
+    kind, start_from = page.get_by_label("Kind", exact=True), page.get_by_label("Start from", exact=True)
+    kind.select_option("specgan")
+    assert start_from.input_value() == "specgan-tiny"
+    kind.select_option("wavegan")  # the choices follow the kind
+    assert start_from.locator("option").all_inner_texts() == ["fine-tune wavegan-tiny", "new model (from scratch)"]
+    assert start_from.input_value() == "wavegan-tiny"
+    assert "Fine-tuning starts from a trained model" in page.locator("#train-base-hint").inner_text()
+    page.get_by_label("Minutes", exact=True).fill("0.05")
+    page.get_by_label("Name", exact=True).fill("browser-fine-tune")
+    form = _start_training(page)
+    assert form["kind"] == "wavegan" and form["base"] == "wavegan-tiny"
+    page.wait_for_function("drumgen.trainer.model || /failed/.test(document.querySelector('#train-text').textContent)",
+                           timeout=60000)
+    assert page.evaluate("drumgen.trainer.model"), page.locator("#train-text").inner_text()
+    tuned = page.evaluate("""async () => (await (await fetch('/api/models')).json())
+                               .find(m => m.name === drumgen.trainer.model)""")
+    assert tuned["kind"] == "wavegan" and tuned["summary"]["base"].endswith("wavegan-tiny")
+    # the new model is offered once the model list refreshes, and the chosen base stays chosen
+    page.wait_for_function(OFFERS.format("drumgen.trainer.model"))
+    assert start_from.input_value() == "wavegan-tiny"
 
 
 def test_narrow_screen_layout_fits(browser, server):

@@ -26,24 +26,26 @@ def _kinds() -> list[str]:
 @router.post("/api/train", response_model=JobEnvelope)
 async def train(svc: Svc,
                 files: Annotated[list[UploadFile], File(description="audio files, or one .zip of them")],
-                kind: Annotated[str, Form(description="wavegan, specgan or autoencoder")] = "autoencoder",
+                kind: Annotated[str | None, Form(description="wavegan, specgan or autoencoder; default: the "
+                                                             "base's kind, else autoencoder")] = None,
                 steps: Annotated[int | None, Form(gt=0)] = None,
                 minutes: Annotated[float | None, Form(gt=0)] = None,
                 base: Annotated[str | None, Form(max_length=200, description="a loaded model to fine-tune")] = None,
                 name: Annotated[str | None, Form(max_length=64)] = None,
                 preset: Annotated[str | None, Form(max_length=32)] = None) -> JobEnvelope:
     s = svc.settings
+    base_kind = svc.engine.get(base).kind if base else None  # an unknown base: 404 naming the loaded models
+    kind = kind or base_kind or "autoencoder"
     if kind not in _kinds():
         raise HTTPException(422, f"unknown model kind {kind!r}; choose one of {', '.join(_kinds())}")
+    if base_kind and base_kind != kind:  # a fine-tune keeps its base's architecture
+        raise HTTPException(422, f"base model {base!r} is a {base_kind}; pick kind {base_kind} or another base")
     if (steps is None) == (minutes is None):
         raise HTTPException(422, "give a training budget: either steps or minutes (not both)")
     if (steps or 0) > s.max_train_steps or (minutes or 0) > s.max_train_minutes:
         raise HTTPException(422, f"the budget is limited to {s.max_train_steps} steps or "
                                  f"{s.max_train_minutes:g} minutes")
-    init = None
-    if base:
-        svc.engine.get(base)
-        init = str(checkpoint.resolve(base, svc.engine.checkpoints_dir))
+    init = str(checkpoint.resolve(base, svc.engine.checkpoints_dir)) if base else None
     if svc.jobs.pending() >= s.max_jobs_queued:
         raise HTTPException(503, f"{s.max_jobs_queued} training jobs are already waiting; try again later",
                             headers={"Retry-After": "60"})

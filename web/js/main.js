@@ -208,6 +208,7 @@ async function loadSessionFile(file) {
 // ---- models ------------------------------------------------------------------------------------------
 async function refreshModels() {
   models = await api.models();
+  trainer.listBases();
   const sel = $("model");
   sel.replaceChildren(...models.map((m) => new Option(`${m.name} (${m.kind})`, m.name)));
   if (!models.length) {
@@ -263,6 +264,7 @@ const morph = new Morph($("morph"), {
 });
 const trainer = new TrainPanel($("train"), {
   guard, audition, info, error, useModel: (n) => guard(() => useModel(n)), refreshModels: () => guard(refreshModels),
+  models: () => models,
 });
 
 function setSwing(percent) {

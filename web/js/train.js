@@ -1,5 +1,6 @@
-// The training panel: upload a folder (or files, or a .zip) of hits, pick a model kind and a time budget,
-// start a job (POST /api/train), follow it over /ws/jobs/{id} (loss curve, preview sounds), then use the model.
+// The training panel: upload a folder (or files, or a .zip) of hits, pick a model kind, a loaded model to fine-tune
+// (or none: from scratch) and a time budget, start a job (POST /api/train), follow it over /ws/jobs/{id} (loss
+// curve, preview sounds), then use the model.
 
 import * as api from "./api.js";
 
@@ -7,12 +8,16 @@ const AUDIO = /\.(wav|wave|aif|aiff|aifc|flac|ogg|oga|mp3|zip)$/i;
 const COLORS = ["#ffb347", "#7fd1ff", "#9be39b", "#ff7f9f"];
 
 export class TrainPanel {
-  /** @param {object} app guard(fn), audition(url), useModel(name), refreshModels(), info(text), error(text) */
+  /**
+   * @param {object} app guard(fn), audition(url), useModel(name), refreshModels(), models() (GET /api/models),
+   *   info(text), error(text)
+   */
   constructor(root, app) {
     this.app = app;
     const $ = (sel) => root.querySelector(sel);
     Object.assign(this, {
-      folder: $("#train-folder"), files: $("#train-files"), kind: $("#train-kind"), minutes: $("#train-minutes"),
+      folder: $("#train-folder"), files: $("#train-files"), kind: $("#train-kind"), base: $("#train-base"),
+      hint: $("#train-base-hint"), minutes: $("#train-minutes"),
       name: $("#train-name"), startBtn: $("#train-start"), cancelBtn: $("#train-cancel"), useBtn: $("#train-use"),
       bar: $("#train-progress"), text: $("#train-text"), canvas: $("#train-loss"), previews: $("#train-previews"),
     });
@@ -25,6 +30,25 @@ export class TrainPanel {
     const chosen = () => { this.text.textContent = `${this.chosenFiles().length} audio files chosen.`; };
     this.folder.addEventListener("change", chosen);
     this.files.addEventListener("change", chosen);
+    this.kind.addEventListener("change", () => this.listBases(true));
+    this.listBases(true);
+  }
+
+  /**
+   * Fill "Start from" with the loaded models of the chosen kind, then scratch. Fine-tuning is the better default
+   * (the quick way to a kit's sound), so the first such model is chosen unless the user picked another
+   * one, or scratch, that is still offered. Called on a Kind change (fresh) and whenever the app's models refresh.
+   */
+  listBases(fresh = false) {
+    const kind = this.kind.value, kept = this.base.value, offered = this.base.options.length > 1;
+    const names = this.app.models().filter((m) => m.kind === kind).map((m) => m.name);
+    this.base.replaceChildren(...names.map((n) => new Option(`fine-tune ${n}`, n)),
+      new Option("new model (from scratch)", ""));
+    const keep = !fresh && (names.includes(kept) || (kept === "" && offered));
+    this.base.value = keep ? kept : names[0] || "";
+    this.hint.textContent = names.length
+      ? "Fine-tuning starts from a trained model: the quick way to your own kit."
+      : `No ${kind} model is loaded to fine-tune, so this one starts from scratch.`;
   }
 
   chosenFiles() {
@@ -40,6 +64,7 @@ export class TrainPanel {
     for (const f of files) form.append("files", f, f.webkitRelativePath || f.name);
     form.append("kind", this.kind.value);
     form.append("minutes", String(minutes));
+    if (this.base.value) form.append("base", this.base.value);
     if (this.name.value.trim()) form.append("name", this.name.value.trim());
     this.reset();
     this.text.textContent = `Uploading ${files.length} files…`;
