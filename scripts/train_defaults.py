@@ -46,6 +46,23 @@ WHY_SHORT = {
                "reconstruction adds artefacts (see the clipped count in the garbage checks). The "
                "autoencoder reaches the real floor in the same time, so the drum machine starts on it.",
 }
+# ... and when the model was latent-fitted after its adversarial steps (--latent-fit-minutes).
+WHY_SHORT_LATENT = {
+    "wavegan": "A GAN learns slowly per CPU-minute (the published WaveGAN trained 200k iterations, about four days "
+               "on a P100 GPU). The latent fit (the second count of steps: a latent per train hit, the generator "
+               "trained to play them back) is what brought every class in; its Frechet distance to the train hits "
+               "was still falling when it stopped. What is left is heard in the previews: steady tones at fixed "
+               "frequencies (horizontal lines in the spectrograms, transposed-convolution artefacts, which the paper "
+               "answers with a learned post-processing filter). A longer latent fit (`--latent-fit-minutes`, "
+               "resumes) or a GPU run closes more of the gap; the autoencoder reaches the real floor in the same "
+               "time, so the drum machine starts on it.",
+    "specgan": "A GAN learns slowly per CPU-minute (the published SpecGAN trained about two days on a GPU). The "
+               "latent fit (the second count of steps: a latent per train hit, the generator trained to draw their "
+               "spectrograms) is what brought more classes in; Griffin-Lim phase reconstruction still adds "
+               "artefacts that no spectrogram loss sees. A longer latent fit (`--latent-fit-minutes`, resumes) "
+               "closes more of the gap; the autoencoder reaches the real floor in the same time, so the drum "
+               "machine starts on it.",
+}
 
 
 def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=None,
@@ -82,7 +99,7 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
                      f"class blended with one of its {c.prior_neighbours} nearest, plus noise {c.prior_noise:g} |")
     if "tagger_agreement" in result:
         lines.append(f"| tagger agrees with the asked class | {result['tagger_agreement']:.2f} (target >= 0.80) |")
-    if kind_short := WHY_SHORT.get(name):
+    if kind_short := (WHY_SHORT_LATENT if base_summary else WHY_SHORT).get(name):
         if ratio > 1.5 or result.get("tagger_agreement", 1.0) < 0.8:
             lines += ["", "## Why it falls short", "", kind_short]
     minutes = f"--minutes {summary['seconds'] / 60:.0f}"
