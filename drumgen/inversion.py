@@ -19,16 +19,9 @@ import torch
 
 from drumgen.losses import MultiResolutionSTFTLoss
 
-GAUSSIAN_LIMIT = 3.0
-
 
 class InversionError(ValueError):
     """The hit cannot be inverted (wrong shape, silent); the message says what to pass instead."""
-
-
-def _clamp(model, z: torch.Tensor) -> torch.Tensor:
-    limit = 1.0 if model.latent_prior == "uniform" else GAUSSIAN_LIMIT
-    return z.clamp(-limit, limit)
 
 
 def _distance(loss: MultiResolutionSTFTLoss, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -92,7 +85,7 @@ def invert(model, x: torch.Tensor, seconds: float = 2.0, candidates: int = 32, b
                     m1.mul_(0.9).add_(0.1 * grad)
                     m2.mul_(0.999).add_(0.001 * grad**2)
                     update = (m1 / (1 - 0.9**step)) / ((m2 / (1 - 0.999**step)).sqrt() + 1e-8)
-                    z.copy_(_clamp(model, z - lr * update))
+                    z.copy_((z - lr * update).clamp(-model.latent_limit(), model.latent_limit()))
                 last = time.monotonic() - t0
         finally:
             for p, flag in zip(params, flags, strict=True):

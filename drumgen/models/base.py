@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 MAX_PRIOR_SIZE = 8192  # bounds the stored-prior buffers a (tampered) stored config can ask for
+GAUSSIAN_LIMIT = 3.0  # a Gaussian-prior latent stays within +-3 sigma per number (uniform: [-1, 1])
 
 
 class StoredConfig:
@@ -74,9 +75,17 @@ class DrumModel(nn.Module):
                        labels: torch.Tensor | None = None) -> torch.Tensor:
         """n latents from the prior: [n, *latent_shape]. `labels` [n] are the classes the latents will be decoded
         with; a model whose prior depends on the class (the Autoencoder's) draws each latent from its class."""
+        return self.fixed_latents(n, generator)
+
+    def fixed_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n latents from the fixed prior a generator is trained on: U(-1, 1) or N(0, 1)."""
         if self.latent_prior == "uniform":
             return torch.rand((n, *self.latent_shape), generator=generator) * 2 - 1
         return torch.randn((n, *self.latent_shape), generator=generator)
+
+    def latent_limit(self) -> float:
+        """How far a searched or fitted latent may go per number: the fixed prior's support (+-3 sigma)."""
+        return 1.0 if self.latent_prior == "uniform" else GAUSSIAN_LIMIT
 
     def decode(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         """[B, *latent_shape] (+ class indices [B]) -> audio [B, slice_length] in [-1, 1]."""

@@ -29,7 +29,6 @@ from drumgen.models.base import BaseConfig
 FITS = ("adversarial", "latent")
 LATENT_FIT_MAX_HITS = 256  # `--fit auto` fits latents when fine-tuning a GAN on at most this many hits
 FIT_CANDIDATES = 128  # prior samples tried per class as each hit's starting latent
-GAUSSIAN_LIMIT = 3.0  # a Gaussian-prior latent stays within +-3 sigma per number (uniform: [-1, 1])
 
 
 @dataclasses.dataclass
@@ -111,15 +110,6 @@ class WGANGP:
     critic sees of a batch (a waveform for WaveGAN, a normalised spectrogram for SpecGAN), and its latent fit.
     Mixed into the models."""
 
-    def latent_limit(self) -> float:
-        return 1.0 if self.config.latent_prior == "uniform" else GAUSSIAN_LIMIT
-
-    def fixed_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The prior the generator is trained on: U(-1, 1) or N(0, 1), [n, latent_dim]."""
-        if self.config.latent_prior == "uniform":
-            return torch.rand((n, self.config.latent_dim), generator=generator) * 2 - 1
-        return torch.randn((n, self.config.latent_dim), generator=generator)
-
     def sample_latents(self, n: int, generator: torch.Generator | None = None,
                        labels: torch.Tensor | None = None) -> torch.Tensor:
         """New hits' latents: blends of the stored (fitted) latents after a latent fit, else the fixed prior."""
@@ -163,9 +153,8 @@ class WGANGP:
             for cls in classes:
                 members = torch.arange(len(xt)) if cls is None else torch.from_numpy(np.nonzero(y == cls)[0])
                 cand = self.fixed_latents(FIT_CANDIDATES, generator)
-                label = None if cls is None else torch.full((32,), cls, dtype=torch.long)
-                out = torch.cat([self.fit_signature(self.G(cand[s:s + 32], None if label is None else
-                                                           label[: len(cand[s:s + 32])]))
+                label = None if cls is None else torch.full((FIT_CANDIDATES,), cls, dtype=torch.long)
+                out = torch.cat([self.fit_signature(self.G(cand[s:s + 32], None if label is None else label[s:s + 32]))
                                  for s in range(0, FIT_CANDIDATES, 32)])
                 z[members] = cand[torch.cdist(sig[members], out, p=1).argmin(1)]
             self.store_latents(z, y)
