@@ -33,6 +33,8 @@ import torch.distributed as dist
 from drumgen import audio, checkpoint, pictures
 from drumgen.dataset import Dataset, load_folder
 from drumgen.models import model_class
+from drumgen.models.base import MAX_PRIOR_SIZE
+from drumgen.models.layers import LATENT_FIT_MAX_HITS
 
 PREVIEW_COUNT = 8
 EVAL_COUNT = 64  # generated hits per quality measurement
@@ -146,9 +148,6 @@ def _choose_fit(cfg, opts: TrainOptions, hits: int, out: Path) -> bool:
             raise TrainingError(f"this run fitted a latent to each of {cfg.prior_size} hits and {opts.data} now "
                                 f"holds {hits}: resume it on the same hits, or start a new run")
         return cfg.fit == "latent"
-    from drumgen.models.base import MAX_PRIOR_SIZE
-    from drumgen.models.layers import LATENT_FIT_MAX_HITS
-
     if opts.fit not in ("auto", "adversarial", "latent"):
         raise TrainingError(f"unknown --fit {opts.fit!r}; choose auto, adversarial or latent")
     latent = opts.fit == "latent" or (opts.fit == "auto" and bool(opts.init) and hits <= LATENT_FIT_MAX_HITS)
