@@ -189,11 +189,16 @@ def trim_onset(x: np.ndarray, sample_rate: int, threshold_db: float = ONSET_DB) 
 def fit_length(x: np.ndarray, length: int, sample_rate: int, fade_seconds: float = FADE_SECONDS) -> np.ndarray:
     """Pad with zeros or cut to `length`; a cut gets a short linear fade-out so it does not click."""
     if x.shape[0] >= length:
-        x = x[:length].copy()
-        fade = min(length, max(1, int(fade_seconds * sample_rate)))
-        x[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-        return x
+        return fade_out(x[:length], sample_rate, fade_seconds) if fade_seconds > 0 else x[:length].copy()
     return np.pad(x, (0, length - x.shape[0])).astype(np.float32)
+
+
+def fade_out(x: np.ndarray, sample_rate: int, seconds: float = FADE_SECONDS) -> np.ndarray:
+    """A copy of x [..., T] whose last `seconds` ramp linearly to zero, so a hit cut short does not click."""
+    x = np.array(x, dtype=np.float32)
+    fade = min(x.shape[-1], max(1, int(seconds * sample_rate)))
+    x[..., -fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return x
 
 
 def normalize(x: np.ndarray, peak: float = PEAK) -> np.ndarray:

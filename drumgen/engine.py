@@ -132,10 +132,13 @@ class Engine:
         with self._locks[name]:
             x = model.decode(z, y).float().numpy()
         # A hit louder than -1 dBFS (SpecGAN's phase reconstruction can overshoot) is turned down to it rather
-        # than clipped: one-shots peak near -1 dBFS, as audio.prepare makes the training hits.
+        # than clipped: one-shots peak near -1 dBFS, as audio.prepare makes the training hits. The model's slice
+        # ends where its output stops, not where the sound does (a WaveGAN's last samples are rarely zero), so
+        # the last 10 ms fade out as a cut training hit does: no click when a pad plays it.
         x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         peak = np.abs(x).max(axis=-1, keepdims=True)
-        return (x * np.minimum(1.0, audio.PEAK / np.maximum(peak, 1e-9))).astype(np.float32)
+        x = x * np.minimum(1.0, audio.PEAK / np.maximum(peak, 1e-9))
+        return audio.fade_out(x, model.config.sample_rate)
 
     def _label_tensor(self, name: str, labels: list[str | None]) -> torch.Tensor | None:
         model = self.get(name)

@@ -94,10 +94,7 @@ def prepare_one_shot(x: np.ndarray, sample_rate: int) -> np.ndarray:
         return x
     x = audio.trim_onset(x, audio.OUTPUT_RATE)
     loud = np.flatnonzero(np.abs(x) >= peak * 10 ** (TAIL_DB / 20))
-    x = x[: int(loud[-1]) + 1].copy()
-    fade = min(x.shape[0], int(audio.FADE_SECONDS * audio.OUTPUT_RATE))
-    if fade > 1:
-        x[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    x = audio.fade_out(x[: int(loud[-1]) + 1], audio.OUTPUT_RATE)
     return audio.normalize(x)
 
 

@@ -59,3 +59,15 @@ def test_the_tagger_names_what_it_hears(tmp_path):
     assert list(engine.models) == ["wavegan-tiny"]  # the tagger is not a sound model
     sounds = engine.sample("wavegan-tiny", 4, seed=1)
     assert all(s.heard in engine.tagger.config.labels for s in sounds)
+
+
+def test_every_generated_hit_fades_out_at_the_end_of_its_slice(engine):
+    """A model's slice can stop mid-sound (an untrained WaveGAN's last samples are its biases): the last 10 ms ramp
+    to zero, so a pad never clicks when its sound ends."""
+    for name in engine.models:
+        for sound in engine.sample(name, 4, seed=5):
+            fade = int(0.01 * sound.sample_rate)
+            tail = np.abs(sound.audio[-fade:])
+            assert sound.audio[-1] == 0.0, name
+            ramp = np.linspace(1.0, 0.0, fade)
+            assert np.all(tail <= ramp * np.abs(sound.audio).max() + 1e-7), name

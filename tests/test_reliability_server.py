@@ -96,7 +96,9 @@ def test_memory_stays_bounded_over_thousands_of_sounds(srv, client, model):
     before = rss_mb(srv.pid)
     burst(40, 1000)
     after = rss_mb(srv.pid)
-    assert after - before < 30, f"RSS grew {after - before:.0f} MB over 2560 sounds ({before:.0f} -> {after:.0f})"
+    # Kept audio would be 2560 x 64 KB = 160 MB; the bound leaves room for the allocator on a loaded machine
+    # (+38 MB seen once while two trainings shared the cores).
+    assert after - before < 60, f"RSS grew {after - before:.0f} MB over 2560 sounds ({before:.0f} -> {after:.0f})"
     assert client.get("/api/health").json()["status"] == "ok"
 
 
