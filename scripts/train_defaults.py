@@ -50,12 +50,13 @@ WHY_SHORT = {
 WHY_SHORT_LATENT = {
     "wavegan": "A GAN learns slowly per CPU-minute (the published WaveGAN trained 200k iterations, about four days "
                "on a P100 GPU). The latent fit (the second count of steps: a latent per train hit, the generator "
-               "trained to play them back) is what brought every class in; its Frechet distance to the train hits "
-               "was still falling when it stopped. What is left is heard in the previews: steady tones at fixed "
+               "trained to play them back) is what brought every class in, and its distance to the train hits was "
+               "still falling when the run stopped. What is left is heard in the previews: steady tones at fixed "
                "frequencies (horizontal lines in the spectrograms, transposed-convolution artefacts, which the paper "
-               "answers with a learned post-processing filter). A longer latent fit (`--latent-fit-minutes`, "
-               "resumes) or a GPU run closes more of the gap; the autoencoder reaches the real floor in the same "
-               "time, so the drum machine starts on it.",
+               "answers with a learned post-processing filter), and a few kicks, toms and percussion hits it still "
+               "plays back weakly, which the tagger then hears as hats or snares (the class histogram below). A "
+               "longer latent fit (`--latent-fit-minutes`, resumes) or a GPU run closes more of the gap; the "
+               "autoencoder reaches the real floor in less time, so the drum machine starts on it.",
     "specgan": "A GAN learns slowly per CPU-minute (the published SpecGAN trained about two days on a GPU). The "
                "latent fit (the second count of steps: a latent per train hit, the generator trained to draw their "
                "spectrograms) is what brought more classes in; Griffin-Lim phase reconstruction still adds "
@@ -71,6 +72,8 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
     fd, fd_real = result.get("frechet"), real.get("frechet")
     ratio = fd / fd_real if fd and fd_real else math.nan
     tag = result.get("tagger", {})
+    run_minutes = trained_seconds(run) / 60  # the whole run; the kept checkpoint may be an earlier one
+    runs = "" if run.parent == ROOT / "runs" else f" --runs {os.path.relpath(run.parent, ROOT)}"
     lines = [
         f"# {name}", "",
         f"Default `{summary.get('preset')}` {name} trained by `scripts/train_defaults.py` on the train kits of the "
@@ -80,7 +83,9 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
         f"| data | {summary['data']['hits']} hits: {summary['data']['counts']} |",
         *([f"| steps | {base_summary['steps']} WGAN-GP steps, then {summary['steps']} latent-fit steps |",
            f"| training time | {base_summary['seconds'] / 60:.1f} + {summary['seconds'] / 60:.1f} min on "
-           f"{summary.get('device', 'cpu')} ({platform.machine()}, torch {summary.get('torch', torch.__version__)}) |"]
+           f"{summary.get('device', 'cpu')} ({platform.machine()}, torch {summary.get('torch', torch.__version__)})"
+           + (f"; the kept checkpoint is the run's closest to the train hits, of {run_minutes:.0f} minutes"
+              if run_minutes > summary['seconds'] / 60 + 1 else "") + " |"]
           if base_summary else
           [f"| steps | {summary['steps']} |",
            f"| training time | {summary['seconds'] / 60:.1f} min on {summary.get('device', 'cpu')} "
@@ -102,13 +107,13 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
     if kind_short := (WHY_SHORT_LATENT if base_summary else WHY_SHORT).get(name):
         if ratio > 1.5 or result.get("tagger_agreement", 1.0) < 0.8:
             lines += ["", "## Why it falls short", "", kind_short]
-    minutes = f"--minutes {summary['seconds'] / 60:.0f}"
+    minutes = f"--minutes {run_minutes:.0f}"
     if base_summary:
-        minutes = f"--minutes {base_summary['seconds'] / 60:.0f} --latent-fit-minutes {summary['seconds'] / 60:.0f}"
+        minutes = f"--minutes {base_summary['seconds'] / 60:.0f} --latent-fit-minutes {run_minutes:.0f}"
     lines += ["", f"Class histogram (tagger): {tag.get('histogram')}", "",
               f"Garbage checks: {result.get('garbage')}", "",
-              f"Reproduce: `python scripts/train_defaults.py --models {name} {minutes} --install` (resumes "
-              f"runs/{name}{'-latent' if base_summary else ''} if present)."]
+              f"Reproduce: `python scripts/train_defaults.py --models {name} {minutes}{runs} --install` (resumes "
+              f"{os.path.relpath(run, ROOT)} if present)."]
     return "\n".join(lines) + "\n"
 
 
