@@ -189,7 +189,7 @@ def trim_onset(x: np.ndarray, sample_rate: int, threshold_db: float = ONSET_DB) 
 def fit_length(x: np.ndarray, length: int, sample_rate: int, fade_seconds: float = FADE_SECONDS) -> np.ndarray:
     """Pad with zeros or cut to `length`; a cut gets a short linear fade-out so it does not click."""
     if x.shape[0] >= length:
-        return fade_out(x[:length], sample_rate, fade_seconds) if fade_seconds > 0 else x[:length].copy()
+        return fade_out(x[:length], sample_rate, fade_seconds)  # fade_seconds 0: a plain cut
     return np.pad(x, (0, length - x.shape[0])).astype(np.float32)
 
 
