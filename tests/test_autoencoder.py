@@ -15,8 +15,9 @@ from drumgen import audio, checkpoint, inversion, synth
 from drumgen.cli import main
 from drumgen.engine import Engine, Sound
 from drumgen.losses import MultiResolutionSTFTLoss, log_spectral_distance_db
+from drumgen.models import base
 from drumgen.models.autoencoder import PRESETS, Autoencoder, Config
-from drumgen.models.base import BaseConfig, DrumModel
+from drumgen.models.base import BaseConfig, DrumModel, bank_noise
 from drumgen.train import TrainOptions, train
 
 torch.set_num_threads(1)
@@ -132,7 +133,7 @@ def test_resume_continues_the_same_run(hits_dir, tmp_path):
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
 
 
-def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir):
+def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir, monkeypatch):
     out, seconds = trained
     assert seconds < 60
     m = checkpoint.load(out)
@@ -153,6 +154,8 @@ def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir):
     with torch.no_grad():
         assert torch.allclose(m.prior_latents[: len(x)], m.encode(x), atol=1e-4)
     bank = m.prior_latents[: len(x)]
+    # the large-bank sampler: these 12 hits are a small bank, which samples wider on purpose (tested below)
+    monkeypatch.setattr(base, "SMALL_BANK_NOISE", m.config.prior_noise)
     z = m.sample_latents(512, torch.Generator().manual_seed(0))
     assert z.shape == (512, 136)
     def nearest(z):  # median distance to the closest stored latent
@@ -184,6 +187,32 @@ def test_stored_prior_samples_the_asked_class():
     z = m.sample_latents(200, g)
     share = torch.cdist(z, centres).argmin(1).float().mean()
     assert 0.1 < share < 0.45  # about the 4 / 16 of stored latents that are class 1
+
+
+def test_sampling_noise_grows_as_the_stored_bank_shrinks():
+    """The default corpus's 535 latents sample with the config's prior_noise; a kit of a few dozen hits samples
+    with SMALL_BANK_NOISE of the class spread, so its new hits are not the kit's own hits blended back."""
+    assert bank_noise(0.2, 535) == bank_noise(0.2, base.LARGE_BANK) == 0.2
+    assert bank_noise(0.2, 30) == bank_noise(0.2, 1) == base.SMALL_BANK_NOISE
+    assert bank_noise(1.5, 30) == 1.5  # never less than asked for
+    between = [bank_noise(0.2, n) for n in (40, 64, 128, 200)]
+    assert between == sorted(between, reverse=True) and 0.2 < min(between) and max(between) < base.SMALL_BANK_NOISE
+
+
+def test_a_small_bank_samples_new_latents_not_its_own(monkeypatch):
+    """24 stored latents (a small kit): the median sample sits more than twice as far from its nearest stored
+    latent as it would with the large-bank noise."""
+    m = tiny(prior_size=24)
+    bank = torch.randn(24, m.latent_size)
+    m.store_latents(bank, None)
+    def spread_from_bank():
+        z = m.sample_latents(256, torch.Generator().manual_seed(0)).reshape(256, -1)
+        return float(torch.cdist(z, bank).min(1).values.median())
+
+    wide = spread_from_bank()
+    monkeypatch.setattr(base, "SMALL_BANK_NOISE", m.config.prior_noise)
+    narrow = spread_from_bank()
+    assert wide > 2 * narrow
 
 
 def test_checkpoint_without_stored_prior_still_loads(tmp_path):

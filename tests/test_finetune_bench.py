@@ -40,3 +40,35 @@ def test_two_kit_folders_make_one_kit_of_all_their_hits(tmp_path):
     finally:
         shutil.rmtree(folder)
     assert sorted(data.labels[i] for i in data.y) == ["clap", "hihat", "kick", "kick", "snare"]
+
+
+def test_bank_noise_measures_one_row_per_noise_and_restores_the_sampler(tmp_path, monkeypatch):
+    """benchmarks/bank_noise.py: a model holding a 6-hit kit's latents, measured at two noises against the kit;
+    the table has a row per noise and the shipped SMALL_BANK_NOISE is back afterwards."""
+    from drumgen import checkpoint
+    from drumgen.models import base
+    from drumgen.models.autoencoder import PRESETS, Autoencoder, Config
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location("bank_noise_under_test", ROOT / "benchmarks" / "bank_noise.py")
+        bank_noise = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bank_noise)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    kit = tmp_path / "kit"
+    synth.write_folder(kit, per_class=2, seed=3, classes=("kick", "snare", "hihat"))
+    model = Autoencoder(Config(**PRESETS["tiny"]))
+    hits = load_folder(kit, model.config.sample_rate, model.config.slice_length, cache_dir=False)
+    model.fit_latent_prior(hits.x, None)
+    checkpoint.save(model, tmp_path / "model")
+    monkeypatch.setattr(sys.modules["finetune"], "N", 24)  # 250 in real runs
+    monkeypatch.setattr(sys.modules["common"], "RESULTS", tmp_path / "RESULTS.md")
+    monkeypatch.setattr(sys, "argv", ["bank_noise.py", str(tmp_path / "model"), "--kit", str(kit), "--noise", "0.5,3"])
+    shipped = base.SMALL_BANK_NOISE
+    bank_noise.main()
+    assert base.SMALL_BANK_NOISE == shipped
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "6 stored latents" in text
+    rows = [line for line in text.splitlines() if line.startswith("| 0.5") or line.startswith("| 3 ")]
+    assert len(rows) == 2

@@ -20,6 +20,8 @@ Sampling new hits (the latent prior): the latents of the training hits themselve
 (`fit_latent_prior`, at most `prior_size` of them). A new hit of class k blends a random training latent of
 class k with one of its `prior_neighbours` nearest same-class latents, at a random point on the line between
 them, plus `prior_noise` of the class's spread in fresh Gaussian noise: z = (1 - t) z_i + t z_j + s * sigma_k * eps.
+A small bank (a fine-tune on a kit of a few dozen hits) samples with more noise, so its new hits are not the
+kit's own hits blended back (models/base.py bank_noise).
 Measured on the Hydrogen corpus (benchmarks/RESULTS.md), this puts sampled hits as close to unseen kits as real
 hits are and makes them sound like the class asked for; one Gaussian fitted to all latents (the fallback for
 models without stored latents) mixes classes and frames into hits the tagger files under the wrong class.
@@ -61,7 +63,8 @@ class Config(BaseConfig):
     batch_size: int = 16
     prior_size: int = 1024  # training latents kept for sampling (a class-stratified subset of larger sets)
     prior_neighbours: int = 8  # a sample blends a latent with one of its nearest same-class latents
-    prior_noise: float = 0.2  # ... plus this much of the class's per-number spread in Gaussian noise
+    prior_noise: float = 0.2  # ... plus this much of the class's per-number spread in Gaussian noise (more
+    # for a bank of under 256 latents: models/base.py bank_noise)
 
 
 PRESETS: dict[str, dict] = {

@@ -18,6 +18,19 @@ from torch import nn
 
 MAX_PRIOR_SIZE = 8192  # bounds the stored-prior buffers a (tampered) stored config can ask for
 GAUSSIAN_LIMIT = 3.0  # a Gaussian-prior latent stays within +-3 sigma per number (uniform: [-1, 1])
+# A small bank of stored latents samples with more noise: with a few hits per class, a blend of two neighbours lands
+# next to one of them (a near-copy of a training hit). From LARGE_BANK stored latents down to SMALL_BANK the noise
+# grows from the config's prior_noise to SMALL_BANK_NOISE of the class's spread, linearly in log(count).
+SMALL_BANK, LARGE_BANK, SMALL_BANK_NOISE = 32, 256, 1.5
+
+
+def bank_noise(prior_noise: float, count: int) -> float:
+    """The noise a stored prior of `count` latents samples with: `prior_noise` for a bank of LARGE_BANK or more,
+    rising to SMALL_BANK_NOISE (never below prior_noise) at SMALL_BANK or fewer, linearly in log(count)."""
+    if count >= LARGE_BANK:
+        return prior_noise
+    w = min(1.0, math.log(LARGE_BANK / max(count, 1)) / math.log(LARGE_BANK / SMALL_BANK))
+    return max(prior_noise, prior_noise + w * (SMALL_BANK_NOISE - prior_noise))
 
 
 class StoredConfig:
@@ -123,9 +136,10 @@ class DrumModel(nn.Module):
     def sample_stored(self, n: int, generator: torch.Generator | None, labels: torch.Tensor | None) -> torch.Tensor:
         """z = (1 - t) z_i + t z_j + s sigma eps: z_i a random stored latent of the asked class (any class when
         none is asked or the class has none stored), z_j one of its `prior_neighbours` nearest in that pool,
-        t ~ U(0, 1), sigma the pool's per-number spread, s = `prior_noise`."""
+        t ~ U(0, 1), sigma the pool's per-number spread, s = `bank_noise(prior_noise, stored count)`."""
         c = self.config
         count = int(self.prior_count)
+        noise = bank_noise(c.prior_noise, count)
         bank, bank_labels = self.prior_latents[:count].detach(), self.prior_labels[:count]
         out = []
         for k in range(n):
@@ -139,7 +153,7 @@ class DrumModel(nn.Module):
             t = float(torch.rand((), generator=generator))
             spread = zs.std(0) if len(zs) > 1 else bank.std(0) if count > 1 else torch.ones(self.latent_size)
             eps = torch.randn(self.latent_size, generator=generator)
-            out.append((1 - t) * zs[i] + t * zs[j] + c.prior_noise * spread * eps)
+            out.append((1 - t) * zs[i] + t * zs[j] + noise * spread * eps)
         return torch.stack(out).reshape(n, *self.latent_shape)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
