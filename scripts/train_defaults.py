@@ -53,7 +53,7 @@ WHY_SHORT_LATENT = {
                "trained to play them back) is what brought every class in, and its distance to the train hits was "
                "still falling when the run stopped. What is left is heard in the previews: steady tones at fixed "
                "frequencies (horizontal lines in the spectrograms, transposed-convolution artefacts, which the paper "
-               "answers with a learned post-processing filter), and a few kicks, toms and percussion hits it still "
+               "answers with a learned post-processing filter), and cymbals, toms and percussion hits it still "
                "plays back weakly, which the tagger then hears as hats or snares (the class histogram below). A "
                "longer latent fit (`--latent-fit-minutes`, resumes) or a GPU run closes more of the gap; the "
                "autoencoder reaches the real floor in less time, so the drum machine starts on it.",
