@@ -13,10 +13,11 @@ from drumgen.dataset import load_folder
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_finetune():
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # finetune.py imports its neighbour common.py
+def load_bench(name: str):
+    """benchmarks/<name>.py as a module (it imports its neighbours, common.py and finetune.py)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        spec = importlib.util.spec_from_file_location("finetune_under_test", ROOT / "benchmarks" / "finetune.py")
+        spec = importlib.util.spec_from_file_location(f"{name}_under_test", ROOT / "benchmarks" / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
@@ -25,7 +26,7 @@ def load_finetune():
 
 
 def test_two_kit_folders_make_one_kit_of_all_their_hits(tmp_path):
-    finetune = load_finetune()
+    finetune = load_bench("finetune")
     kits = []
     for name, classes in (("KitA", ("kick", "snare")), ("KitB", ("kick", "hihat", "clap"))):
         for i, label in enumerate(classes):
@@ -49,13 +50,7 @@ def test_bank_noise_measures_one_row_per_noise_and_restores_the_sampler(tmp_path
     from drumgen.models import base
     from drumgen.models.autoencoder import PRESETS, Autoencoder, Config
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location("bank_noise_under_test", ROOT / "benchmarks" / "bank_noise.py")
-        bank_noise = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(bank_noise)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    bank_noise = load_bench("bank_noise")
     kit = tmp_path / "kit"
     synth.write_folder(kit, per_class=2, seed=3, classes=("kick", "snare", "hihat"))
     model = Autoencoder(Config(**PRESETS["tiny"]))
