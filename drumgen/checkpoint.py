@@ -42,6 +42,17 @@ def default_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent.parent / "checkpoints"
 
 
+def user_dir() -> Path:
+    """Where a user's own trained models live, never inside the repository: $DRUMGEN_MODELS_DIR, else
+    $XDG_DATA_HOME/drumgen/models, else ~/.local/share/drumgen/models. The server installs finished training jobs
+    here and serves them beside the defaults."""
+    env = os.environ.get("DRUMGEN_MODELS_DIR")
+    if env:
+        return Path(env)
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(data_home) / "drumgen" / "models"
+
+
 def list_dir(checkpoints_dir: str | os.PathLike) -> list[Path]:
     """Checkpoint directories directly below `checkpoints_dir`, sorted by name."""
     root = Path(checkpoints_dir)
@@ -58,11 +69,12 @@ def resolve(name_or_path: str | os.PathLike, checkpoints_dir: str | os.PathLike 
     if p.name == MODEL_FILE and p.is_file():
         return p.parent
     root = Path(checkpoints_dir) if checkpoints_dir else default_dir()
-    if p.name == str(name_or_path) and (root / p.name / MODEL_FILE).is_file():
-        return root / p.name
-    known = ", ".join(c.name for c in list_dir(root)) or "none"
+    for folder in (root, user_dir()):  # a name: the defaults first, then the user's own trained models
+        if p.name == str(name_or_path) and (folder / p.name / MODEL_FILE).is_file():
+            return folder / p.name
+    known = ", ".join(c.name for c in list_dir(root) + list_dir(user_dir())) or "none"
     raise CheckpointError(f"no checkpoint at {name_or_path!r}: give a directory holding {MODEL_FILE} "
-                          f"or the name of one in {root} (there: {known})")
+                          f"or the name of one in {root} or {user_dir()} (there: {known})")
 
 
 def _tensors_for_file(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

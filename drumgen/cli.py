@@ -224,7 +224,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from drumgen.server.app import serve
 
     serve(host=args.host, port=args.port, checkpoints=args.checkpoints, midi_in=args.midi_in,
-          open_browser=args.open)
+          open_browser=args.open, models_dir=args.models_dir)
     return 0
 
 
@@ -312,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     _add_checkpoints_arg(p)
     p.add_argument("--midi-in", metavar="PORT_NAME", help="relay this MIDI input port to the browser")
+    p.add_argument("--models-dir", metavar="DIR", default=None,
+                   help="your own trained models: served beside the defaults, where the training panel installs "
+                        "new ones (default: $DRUMGEN_MODELS_DIR or ~/.local/share/drumgen/models)")
     p.add_argument("--open", action="store_true", help="open the drum machine in a web browser")
     p.set_defaults(func=cmd_serve)
 

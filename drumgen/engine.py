@@ -43,11 +43,22 @@ class Sound:
     label: str | None = None
     seed: int | None = None
     origin: str = "sample"  # sample | decode | interpolate | mix4 | resynth | upload
-    heard: str | None = None  # the class the tagger hears (pads are named by it), None without a tagger
+    heard: str | None = None  # the class the tagger hears (a hint beside the asked label), None without a tagger
+    name: str | None = None  # what the user called it: an upload's (or its re-synthesis's) file name
+    digest: str | None = None  # an upload's content hash: it has no model or latent to be named by
+
+    @classmethod
+    def upload(cls, name: str, x: np.ndarray, sample_rate: int) -> Sound:
+        """A user's own audio as a sound: no model, no latent; named by its file, identified by its content."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        digest = hashlib.sha1(x.tobytes() + str(sample_rate).encode()).hexdigest()
+        return cls("", np.zeros(0, np.float32), x, sample_rate, origin="upload", name=name, digest=digest)
 
     @property
     def id(self) -> str:
-        """Content address: the same model, latent and label always give the same id."""
+        """Content address: the same model, latent and label (or, for an upload, the same audio) give the same id."""
+        if self.digest is not None:
+            return hashlib.sha1(b"upload" + self.digest.encode()).hexdigest()[:16]
         h = hashlib.sha1(self.model.encode())
         h.update(np.ascontiguousarray(self.latent, dtype=np.float32).tobytes())
         h.update((self.label or "").encode())
@@ -68,9 +79,14 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 class Engine:
     """Loaded models by name, and the operations on them. Thread-safe: one lock per model."""
 
-    def __init__(self, checkpoints_dir: str | os.PathLike | None = None, threads: int | None = None):
+    def __init__(self, checkpoints_dir: str | os.PathLike | None = None, threads: int | None = None,
+                 models_dir: str | os.PathLike | None = None):
+        """Load every checkpoint in `checkpoints_dir` (default: the shipped checkpoints/) and, when given, in
+        `models_dir` (the user's own trained models, see checkpoint.user_dir), which is where new ones go."""
         self.checkpoints_dir = Path(checkpoints_dir) if checkpoints_dir else checkpoint.default_dir()
+        self.models_dir = Path(models_dir) if models_dir else None
         self.models: dict[str, torch.nn.Module] = {}
+        self._paths: dict[str, Path] = {}  # where each loaded model came from
         self.errors: dict[str, str] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._tagger_lock = threading.Lock()
@@ -79,11 +95,16 @@ class Engine:
         self.reload()
 
     def reload(self) -> None:
-        """Load every checkpoint under checkpoints_dir that is not loaded yet; a broken one is reported, skipped."""
-        for path in checkpoint.list_dir(self.checkpoints_dir):
-            if path.name in self.models:
-                continue
-            self.add(path)
+        """Load every checkpoint under checkpoints_dir (then models_dir) that is not loaded yet; a broken one is
+        reported and skipped, as is a user model whose name a default already has."""
+        for folder in (self.checkpoints_dir, self.models_dir):
+            for path in checkpoint.list_dir(folder) if folder else []:
+                if path.name in self.models:
+                    if self._paths[path.name] != path:
+                        self.errors[str(path)] = (f"not loaded: {self._paths[path.name]} has the name "
+                                                  f"{path.name!r}; rename this folder")
+                    continue
+                self.add(path)
 
     def add(self, path: str | os.PathLike, name: str | None = None) -> str:
         path = Path(path)
@@ -97,8 +118,14 @@ class Engine:
             self.tagger = model
         else:
             self.models[name] = model
+            self._paths[name] = path
             self._locks[name] = threading.Lock()
         return name
+
+    def path_of(self, name: str) -> Path:
+        """The checkpoint directory a loaded model came from."""
+        self.get(name)
+        return self._paths[name]
 
     def get(self, name: str):
         if name not in self.models:

@@ -27,6 +27,8 @@ from typing import Any
 import mido
 from mido.ports import BaseInput
 
+from drumgen.pads import PADS
+
 TICKS_PER_BEAT = 480
 SIXTEENTH = TICKS_PER_BEAT // 4  # 120 ticks
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0 as mido does
@@ -56,11 +58,8 @@ GM_DRUMS: dict[str, int] = {
     "mid_tom": 47,
     "high_tom": 50,
 }
-# The eight pads of a new drum machine, in pad order (pad 1 = kick).
-DEFAULT_PADS: tuple[tuple[str, int], ...] = (
-    ("kick", 36), ("snare", 38), ("closed_hat", 42), ("open_hat", 46),
-    ("clap", 39), ("rim", 37), ("low_tom", 45), ("crash", 49),
-)
+# The pads of a new drum machine, in pad order (pad 1 = kick): drumgen.pads is the one table.
+DEFAULT_PADS: tuple[tuple[str, int], ...] = tuple((p.slot, p.note) for p in PADS)
 # Names for notes when a MIDI file does not say what its notes are.
 GM_NOTE_NAMES: dict[int, str] = {
     35: "kick_2", 36: "kick", 37: "rim", 38: "snare", 39: "clap", 40: "snare_2", 41: "floor_tom", 42: "closed_hat",

@@ -392,8 +392,13 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in list(losses.items())[:4]}, refresh=False)
             if run.callback:
+                elapsed = time.monotonic() - started
+                budget = opts.minutes * 60 if deadline is not None else None
+                # how far along the budget is, whichever limits the run: steps, or minutes (then total is None)
+                fraction = (run.step / total if total else 0.0) if total is not None else elapsed / budget
                 run.callback({"type": "progress", "step": run.step, "total": total, "losses": losses,
-                              "eta": eta, "previews": previews})
+                              "eta": eta, "previews": previews, "elapsed": round(elapsed, 2), "budget": budget,
+                              "fraction": round(min(1.0, max(0.0, fraction)), 4)})
     finally:
         if bar is not None:
             bar.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 import torch
@@ -10,6 +11,8 @@ import torch
 # Tests run beside other work on two cores: one thread each keeps them from fighting over them.
 torch.set_num_threads(1)
 os.environ.setdefault("DRUMGEN_CACHE", os.path.join(os.path.dirname(__file__), "artifacts", "cache"))
+# Models trained by tests (server training jobs) go here, never into the user's ~/.local/share/drumgen/models.
+os.environ.setdefault("DRUMGEN_MODELS_DIR", tempfile.mkdtemp(prefix="drumgen-test-models-"))
 
 
 @pytest.fixture
@@ -35,10 +38,11 @@ def server_factory(tmp_path_factory):
         folder = tmp_path_factory.mktemp("checkpoints")
         make_tiny_checkpoints(folder, labels=labels)
         cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        models_dir = tmp_path_factory.mktemp("user_models")
         base_env = {"PYTHONPATH": cwd, "DRUMGEN_JOBS_DIR": str(tmp_path_factory.mktemp("jobs")),
-                    "OMP_NUM_THREADS": "1"}
+                    "DRUMGEN_MODELS_DIR": str(models_dir), "OMP_NUM_THREADS": "1"}
         srv = ServerProcess(folder, env={**base_env, **(env or {})}, extra_args=args)
-        srv.checkpoints = folder
+        srv.checkpoints, srv.models_dir = folder, models_dir
         started.append(srv)
         return srv
 

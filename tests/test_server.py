@@ -207,6 +207,9 @@ def test_resynthesize(client, all_models):
         body = r.json()
         assert body["sound"]["model"] == name and body["sound"]["origin"] == "resynth"
         assert body["original"]["origin"] == "upload"
+        # the user's own sample is named by its file and came from no model; its re-synthesis keeps the name
+        assert body["original"]["name"] == "my kick" and body["original"]["model"] is None
+        assert body["original"]["latent"] == [] and body["sound"]["name"] == "my kick"
         assert wav(client, body["sound"])[1] == 44100 and wav(client, body["original"])[1] == 44100
 
 

@@ -63,7 +63,9 @@ def test_train_to_a_new_model(srv, client, kind):
     done = messages[-1]
     assert done["type"] == "done", messages[-3:]
     assert done["model"] in [m["name"] for m in client.get("/api/models").json()]
-    assert (srv.checkpoints / done["model"] / "model.safetensors").is_file()
+    # a user's model goes to their models folder, never beside the shipped defaults
+    assert (srv.models_dir / done["model"] / "model.safetensors").is_file()
+    assert not (srv.checkpoints / done["model"]).exists()
     assert not [p for p in srv.checkpoints.iterdir() if p.name.startswith(".")]  # no temporary left behind
     state = client.get(f"/api/jobs/{job['id']}").json()
     assert state["state"] == "done" and state["model"] == done["model"] and state["step"] == 3

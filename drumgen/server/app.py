@@ -40,7 +40,7 @@ def _body_limits(settings: Settings):
     def limit(path: str) -> int:
         if path == "/api/train":
             return settings.max_train_bytes
-        if path == "/api/resynthesize":
+        if path in ("/api/resynthesize", "/api/uploads"):
             return settings.max_upload_bytes + (64 << 10)  # the file plus the form's other fields
         return settings.max_json_bytes
     return limit
@@ -95,8 +95,10 @@ def create_app(engine: Engine, settings: Settings | None = None, midi_relay=None
     close() and name) feeds /ws/midi."""
     settings = settings or Settings()
     jobs_dir = settings.jobs_dir or Path(tempfile.mkdtemp(prefix="drumgen-jobs-"))
+    # users' models never go into the shipped checkpoints/: a git checkout would show them and updates clash
+    models_dir = settings.models_dir or engine.models_dir or checkpoint.user_dir()
     services = Services(engine, settings, Inference(engine, settings),
-                        JobManager(engine, engine.checkpoints_dir, jobs_dir), midi.MidiHub(midi_relay))
+                        JobManager(engine, models_dir, jobs_dir), midi.MidiHub(midi_relay))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -143,7 +145,7 @@ def _open_midi(name: str | None):
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, checkpoints: str | None = None, midi_in: str | None = None,
-          open_browser: bool = False) -> None:
+          open_browser: bool = False, models_dir: str | None = None) -> None:
     """Run the server until Ctrl-C. Prints "drumgen serving http://HOST:PORT" once it accepts connections."""
     import uvicorn
 
@@ -166,8 +168,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, checkpoints: str | None = N
         with contextlib.suppress(OSError):
             me = socket.gethostname()
             extra = {me, *(f"[{a[4][0]}]" if ":" in a[4][0] else a[4][0] for a in socket.getaddrinfo(me, None))}
-    settings = Settings.from_env(host=host, port=port, extra_hosts=tuple(sorted(extra)))
-    engine = Engine(checkpoints or checkpoint.default_dir())
+    settings = Settings.from_env(host=host, port=port, extra_hosts=tuple(sorted(extra)),
+                                 **({"models_dir": Path(models_dir)} if models_dir else {}))
+    engine = Engine(checkpoints or checkpoint.default_dir(), models_dir=settings.models_dir or checkpoint.user_dir())
     for name, error in engine.errors.items():
         log.warning("checkpoint %s not loaded: %s", name, error)
     app = create_app(engine, settings, _open_midi(midi_in))
@@ -182,7 +185,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, checkpoints: str | None = N
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
         if server.started:
-            print(f"drumgen serving {url} ({len(engine.models)} models from {engine.checkpoints_dir})", flush=True)
+            print(f"drumgen serving {url} ({len(engine.models)} models from {engine.checkpoints_dir} and "
+                  f"{engine.models_dir})", flush=True)
             if open_browser:
                 webbrowser.open(url)
         await task

@@ -27,15 +27,20 @@ async def export_midi(pattern: Annotated[dict[str, Any], Body(examples=[PATTERN_
 
 @router.post("/kit", response_class=Response,
              responses={200: {"content": {"application/zip": {}}, "description": "WAVs, .sfz, drumkit.xml, .mid"}})
-async def export_kit(body: KitIn, svc: Svc) -> Response:
+async def export_kit(body: KitIn, svc: Svc,
+                     straight: Annotated[bool, Query(description="the .mid without swing (as body.straight)")] = False
+                     ) -> Response:
+    """The kit as the user hears it: each pad's tune and decay are rendered into its WAV, volume and pan go into
+    the SFZ and drumkit.xml, muted pads' notes leave the .mid (see the kit's README.txt)."""
     from drumgen import kit, midi
 
     pattern = midi.Pattern.from_dict(body.pattern) if body.pattern is not None else None
     pads = []
     for pad in body.pads:
         s = await svc.inference.sound(pad.sound)
-        pads.append(kit.KitPad(pad.name, pad.note, s.audio, s.sample_rate))
-    data = await svc.inference.call(kit.export_kit, body.name, pads, pattern)
+        pads.append(kit.KitPad(pad.name, pad.note, s.audio, s.sample_rate, volume=pad.volume, pan=pad.pan,
+                               tune=pad.tune, decay=pad.decay, mute=pad.mute))
+    data = await svc.inference.call(kit.export_kit, body.name, pads, pattern, straight=straight or body.straight)
     filename = safe_part(body.name, "kit")
     return Response(data, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{filename}.zip"'})

@@ -1,7 +1,8 @@
 """Training jobs: each runs train.train in its own process (spawn), one at a time, the others queued.
 
 Progress goes child -> multiprocessing queue -> a watcher thread here -> each WebSocket subscriber's asyncio
-queue. A finished run's checkpoint is copied into the server's checkpoints folder under a fresh directory name
+queue. A finished run's checkpoint is copied into the user's models folder (checkpoint.user_dir(), never the shipped
+checkpoints/) under a fresh directory name
 (written beside it, then renamed into place, so a reader never sees half a checkpoint) and added to the engine.
 A job that crashes, however it crashes, is reported as failed; the server goes on.
 """
@@ -41,6 +42,8 @@ class Job:
     total: int | None = None
     losses: dict[str, float] = dataclasses.field(default_factory=dict)
     eta: float | None = None
+    fraction: float | None = None  # 0..1 of the budget (steps or minutes) used
+    budget: float | None = None  # seconds, for a run limited by minutes
     error: str | None = None
     model: str | None = None
     files: int = 0
@@ -50,7 +53,7 @@ class Job:
 
     def public(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("id", "state", "kind", "name", "step", "total", "losses", "eta",
-                                               "error", "model", "files", "previews")}
+                                               "fraction", "budget", "error", "model", "files", "previews")}
 
 
 def run_job(options: dict[str, Any], kinds: dict[str, str], events, stop) -> None:
@@ -79,8 +82,8 @@ def run_job(options: dict[str, Any], kinds: dict[str, str], events, stop) -> Non
 
 
 class JobManager:
-    def __init__(self, engine: Engine, checkpoints_dir: Path, jobs_dir: Path):
-        self.engine, self.checkpoints_dir, self.jobs_dir = engine, Path(checkpoints_dir), Path(jobs_dir)
+    def __init__(self, engine: Engine, models_dir: Path, jobs_dir: Path):
+        self.engine, self.models_dir, self.jobs_dir = engine, Path(models_dir), Path(jobs_dir)
         self.jobs: dict[str, Job] = {}
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._ctx = mp.get_context("spawn")
@@ -208,13 +211,16 @@ class JobManager:
             self._finish(job, "done")
 
     def _progress(self, job: Job, event: dict) -> None:
+        if job.state != "running":  # a cancelled job's last steps must not look like it goes on
+            return
         job.step, job.total, job.eta = event["step"], event.get("total"), event.get("eta")
+        job.fraction, job.budget = event.get("fraction"), event.get("budget")
         job.losses = event.get("losses", {})
         urls = [self._preview_url(job, p) for p in event.get("previews") or []]
         if urls:
             job.previews = urls
         self._publish(job, {"type": "progress", "step": job.step, "total": job.total, "losses": job.losses,
-                            "eta": job.eta, "previews": urls})
+                            "eta": job.eta, "fraction": job.fraction, "budget": job.budget, "previews": urls})
 
     @staticmethod
     def _preview_url(job: Job, path: str) -> str:
@@ -226,16 +232,16 @@ class JobManager:
         return job.folder / "run" / "previews" / f"step_{step:07d}" / f"{index}.wav"
 
     def _install(self, job: Job) -> str:
-        """Copy the run's model into checkpoints/<name> atomically (a directory renamed into place)."""
-        self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+        """Copy the run's model into <models_dir>/<name> atomically (a directory renamed into place)."""
+        self.models_dir.mkdir(parents=True, exist_ok=True)
         src = job.folder / "run"
         base = safe_part(job.name, job.kind)
         for i in range(1, 1000):
             name = base if i == 1 else f"{base}-{i}"
-            target = self.checkpoints_dir / name
+            target = self.models_dir / name
             if target.exists() or name in self.engine.models:
                 continue
-            tmp = self.checkpoints_dir / f".{name}.{job.id}.tmp"
+            tmp = self.models_dir / f".{name}.{job.id}.tmp"
             tmp.mkdir()
             for fname in (checkpoint.MODEL_FILE, "history.json"):
                 if (src / fname).exists():

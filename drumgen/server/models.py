@@ -1,12 +1,12 @@
-"""Health and the list of loaded models."""
+"""Health, the list of loaded models and the pad table (names, GM notes, slot classes)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from drumgen import __version__
+from drumgen import __version__, pads
 from drumgen.server.deps import Svc
-from drumgen.server.schemas import Health, ModelInfo
+from drumgen.server.schemas import Health, ModelInfo, PadsOut
 
 router = APIRouter(prefix="/api", tags=["models"])
 
@@ -19,6 +19,13 @@ async def health(svc: Svc) -> Health:
              "recreated": inf.store.recreated}
     return Health(status="ok", version=__version__, models=len(svc.engine.models), broken=svc.engine.errors,
                   stats=stats)
+
+
+@router.get("/pads", response_model=PadsOut)
+async def pad_table() -> PadsOut:
+    """The pads of a new drum machine in order: slot id, name, default GM note, the classes a fresh kit asks for.
+    The browser, its MIDI input and every export use these notes unless the user gives a pad another one."""
+    return PadsOut(pads=pads.table())
 
 
 @router.get("/models", response_model=list[ModelInfo])

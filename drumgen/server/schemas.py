@@ -35,7 +35,7 @@ class ModelInfo(BaseModel):
 class SoundOut(BaseModel):
     id: str
     url: str
-    model: str
+    model: str | None  # None for an upload: the user's own audio came from no model
     latent: list[float]
     label: str | None
     seed: int | None
@@ -44,16 +44,28 @@ class SoundOut(BaseModel):
     duration: float
     origin: str
     sample_rate: int
-    heard: str | None = None  # the tagger's class for this sound; `name` starts with it
+    heard: str | None = None  # the class the tagger hears: a hint where it differs from the asked `label`
 
     @classmethod
     def of(cls, known: Known) -> SoundOut:
         s = known.sound
         sid = s.id
-        name = f"{s.heard or s.label or s.model} {sid[:4]}" if s.origin != "upload" else "upload"
-        return cls(id=sid, url=f"/api/sounds/{sid}.wav", model=s.model, latent=s.latent.tolist(), label=s.label,
-                   seed=s.seed, name=name, peak=known.peak.tolist(), duration=known.duration, origin=s.origin,
-                   sample_rate=s.sample_rate, heard=s.heard)
+        # A sound is named by what was asked for (its label), or by the user's file; the tagger only hints.
+        name = s.name or f"{s.label or s.heard or s.model} {sid[:4]}"
+        return cls(id=sid, url=f"/api/sounds/{sid}.wav", model=s.model or None, latent=s.latent.tolist(),
+                   label=s.label, seed=s.seed, name=name, peak=known.peak.tolist(), duration=known.duration,
+                   origin=s.origin, sample_rate=s.sample_rate, heard=s.heard)
+
+
+class PadSlot(BaseModel):
+    slot: str
+    name: str
+    note: int
+    classes: list[str]
+
+
+class PadsOut(BaseModel):
+    pads: list[PadSlot]
 
 
 class Strict(BaseModel):
@@ -117,15 +129,24 @@ class Mix4In(Strict):
 
 
 class PadIn(Strict):
+    """A pad as the user hears it: its sound, name and note, and the pad strip's knobs (the browser's meaning)."""
+
     sound: SoundId = Field(max_length=64)
     name: str = Field(max_length=64)
     note: int = Field(ge=0, le=127)
+    volume: float = Field(1.0, ge=0.0, le=1.0, description="linear gain")
+    pan: float = Field(0.0, ge=-1.0, le=1.0, description="-1 left .. 1 right")
+    tune: float = Field(0.0, ge=-24.0, le=24.0, description="semitones (played at rate 2**(tune/12))")
+    decay: float = Field(1.0, ge=0.05, le=1.0, description="fraction of the hit kept before it fades out")
+    mute: bool = Field(False, description="silent pad (muted or another pad soloed): its notes leave the .mid")
 
 
 class KitIn(Strict):
     name: str = Field(max_length=64)
     pads: list[PadIn] = Field(min_length=1, max_length=16)
     pattern: dict[str, Any] | None = Field(None, description="a Pattern, as for /api/export/midi")
+    straight: bool = Field(False, description="the kit's .mid without swing (by default it is swung as played, "
+                                              "with a straight copy beside it)")
 
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -140,6 +161,8 @@ class JobOut(BaseModel):
     total: int | None
     losses: dict[str, float]
     eta: float | None
+    fraction: float | None = None  # 0..1 of the budget used, steps or minutes
+    budget: float | None = None  # seconds, when the run is limited by minutes
     error: str | None = None
     model: str | None = None
     files: int = 0

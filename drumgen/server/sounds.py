@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import numpy as np
@@ -74,9 +75,21 @@ async def resynthesize(file: Annotated[UploadFile, File(description="an audio fi
                        model: Annotated[str, Form(max_length=200)], svc: Svc) -> ResynthOut:
     """A hit of yours played through a model. The file is decoded in a separate process with a time limit."""
     svc.engine.get(model)
-    data = await file.read()
-    x, rate = await uploads.decode_untrusted(data, svc.settings)
-    s = await svc.inference.call(svc.engine.resynthesize, model, x, rate)
-    original = Sound(model, s.latent, x, rate, None, None, origin="upload")
+    original = await _upload(file, svc)
+    s = await svc.inference.call(svc.engine.resynthesize, model, original.audio, original.sample_rate)
+    s = dataclasses.replace(s, name=original.name)
     return ResynthOut(sound=SoundOut.of(await svc.inference.add(s)),
                       original=SoundOut.of(await svc.inference.add(original)))
+
+
+@router.post("/uploads", response_model=OneSound)
+async def upload(file: Annotated[UploadFile, File(description="an audio file (one drum hit)")],
+                 svc: Svc) -> OneSound:
+    """Your own audio as a sound (no model): how a saved session brings back the samples you dropped on pads."""
+    return OneSound(sound=SoundOut.of(await svc.inference.add(await _upload(file, svc))))
+
+
+async def _upload(file: UploadFile, svc: Svc) -> Sound:
+    """Decode an untrusted upload in a separate process with a time limit; name it by its file."""
+    x, rate = await uploads.decode_untrusted(await file.read(), svc.settings)
+    return Sound.upload(uploads.display_stem(file.filename), x, rate)

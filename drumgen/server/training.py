@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Path, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 
-from drumgen import checkpoint, models
+from drumgen import models
 from drumgen.server.deps import Svc, _services
 from drumgen.server.jobs import TERMINAL, Job
 from drumgen.server.schemas import JobEnvelope, JobOut
@@ -45,7 +45,7 @@ async def train(svc: Svc,
     if (steps or 0) > s.max_train_steps or (minutes or 0) > s.max_train_minutes:
         raise HTTPException(422, f"the budget is limited to {s.max_train_steps} steps or "
                                  f"{s.max_train_minutes:g} minutes")
-    init = str(checkpoint.resolve(base, svc.engine.checkpoints_dir)) if base else None
+    init = str(svc.engine.path_of(base)) if base else None
     if svc.jobs.pending() >= s.max_jobs_queued:
         raise HTTPException(503, f"{s.max_jobs_queued} training jobs are already waiting; try again later",
                             headers={"Retry-After": "60"})

@@ -74,6 +74,15 @@ def safe_part(name: str, fallback: str = "file", limit: int = 48) -> str:
     return f"{cleaned}_" if cleaned.lower() in _DEVICES else cleaned
 
 
+def display_stem(client_name: str | None, fallback: str = "upload") -> str:
+    """A client's file name shown as a sound's name: the base name without its extension, printable characters
+    only, at most 64 ("../Kicks/Ludwig Kick 02.wav" -> "Ludwig Kick 02"). Never used as a path."""
+    base = PurePosixPath((client_name or "").replace("\\", "/")).name
+    stem = base.rpartition(".")[0] if "." in base.lstrip(".") else base
+    text = "".join(c for c in stem if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF).strip()[:64]
+    return text or fallback
+
+
 def safe_file_name(client_name: str | None, index: int) -> str | None:
     """A client's file name -> 'NNNN_stem.ext' when its extension is audio, else None (skip it)."""
     base = PurePosixPath((client_name or "").replace("\\", "/")).name

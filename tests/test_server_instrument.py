@@ -1,0 +1,101 @@
+"""What the drum machine relies on from the server, over real HTTP: one pad table, uploads that come back as
+themselves, sounds named by what was asked for, training progress for time-limited runs, and users' models kept
+out of the shipped checkpoints folder."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+import httpx
+import pytest
+import soundfile as sf
+from websockets.sync.client import connect
+
+from drumgen import audio, midi, pads, synth
+
+
+@pytest.fixture(scope="module")
+def srv(server_factory):
+    return server_factory(labels=("kick", "snare"))
+
+
+@pytest.fixture(scope="module")
+def client(srv):
+    with httpx.Client(base_url=srv.url, timeout=30) as c:
+        yield c
+
+
+def test_one_pad_table_for_browser_midi_and_exports(client):
+    table = client.get("/api/pads").json()["pads"]
+    assert table == pads.table() and len(table) == pads.COUNT == 8
+    # GM notes: kick 36, snare 38, closed hat 42 ...; the default pattern plays the same notes in the same order
+    assert [p["note"] for p in table][:3] == [36, 38, 42]
+    assert [t.note for t in midi.default_pattern().tracks] == [p["note"] for p in table]
+    assert len({p["note"] for p in table}) == 8
+
+
+def test_upload_is_the_users_own_sound(client):
+    x = synth.hit("kick", 3)
+    r = client.post("/api/uploads", files={"file": ("Kicks/Ludwig Kick 02.wav", audio.wav_bytes(x, synth.SAMPLE_RATE))})
+    assert r.status_code == 200, r.text
+    s = r.json()["sound"]
+    assert s["name"] == "Ludwig Kick 02" and s["origin"] == "upload" and s["model"] is None and s["latent"] == []
+    back, rate = sf.read(io.BytesIO(client.get(s["url"]).content))
+    assert rate == 44100 and abs(len(back) / rate - len(x) / synth.SAMPLE_RATE) < 0.01
+    # the same audio is the same sound; other audio is another
+    again = client.post("/api/uploads", files={"file": ("other name.wav", audio.wav_bytes(x, synth.SAMPLE_RATE))})
+    assert again.json()["sound"]["id"] == s["id"]
+    other = client.post("/api/uploads", files={"file": ("s.wav", audio.wav_bytes(synth.hit("snare", 1),
+                                                                                 synth.SAMPLE_RATE))})
+    assert other.json()["sound"]["id"] != s["id"]
+    bad = client.post("/api/uploads", files={"file": ("x.wav", b"not audio")})
+    assert bad.status_code == 422 and bad.json()["detail"]
+
+
+def test_sounds_are_named_by_the_asked_class(client):
+    model = next(m for m in client.get("/api/models").json() if m["conditional"])
+    r = client.post("/api/sample", json={"model": model["name"], "n": 4, "seed": 3,
+                                         "labels": ["kick", "snare", "kick", "snare"]})
+    for s, asked in zip(r.json()["sounds"], ["kick", "snare", "kick", "snare"], strict=True):
+        assert s["label"] == asked and s["name"].startswith(asked + " "), s  # the tagger's opinion is only `heard`
+
+
+def test_time_limited_training_reports_its_fraction(client):
+    files = [("files", (f"{c}/{c}{i}.wav", audio.wav_bytes(synth.hit(c, i), synth.SAMPLE_RATE), "audio/wav"))
+             for c in ("kick", "snare") for i in range(3)]
+    job = client.post("/api/train", files=files, data={"kind": "autoencoder", "minutes": "0.05", "preset": "tiny",
+                                                       "name": "frac"}).json()["job"]
+    url = client.base_url.copy_with(scheme="ws", path=f"/ws/jobs/{job['id']}")
+    progress = []
+    with connect(str(url), additional_headers={"Origin": str(client.base_url)}, open_timeout=10) as ws:
+        while True:
+            m = json.loads(ws.recv(timeout=120))
+            if m["type"] == "progress":
+                progress.append(m)
+            if m["type"] in ("done", "error"):
+                break
+    assert m["type"] == "done", m
+    assert progress and all(p["total"] is None and p["budget"] == pytest.approx(3.0) for p in progress)
+    fractions = [p["fraction"] for p in progress]
+    assert fractions == sorted(fractions) and 0 < fractions[-1] <= 1
+
+
+def test_users_models_live_beside_the_defaults(srv, client, tmp_path):
+    """A model in the user's models folder is served with the defaults; the shipped folder holds none of it."""
+    models = client.get("/api/models").json()
+    trained = [m["name"] for m in models if m["name"] == "frac"]
+    assert trained and (srv.models_dir / "frac" / "model.safetensors").is_file()
+    assert not (srv.checkpoints / "frac").exists()
+    # it survives a restart: a new server on the same folders serves it again
+    from drumgen.testing import ServerProcess
+
+    again = ServerProcess(srv.checkpoints, env={"DRUMGEN_MODELS_DIR": str(srv.models_dir),
+                                                "DRUMGEN_JOBS_DIR": str(tmp_path / "jobs")})
+    try:
+        names = [m["name"] for m in httpx.get(f"{again.url}/api/models", timeout=30).json()]
+        assert "frac" in names and set(names) >= {m["name"] for m in models}
+    finally:
+        again.stop()
+    shutil.rmtree(srv.models_dir / "frac")
