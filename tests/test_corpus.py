@@ -94,3 +94,23 @@ def test_cmd_corpus_writes_stats(tmp_path, kits, capsys):
     assert "TOTAL" in capsys.readouterr().out
     stats, info = evaluate.load_reference_stats(tmp_path / "ref.safetensors")
     assert stats["train_emb"].shape[0] == 4 and info["heldout"] == ["Electro"]
+
+
+def test_evaluation_kits_are_never_read(tmp_path, kits, monkeypatch):
+    """hydrogen-data's kits land in the same folder as hydrogen-drumkits' (installing Hydrogen pulls them in);
+    they are how drumgen is judged, so the corpus leaves them out and says so. From Debian's folder, only the
+    package's own kits are taken."""
+    write_kit(kits, "GMRockKit", [("Kick", [("k.wav", "kick")])])
+    write_kit(kits, "TR808EmulationKit", [("Snare", [("s.wav", "snare")])])
+    m = corpus.build_hydrogen_corpus(tmp_path / "out", kits, heldout=("Electro",), copyright_file=tmp_path / "none")
+    assert {k["name"] for k in m["kits"]} == {"Acoustic", "Electro"}
+    assert set(m["left_out"]) == {"GMRockKit", "TR808EmulationKit"}
+    assert not any("GMRock" in h["source"] or "TR808" in h["source"] for h in m["hits"])
+    assert "left out GMRockKit" in corpus.format_stats(m)
+    # the Debian folder: only the package's kits (here none of the fake ones is)
+    monkeypatch.setattr(corpus, "KITS_ROOT", str(kits))
+    keep, left_out = corpus._kit_folders(kits)
+    assert keep == [] and left_out["Acoustic"] == "not a kit of the hydrogen-drumkits package"
+    monkeypatch.setattr(corpus, "HYDROGEN_DRUMKITS", ("Acoustic",))
+    keep, left_out = corpus._kit_folders(kits)
+    assert [k.name for k in keep] == ["Acoustic"] and set(left_out) == {"Electro", "GMRockKit", "TR808EmulationKit"}
