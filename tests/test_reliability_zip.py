@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from drumgen import audio, synth
-
-uploads = pytest.importorskip("drumgen.server.uploads")
-from drumgen.server.settings import Settings  # noqa: E402
+from drumgen.server import uploads
+from drumgen.server.settings import Settings
 
 WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 

@@ -12,13 +12,14 @@ import time
 import zipfile
 
 import httpx
+import mido
 import numpy as np
 import pytest
 import soundfile as sf
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from drumgen import audio, synth
+from drumgen import audio, midi, synth
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +200,6 @@ def _audio_file(kind="snare", seconds=None) -> bytes:
 
 def test_resynthesize(client, all_models):
     """Through every model: an autoencoder encodes, a GAN inverts (drumgen.inversion)."""
-    pytest.importorskip("drumgen.inversion")
     for name in all_models:
         r = client.post("/api/resynthesize", data={"model": name},
                         files={"file": ("../../my kick.wav", _audio_file("kick"))})
@@ -235,8 +235,6 @@ def test_bad_uploads(client, model):
 
 
 def test_export_midi(client):
-    midi = pytest.importorskip("drumgen.midi")
-    mido = pytest.importorskip("mido")
     pattern = {"bpm": 100, "swing": 0.66, "steps": 16,
                "tracks": [{"name": "kick", "note": 36, "steps": [127, 0, 0, 0, 0, 0, 0, 0, 90, 0, 0, 0, 0, 0, 0, 0]},
                           {"name": "hat", "note": 42, "steps": [0, 64] * 8}]}
@@ -258,7 +256,6 @@ def test_export_midi(client):
 
 
 def test_malformed_patterns_422(client):
-    pytest.importorskip("drumgen.midi")
     good = {"bpm": 120, "swing": 0.5, "steps": 16, "tracks": [{"name": "k", "note": 36, "steps": [100] * 16}]}
     bads = [{**good, "bpm": 5}, {**good, "steps": 17}, {**good, "swing": 0.9}, {**good, "tracks": "x"},
             {**good, "tracks": [{"name": "k", "note": 200, "steps": [0] * 16}]},
@@ -271,8 +268,6 @@ def test_malformed_patterns_422(client):
 
 
 def test_export_kit(client, model):
-    pytest.importorskip("drumgen.kit")
-    mido = pytest.importorskip("mido")
     sounds = sample(client, model, n=3, seed=41)
     pads = [{"sound": s["id"], "name": n, "note": note}
             for s, n, note in zip(sounds, ["kick", "snare", "closed hat"], [36, 38, 42], strict=True)]
@@ -354,8 +349,6 @@ def _uvicorn_in_thread(app_factory):
 
 
 def test_midi_relay_over_websocket(srv, tmp_path):
-    midi = pytest.importorskip("drumgen.midi")
-    mido = pytest.importorskip("mido")
     from drumgen.engine import Engine
     from drumgen.server.app import create_app
 

@@ -24,6 +24,8 @@ from fastapi.staticfiles import StaticFiles
 
 from drumgen import __version__, audio, checkpoint
 from drumgen.engine import Engine, EngineError, ModelNotFound
+from drumgen.kit import KitError
+from drumgen.midi import PatternError
 from drumgen.server import export, midi, models, sounds, training
 from drumgen.server.deps import Services
 from drumgen.server.inference import Busy, Inference, SoundGone
@@ -48,13 +50,8 @@ def _body_limits(settings: Settings):
 
 def _user_errors() -> list[tuple[type[Exception], int]]:
     """Exceptions that mean 'the request was wrong', most specific first, with their status codes."""
-    errors: list[tuple[type[Exception], int]] = [
-        (ModelNotFound, 404), (SoundGone, 404), (EngineError, 422), (audio.AudioError, 422),
-        (UploadError, 422), (checkpoint.CheckpointError, 422)]
-    for module, name in (("drumgen.midi", "PatternError"), ("drumgen.kit", "KitError")):
-        with contextlib.suppress(ImportError, AttributeError):
-            errors.append((getattr(__import__(module, fromlist=[name]), name), 422))
-    return errors
+    return [(ModelNotFound, 404), (SoundGone, 404), (EngineError, 422), (audio.AudioError, 422),
+            (UploadError, 422), (checkpoint.CheckpointError, 422), (PatternError, 422), (KitError, 422)]
 
 
 def _readable(exc: RequestValidationError) -> str:
