@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv and installs drumgen into it (editable). With --test, also the test tools and Debian's chromium.
+# Creates .venv and installs drumgen into it (editable). With --test, also the test tools and the Debian programs
+# the tests drive (chromium, hydrogen, fluidsynth, fluid-soundfont-gm, libxml2-utils).
 # Sourced by run-app.sh and run-tests.sh; safe to run again (it only installs what is missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,9 +25,18 @@ PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 "${PIP[@]}" "${DRUMGEN_TORCH:-torch==2.13.0}"
 if [ "${1:-}" = "--test" ]; then
   "${PIP[@]}" -e ".[test]"
-  if [ ! -x /usr/bin/chromium ]; then
-    need_root "Debian's chromium (for the browser tests)" "chromium"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  # Debian packages the tests drive: chromium (browser tests); hydrogen, fluidsynth + fluid-soundfont-gm and
+  # libxml2-utils (tests/test_kit_players.py plays and validates the exported kit). One apt-get update for all.
+  # hydrogen pulls hydrogen-data: its kits are never read by the tests and must never be used for training.
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v h2cli >/dev/null || missing+=(hydrogen)
+  command -v fluidsynth >/dev/null || missing+=(fluidsynth)
+  [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing+=(fluid-soundfont-gm)
+  command -v xmllint >/dev/null || missing+=(libxml2-utils)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    need_root "the test programs (${missing[*]})" "${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
   fi
 else
   "${PIP[@]}" -e .

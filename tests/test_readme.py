@@ -26,3 +26,20 @@ def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"^(bash scripts/\S+)", README, re.M)
     assert commands == ["bash scripts/run-app.sh", "bash scripts/run-tests.sh"]
     assert "bash scripts/run-tests.sh" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_layout_tree_names_every_module():
+    """The annotated file tree is how a newcomer finds where a change goes: every module and package is in it."""
+    tree = README.split("## Layout", 1)[1].split("```")[1]
+    listed = set(re.findall(r"^\s+(\S+?)/?\s", tree, re.M))
+    package = ROOT / "drumgen"
+    ours = {p.name for p in package.glob("*.py") if p.name not in ("__init__.py", "__main__.py", "testing.py")}
+    ours |= {p.name for p in package.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert sorted(ours - listed) == []
+
+
+def test_readme_note_map_is_the_pad_table():
+    from drumgen import pads
+
+    sentence = ", ".join(f"{i + 1} {p.name.lower()} {p.note}" for i, p in enumerate(pads.PADS))
+    assert sentence.replace("1 kick", "pad 1 kick") in " ".join(README.split())

@@ -99,3 +99,36 @@ def test_users_models_live_beside_the_defaults(srv, client, tmp_path):
     finally:
         again.stop()
     shutil.rmtree(srv.models_dir / "frac")
+
+
+def test_kit_export_is_what_the_user_hears(client):
+    """Knobs, mute and straight go through HTTP into the kit (drumgen.kit renders them; tests/test_kit*.py check
+    the files in Hydrogen, sfizz and fluidsynth)."""
+    import zipfile
+
+    import mido
+
+    model = client.get("/api/models").json()[0]["name"]
+    sounds = client.post("/api/sample", json={"model": model, "n": 2, "seed": 1}).json()["sounds"]
+    pads_in = [{"sound": sounds[0]["id"], "name": "kick", "note": 36, "tune": -12, "decay": 0.5, "volume": 0.5},
+               {"sound": sounds[1]["id"], "name": "snare", "note": 38, "mute": True}]
+    pattern = {"bpm": 100, "swing": 0.6, "steps": 16,
+               "tracks": [{"name": "kick", "note": 36, "steps": [100, 0, 0, 0] * 4},
+                          {"name": "snare", "note": 38, "steps": [0, 0, 0, 0, 100, 0, 0, 0] * 2}]}
+
+    def export(**extra):
+        r = client.post("/api/export/kit", json={"name": "Heard", "pads": pads_in, "pattern": pattern, **extra})
+        assert r.status_code == 200, r.text
+        return zipfile.ZipFile(io.BytesIO(r.content))
+
+    z = export()
+    names = set(z.namelist())
+    assert {"heard/heard.mid", "heard/heard_straight.mid", "heard/drumkit.xml", "heard/heard.sfz"} <= names
+    notes = {m.note for m in mido.MidiFile(file=io.BytesIO(z.read("heard/heard.mid"))).play() if m.type == "note_on"}
+    assert notes == {36}  # the muted snare's notes are left out, its sound stays in the kit
+    assert any(n.startswith("heard/038_") for n in names)
+    assert "volume=-6.0" in z.read("heard/heard.sfz").decode()
+    straight = export(straight=True)
+    assert "heard/heard_straight.mid" not in straight.namelist()
+    bad = client.post("/api/export/kit", json={"name": "x", "pads": [{**pads_in[0], "tune": 99}]})
+    assert bad.status_code == 422 and "tune" in bad.json()["detail"]

@@ -8,6 +8,7 @@ run in a small thread pool (torch releases the GIL inside its kernels, and the e
 from __future__ import annotations
 
 import asyncio
+import functools
 import collections
 import contextlib
 import dataclasses
@@ -134,10 +135,11 @@ class Inference:
         finally:
             self.inflight -= 1
 
-    async def call(self, fn: Callable, *args) -> Any:
-        """Run fn(*args) in the inference pool, counted against the queue bound."""
+    async def call(self, fn: Callable, *args, **kwargs) -> Any:
+        """Run fn(*args, **kwargs) in the inference pool, counted against the queue bound."""
         with self.admit():
-            return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+            return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, **kwargs),
+                                                                    *args)
 
     # -- batched sampling --------------------------------------------------------------------------------
     async def sample(self, model: str, n: int, seed: int | None,
