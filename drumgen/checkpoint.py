@@ -181,15 +181,17 @@ def build(kind: str, config: dict[str, Any]):
     return cls(cls.Config.from_dict(config))
 
 
-def load(directory: str | os.PathLike, checkpoints_dir: str | os.PathLike | None = None):
-    """Load a checkpoint (a directory or a name under checkpoints/) into a model in eval mode."""
+def load(directory: str | os.PathLike, checkpoints_dir: str | os.PathLike | None = None,
+         device: str | torch.device = "cpu"):
+    """Load a checkpoint (a directory or a name under checkpoints/) into a model in eval mode on `device`: the
+    file holds CPU tensors whatever device trained it, so it loads anywhere."""
     directory = resolve(directory, checkpoints_dir)
     path = directory / MODEL_FILE
     meta, tensors = _read(path)
     info = _parse_meta(meta, path)
     model = _build_checked(info["kind"], info["config"], tensors, path, serving=True)
     _load_tensors(model, tensors, path, serving=True)
-    model.eval()
+    model.to(device).eval()
     model.summary = info["summary"]
     model.name = directory.name
     return model

@@ -31,6 +31,11 @@ def _add_model_arg(p: argparse.ArgumentParser) -> None:
                    help="a checkpoint directory, or the name of one under checkpoints/ (see `drumgen models`)")
 
 
+def _add_device_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", metavar="DEV",
+                   help="auto (default: a CUDA GPU, else Apple MPS, else the CPU), cpu, cuda, cuda:N or mps")
+
+
 def _add_checkpoints_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoints", metavar="DIR", default=None,
                    help="folder of checkpoint directories (default: the checkpoints/ shipped with drumgen)")
@@ -76,7 +81,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, kind=args.model, preset=args.preset, steps=args.steps, minutes=args.minutes,
         batch_size=args.batch_size, resume=args.resume, init=args.init, fit=args.fit,
         conditional=not args.unconditional, augment=not args.no_augment, seed=args.seed, preview_every=args.preview_every,
-        eval_every=args.eval_every, save_every=args.save_every, dry_run=args.dry_run, progress=not args.quiet)
+        eval_every=args.eval_every, save_every=args.save_every, dry_run=args.dry_run, progress=not args.quiet,
+        device=args.device)
     summary = train(opts)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only the first process reports
         return 0
@@ -93,12 +99,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # -- generate / resynth / interpolate ----------------------------------------------------------------------------
 
-def _engine_for(model_arg: str, checkpoints: str | None):
+def _engine_for(model_arg: str, checkpoints: str | None, device: str = "auto"):
     from drumgen import checkpoint
     from drumgen.engine import Engine
 
     path = checkpoint.resolve(model_arg, checkpoints)
-    engine = Engine(checkpoints or checkpoint.default_dir())
+    engine = Engine(checkpoints or checkpoint.default_dir(), device=device)
     name = engine.add(path, name=path.name)
     if name in engine.errors:
         raise checkpoint.CheckpointError(engine.errors[name])
@@ -108,7 +114,7 @@ def _engine_for(model_arg: str, checkpoints: str | None):
 def cmd_generate(args: argparse.Namespace) -> int:
     from drumgen import audio
 
-    engine, name = _engine_for(args.model, args.checkpoints)
+    engine, name = _engine_for(args.model, args.checkpoints, args.device)
     sounds = engine.sample(name, args.n, seed=args.seed, label=args.label)
     out = Path(args.out)
     listing = []
@@ -135,7 +141,7 @@ def _audio_inputs(path: Path) -> list[Path]:
 def cmd_resynth(args: argparse.Namespace) -> int:
     from drumgen import audio
 
-    engine, name = _engine_for(args.model, args.checkpoints)
+    engine, name = _engine_for(args.model, args.checkpoints, args.device)
     src = Path(args.input)
     files = _audio_inputs(src)
     if not files:
@@ -160,7 +166,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     from drumgen import audio
     from drumgen.engine import Sound
 
-    engine, name = _engine_for(args.model, args.checkpoints)
+    engine, name = _engine_for(args.model, args.checkpoints, args.device)
     corners = [args.a, args.b] + ([args.c, args.d] if args.c or args.d else [])
     if len(corners) == 4 and not (args.c and args.d):
         raise ValueError("four-corner mixing needs both --c and --d")
@@ -224,7 +230,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from drumgen.server.app import serve
 
     serve(host=args.host, port=args.port, checkpoints=args.checkpoints, midi_in=args.midi_in,
-          open_browser=args.open, models_dir=args.models_dir)
+          open_browser=args.open, models_dir=args.models_dir, device=args.device)
     return 0
 
 
@@ -271,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the resume state this often (default 120); a crash loses at most this much work")
     p.add_argument("--dry-run", action="store_true", help="one real batch end to end, then stop")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_device_arg(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("generate", help="generate new hits from a model")
@@ -281,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", help="class to generate (class-conditional models): kick, snare, ...")
     p.add_argument("--bits", type=int, choices=[16, 24], default=24, help="WAV bit depth (default 24)")
     _add_checkpoints_arg(p)
+    _add_device_arg(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("resynth", help="play your hits through a model (same file names out)")
@@ -289,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--bits", type=int, choices=[16, 24], default=24, help="WAV bit depth (default 24)")
     _add_checkpoints_arg(p)
+    _add_device_arg(p)
     p.set_defaults(func=cmd_resynth)
 
     p = sub.add_parser("interpolate", help="morph from hit A to hit B (or mix four corners)")
@@ -300,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=5, help="points along the path (per side for four corners)")
     p.add_argument("--out", required=True, metavar="DIR")
     _add_checkpoints_arg(p)
+    _add_device_arg(p)
     p.set_defaults(func=cmd_interpolate)
 
     p = sub.add_parser("models", help="list checkpoints")
@@ -316,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="your own trained models: served beside the defaults, where the training panel installs "
                         "new ones (default: $DRUMGEN_MODELS_DIR or ~/.local/share/drumgen/models)")
     p.add_argument("--open", action="store_true", help="open the drum machine in a web browser")
+    _add_device_arg(p)
     p.set_defaults(func=cmd_serve)
 
     _add_optional_verbs(sub)

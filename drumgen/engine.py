@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from drumgen import audio, checkpoint
+from drumgen import audio, checkpoint, devices
 
 AUTOENCODER = "autoencoder"
 
@@ -80,9 +80,13 @@ class Engine:
     """Loaded models by name, and the operations on them. Thread-safe: one lock per model."""
 
     def __init__(self, checkpoints_dir: str | os.PathLike | None = None, threads: int | None = None,
-                 models_dir: str | os.PathLike | None = None):
+                 models_dir: str | os.PathLike | None = None, device: str = "auto"):
         """Load every checkpoint in `checkpoints_dir` (default: the shipped checkpoints/) and, when given, in
-        `models_dir` (the user's own trained models, see checkpoint.user_dir), which is where new ones go."""
+        `models_dir` (the user's own trained models, see checkpoint.user_dir), which is where new ones go.
+        Models run on `device` (drumgen.devices: auto = a GPU when there is one); audio and latents come back
+        as CPU arrays, and the tagger stays on the CPU (it is small)."""
+        self.device = devices.resolve(device)
+        devices.prepare(self.device)
         self.checkpoints_dir = Path(checkpoints_dir) if checkpoints_dir else checkpoint.default_dir()
         self.models_dir = Path(models_dir) if models_dir else None
         self.models: dict[str, torch.nn.Module] = {}
@@ -117,7 +121,7 @@ class Engine:
         if model.kind == "tagger":
             self.tagger = model
         else:
-            self.models[name] = model
+            self.models[name] = model.to(self.device)
             self._paths[name] = path
             self._locks[name] = threading.Lock()
         return name
@@ -153,11 +157,13 @@ class Engine:
                 "slice_length": m.config.slice_length, "summary": getattr(m, "summary", {})}
 
     # -- generation ------------------------------------------------------------------------------------
-    @torch.no_grad()
+    @torch.inference_mode()
     def _decode(self, name: str, z: torch.Tensor, y: torch.Tensor | None) -> np.ndarray:
+        """Latents [B, ...] (CPU) -> audio [B, T] float32 (CPU), decoded on the engine's device in one batch."""
         model = self.get(name)
         with self._locks[name]:
-            x = model.decode(z, y).float().numpy()
+            z = z.to(self.device)
+            x = model.decode(z, None if y is None else y.to(self.device)).float().cpu().numpy()
         # A hit louder than -1 dBFS (SpecGAN's phase reconstruction can overshoot) is turned down to it rather
         # than clipped: one-shots peak near -1 dBFS, as audio.prepare makes the training hits. The model's slice
         # ends where its output stops, not where the sound does (a WaveGAN's last samples are rarely zero), so
@@ -252,7 +258,7 @@ class Engine:
         """
         model = self.get(name)
         x = audio.prepare(x, sample_rate, model.config.sample_rate, model.config.slice_length)
-        xt = torch.from_numpy(x)[None]
+        xt = torch.from_numpy(x)[None].to(self.device)
         with self._locks[name]:
             if model.can_encode:
                 with torch.no_grad():
@@ -261,8 +267,8 @@ class Engine:
                 from drumgen import inversion
 
                 y = self._label_tensor(name, [label]) if model.config.labels else None
-                z = inversion.invert(model, xt, label=y)
-        return z.reshape(-1).numpy().astype(np.float32)
+                z = inversion.invert(model, xt, label=None if y is None else y.to(self.device))
+        return z.reshape(-1).cpu().numpy().astype(np.float32)
 
     def resynthesize(self, name: str, x: np.ndarray, sample_rate: int) -> Sound:
         """A user's hit played through a model: encode (or invert) then decode.

@@ -56,7 +56,7 @@ def invert(model, x: torch.Tensor, seconds: float = 2.0, candidates: int = 32, b
         with torch.no_grad():
             for start in range(0, candidates, batch):
                 t0 = time.monotonic()
-                z = model.sample_latents(min(batch, candidates - start), g)
+                z = model.sample_latents(min(batch, candidates - start), g).to(x.device)  # drawn on the CPU
                 y = None if label is None else label.expand(z.shape[0])
                 d = _distance(loss, model.decode(z, y), x)
                 i = int(torch.argmin(d))

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from drumgen import audio, checkpoint, pictures
+from drumgen import audio, checkpoint, devices, pictures
 from drumgen.dataset import Dataset, load_folder
 from drumgen.models import model_class
 from drumgen.models.base import MAX_PRIOR_SIZE
@@ -62,6 +62,7 @@ class TrainOptions:
     dry_run: bool = False
     progress: bool = True
     cache_dir: str | None = None
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps (drumgen.devices); under torchrun each rank its own GPU
     config_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -75,11 +76,11 @@ def _rank() -> tuple[int, int]:
     return 0, 1
 
 
-def init_distributed() -> bool:
-    """Join the process group when started by torchrun (WORLD_SIZE > 1): gloo on CPU, NCCL on GPUs.
-    Returns True when this call joined it (the caller then leaves it)."""
+def init_distributed(device: torch.device) -> bool:
+    """Join the process group when started by torchrun (WORLD_SIZE > 1): gloo for CPU tensors, NCCL for gradients
+    on GPUs. Returns True when this call joined it (the caller then leaves it)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group(devices.backend(device))
         return True
     return False
 
@@ -176,6 +177,7 @@ class Run:
     def __init__(self, opts: TrainOptions, callback: Callable[[dict], None] | None = None,
                  should_stop: Callable[[], bool] | None = None):
         self.opts, self.callback, self.should_stop = opts, callback, should_stop or (lambda: False)
+        self.device = devices.resolve(opts.device)
         self.rank, self.world = _rank()
         if not opts.data:
             raise TrainingError("give the folder of hits to train on with --data DIR")
@@ -195,6 +197,8 @@ class Run:
             self._load_base(checkpoint.resolve(opts.init))
         elif not opts.resume or opts.dry_run:
             self.model.fit_statistics(self.data.x)
+        devices.prepare(self.device)
+        self.model.to(self.device)  # before the optimizers are made: they hold the parameters they update
         self.opt = self.model.make_optimizers()
         if opts.resume and (self.out / checkpoint.STATE_FILE).exists():
             self._resume()
@@ -244,6 +248,12 @@ class Run:
         y = torch.from_numpy(self.data.y[idx.numpy()]) if self.cfg.labels else None
         return idx, x, y
 
+    def to_device(self, *tensors: torch.Tensor | None) -> list[torch.Tensor | None]:
+        """Batches are drawn and augmented on the CPU (seeded, the same on every device), then moved."""
+        pin = self.device.type == "cuda"
+        return [None if t is None else (t.pin_memory() if pin else t).to(self.device, non_blocking=pin)
+                for t in tensors]
+
     def step_once(self) -> dict[str, float]:
         """One training step: the model's own update, or a latent-fit update on hits as they are."""
         if self.fitting_latents:
@@ -252,9 +262,9 @@ class Run:
                 self.model.start_latent_fit(self.data.x, self.data.y if self.cfg.labels else None, start)
                 self.preview_z = self.model.sample_latents(PREVIEW_COUNT, torch.Generator().manual_seed(1234),
                                                            self.preview_y)
-            idx, x, y = self.indexed_batch()
+            idx, x, y = self.to_device(*self.indexed_batch())
             return self.model.latent_fit_step(idx, x, y, self.opt)
-        x, y = self.batch()
+        x, y = self.to_device(*self.batch())
         return self.model.train_step(x, y, self.opt, self.step)
 
     # -- outputs -------------------------------------------------------------------------------------------
@@ -262,7 +272,8 @@ class Run:
     def generate(self, z: torch.Tensor, y: torch.Tensor | None) -> np.ndarray:
         self.model.eval()
         try:
-            return self.model.decode(z, y).float().numpy()
+            z, y = self.to_device(z, y)
+            return self.model.decode(z, y).float().cpu().numpy()
         finally:
             self.model.train()
 
@@ -284,7 +295,7 @@ class Run:
         from drumgen.losses import log_spectral_distance_db
 
         pick = np.random.default_rng(0).choice(len(self.data), min(len(self.data), 32), replace=False)
-        x = torch.from_numpy(self.data.x[pick])
+        (x,) = self.to_device(torch.from_numpy(self.data.x[pick]))
         self.model.eval()
         try:
             y = self.model.decode(self.model.encode(x), None)
@@ -320,7 +331,7 @@ class Run:
         return {
             "data": {"root": report.root, "hits": len(self.data), "counts": report.counts()},
             "preset": self.cfg.preset, "steps": self.step, "seconds": round(self.seconds, 1),
-            "device": "cpu", "processes": self.world, "measure": self.measure,
+            "device": str(self.device), "processes": self.world, "measure": self.measure,
             "best_score": None if math.isinf(self.best) else self.best,
             "base": self.opts.init, "torch": torch.__version__,
         }
@@ -346,7 +357,7 @@ class Run:
 def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
           should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Run (or continue) training; returns the summary stored in the checkpoint."""
-    joined = init_distributed()
+    joined = init_distributed(devices.resolve(opts.device))
     run = Run(opts, callback, should_stop)
     if run.rank == 0:
         run.out.mkdir(parents=True, exist_ok=True)

@@ -177,7 +177,8 @@ class Decoder(nn.Module):
         b, _, frames = z_t.shape
         parts = [z_t, z_g[:, :, None].expand(b, -1, frames)]
         if self.label is not None:
-            idx = label if label is not None else torch.full((b,), len(self.c.labels), dtype=torch.long)
+            idx = label if label is not None else torch.full((b,), len(self.c.labels), dtype=torch.long,
+                                                             device=z_t.device)
             parts.append(self.label(idx)[:, :, None].expand(b, -1, frames))
         h = self.coarse(self.inp(torch.cat(parts, 1)))  # [B, D+G(+E), F] -> [B, C, F]
         h = self.fine(self.up(h))  # [B, C, F] -> [B, C, 4F] (hop 256 at the cpu preset)
@@ -253,8 +254,8 @@ class Autoencoder(DrumModel):
         eps = torch.randn((n, self.latent_size), generator=generator)
         if int(self.latent_updates) == 0:
             return eps
-        mean = self.latent_mean.double()
-        cov = self.latent_moment.double() - torch.outer(mean, mean)
+        mean = self.latent_mean.double().cpu()  # sampled on the CPU, as every prior (DrumModel.device)
+        cov = self.latent_moment.double().cpu() - torch.outer(mean, mean)
         cov = 0.5 * (cov + cov.T) + 1e-4 * torch.eye(self.latent_size, dtype=torch.float64)
         chol, info = torch.linalg.cholesky_ex(cov)
         if int(info) != 0:  # not positive definite (numerics): fall back to the diagonal
@@ -279,7 +280,8 @@ class Autoencoder(DrumModel):
         was_training = self.training
         self.eval()
         try:
-            z = torch.cat([self.encode(torch.from_numpy(x[keep[s:s + 64]])) for s in range(0, len(keep), 64)])
+            z = torch.cat([self.encode(torch.from_numpy(x[keep[s:s + 64]]).to(self.device)).cpu()
+                           for s in range(0, len(keep), 64)])
         finally:
             self.train(was_training)
         self.store_latents(z, y[keep])
@@ -308,7 +310,7 @@ class Autoencoder(DrumModel):
         z_t = mu_t + torch.randn_like(mu_t) * torch.exp(0.5 * logvar_t)
         z_g = mu_g + torch.randn_like(mu_g) * torch.exp(0.5 * logvar_g)
         if y is not None and c.labels:
-            drop = torch.rand(y.shape) < c.label_dropout
+            drop = torch.rand(y.shape, device=y.device) < c.label_dropout
             y = torch.where(drop, torch.full_like(y, len(c.labels)), y)
         x_hat = self.decoder(z_t, z_g, y)
         rec = self.stft_loss(x_hat, x)

@@ -75,6 +75,12 @@ class DrumModel(nn.Module):
         super().__init__()
         self.config = config
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights live. Latents are always sampled on the CPU (seeded generators give the same latent
+        on every device) and moved here to be decoded."""
+        return next(self.parameters()).device
+
     # -- generation ------------------------------------------------------------------------------------
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -127,6 +133,7 @@ class DrumModel(nn.Module):
         if n > self.config.prior_size:
             raise ValueError(f"{n} latents do not fit a prior of {self.config.prior_size}")
         labels = torch.full((n,), -1, dtype=torch.long) if y is None else torch.as_tensor(np.asarray(y)).long()
+        z, labels = z.to(self.prior_latents.device), labels.to(self.prior_labels.device)
         self.prior_latents.zero_()
         self.prior_labels.fill_(-1)
         self.prior_latents[:n] = z.reshape(n, -1)
@@ -140,7 +147,7 @@ class DrumModel(nn.Module):
         c = self.config
         count = int(self.prior_count)
         noise = bank_noise(c.prior_noise, count)
-        bank, bank_labels = self.prior_latents[:count].detach(), self.prior_labels[:count]
+        bank, bank_labels = self.prior_latents[:count].detach().cpu(), self.prior_labels[:count].cpu()
         out = []
         for k in range(n):
             pool = torch.arange(count)
@@ -194,6 +201,7 @@ class DrumModel(nn.Module):
         loss.backward()
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             world = torch.distributed.get_world_size()
+            # each rank's gradients live on its own device (gloo: CPU tensors, NCCL: that rank's GPU)
             for group in opt.param_groups:
                 for p in group["params"]:
                     if p.grad is None:

@@ -147,15 +147,18 @@ class WGANGP:
         was_training = self.training
         self.eval()
         try:
+            dev = self.device
             xt = torch.from_numpy(np.asarray(x, dtype=np.float32))
-            sig = torch.cat([self.fit_signature(self.fit_target(xt[s:s + 64])) for s in range(0, len(xt), 64)])
+            sig = torch.cat([self.fit_signature(self.fit_target(xt[s:s + 64].to(dev))).cpu()
+                             for s in range(0, len(xt), 64)])
             z = torch.empty(len(xt), self.config.latent_dim)
             classes = [None] if y is None else sorted({int(c) for c in y})
             for cls in classes:
                 members = torch.arange(len(xt)) if cls is None else torch.from_numpy(np.nonzero(y == cls)[0])
-                cand = self.fixed_latents(FIT_CANDIDATES, generator)
-                label = None if cls is None else torch.full((FIT_CANDIDATES,), cls, dtype=torch.long)
-                out = torch.cat([self.fit_signature(self.G(cand[s:s + 32], None if label is None else label[s:s + 32]))
+                cand = self.fixed_latents(FIT_CANDIDATES, generator)  # on the CPU: the same on every device
+                label = None if cls is None else torch.full((FIT_CANDIDATES,), cls, dtype=torch.long, device=dev)
+                out = torch.cat([self.fit_signature(self.G(cand[s:s + 32].to(dev),
+                                                           None if label is None else label[s:s + 32])).cpu()
                                  for s in range(0, FIT_CANDIDATES, 32)])
                 z[members] = cand[torch.cdist(sig[members], out, p=1).argmin(1)]
             self.store_latents(z, y)
@@ -179,7 +182,7 @@ class WGANGP:
         cfg = self.config
         # (1) Update D: maximise D(real) - D(G(z)), with the gradient penalty keeping D 1-Lipschitz
         with torch.no_grad():
-            fake = self.G(self.fixed_latents(real.shape[0]), y)
+            fake = self.G(self.fixed_latents(real.shape[0]).to(real.device), y)
         d_real, d_fake = self.D(real, y).mean(), self.D(fake, y).mean()
         gp = gradient_penalty(self.D, real, fake, y)
         d_loss = d_fake - d_real + cfg.gp_weight * gp
@@ -189,7 +192,7 @@ class WGANGP:
         if (step + 1) % cfg.n_critic == 0:
             self.D.requires_grad_(False)  # no critic gradients needed here: saves a third of the backward
             try:
-                g_loss = -self.D(self.G(self.fixed_latents(real.shape[0]), y), y).mean()
+                g_loss = -self.D(self.G(self.fixed_latents(real.shape[0]).to(real.device), y), y).mean()
                 self.optimize(opt["G"], g_loss)
             finally:
                 self.D.requires_grad_(True)

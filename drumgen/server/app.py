@@ -142,7 +142,7 @@ def _open_midi(name: str | None):
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, checkpoints: str | None = None, midi_in: str | None = None,
-          open_browser: bool = False, models_dir: str | None = None) -> None:
+          open_browser: bool = False, models_dir: str | None = None, device: str = "auto") -> None:
     """Run the server until Ctrl-C. Prints "drumgen serving http://HOST:PORT" once it accepts connections."""
     import uvicorn
 
@@ -166,8 +166,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, checkpoints: str | None = N
             me = socket.gethostname()
             extra = {me, *(f"[{a[4][0]}]" if ":" in a[4][0] else a[4][0] for a in socket.getaddrinfo(me, None))}
     settings = Settings.from_env(host=host, port=port, extra_hosts=tuple(sorted(extra)),
-                                 **({"models_dir": Path(models_dir)} if models_dir else {}))
-    engine = Engine(checkpoints or checkpoint.default_dir(), models_dir=settings.models_dir or checkpoint.user_dir())
+                                 **({"models_dir": Path(models_dir)} if models_dir else {}),
+                                 **({"device": device} if device != "auto" else {}))  # else $DRUMGEN_DEVICE
+    engine = Engine(checkpoints or checkpoint.default_dir(), models_dir=settings.models_dir or checkpoint.user_dir(),
+                    device=settings.device)
     for name, error in engine.errors.items():
         log.warning("checkpoint %s not loaded: %s", name, error)
     app = create_app(engine, settings, _open_midi(midi_in))

@@ -15,6 +15,7 @@ class Settings:
     port: int = 8000
     checkpoints_dir: Path | None = None
     jobs_dir: Path | None = None  # where training uploads and runs live (default: a temporary folder)
+    device: str = "auto"  # where models run, and the training jobs (drumgen.devices)
     models_dir: Path | None = None  # where finished training jobs are installed (default: checkpoint.user_dir())
     extra_hosts: tuple[str, ...] = ()  # more Host names to accept (the bound address when it is not loopback)
     # inference

@@ -60,7 +60,8 @@ async def train(svc: Svc,
         raise HTTPException(422, "the upload holds no audio files (.wav, .aiff, .flac, .ogg, .mp3, or a .zip of "
                                  "them)")
     options = {"kind": kind, "steps": steps, "minutes": minutes, "init": init, "preset": preset,
-               "eval_every": max(1, min(250, steps or 250)), "preview_every": max(1, min(500, steps or 500))}
+               "eval_every": max(1, min(250, steps or 250)), "preview_every": max(1, min(500, steps or 500)),
+               "device": s.device}
     job = Job(job_id, kind, safe_part(name or f"{kind}-{job_id[:6]}", kind), folder, options, files=count)
     return JobEnvelope(job=JobOut(**svc.jobs.submit(job).public()))
 
