@@ -8,10 +8,10 @@ run in a small thread pool (torch releases the GIL inside its kernels, and the e
 from __future__ import annotations
 
 import asyncio
-import functools
 import collections
 import contextlib
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
