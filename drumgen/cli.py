@@ -9,7 +9,7 @@
     eval      measure generated hits against real ones
     models    list checkpoints
     serve     the browser drum machine and HTTP API
-    corpus    build the training corpus from Debian's hydrogen-drumkits
+    corpus    build the training corpus from packaged drum libraries (hydrogen-drumkits, sonic-pi, GM SoundFonts)
 """
 
 from __future__ import annotations

@@ -1,15 +1,27 @@
-"""Build a labelled corpus of real drum hits from Hydrogen drumkits (Debian's `hydrogen-drumkits` package).
+"""Build a labelled corpus of real drum hits, split by whole kits into train / validation / held-out.
 
-Each kit folder holds a drumkit.xml that names its instruments ("Kick", "Hi Hat Closed", "Paiste Ride") and the
-sample files of each instrument's velocity layers. Instrument names are mapped to the seven classes with
+Sources (each gives kits of labelled one-shots with their licence and author):
+    hydrogen    Debian's hydrogen-drumkits (this module: drumkit.xml instrument names -> class)
+    sonic-pi    Debian's sonic-pi-samples (drumgen.corpus_sonicpi: a reviewed table of file names)
+    soundfont   the General MIDI drum kits of a SoundFont (drumgen.corpus_soundfont: rendered, GM key map)
+
+Hydrogen: each kit folder holds a drumkit.xml that names its instruments ("Kick", "Hi Hat Closed", "Paiste Ride")
+and the sample files of each instrument's velocity layers. Instrument names are mapped to the seven classes with
 `drumgen.labels` (the file name is the fallback when the instrument name says nothing, e.g. "15"); hits whose
-class cannot be told are reported and left out. A few whole kits are held out for evaluation, so the tagger and
-the Frechet distance are measured on kits that training never saw.
+class cannot be told are reported and left out.
+
+Whole kits are held out for evaluation (and optionally set aside for validation), so the tagger and the Frechet
+distance are measured on kits that training never saw. Kits of different sources can share a sample (two
+SoundFonts, two presets, velocity copies): `build_corpus` fingerprints every hit (`fingerprint`) and drops the
+copies that would put one sound on two sides of the split, listing each in the manifest.
 
 Output:
-    out/train/<kit>/<class>/<file>      symlinks to (or copies of) the kit's samples
+    out/train/<kit>/<class>/<file>      symlinks to (or copies of) the kit's samples; rendered hits as WAV
+    out/validation/<kit>/<class>/<file> (only when validation kits are given)
     out/heldout/<kit>/<class>/<file>
-    out/manifest.json                   per kit: split, licence, author, counts per class, unmapped instruments
+    out/<split>/labels.csv              path,label for `drumgen train --data out/train`
+    out/manifest.json                   per kit: source, split, licence, author, counts per class, what was left
+                                        out and why; near-duplicates dropped; every hit
 """
 
 from __future__ import annotations
@@ -27,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drumgen import audio
+from drumgen import audio, metrics
 from drumgen.labels import CLASSES, label_from_name
 
 KITS_ROOT = "/usr/share/hydrogen/data/drumkits"
@@ -46,6 +58,16 @@ EVALUATION_KITS = {"GMRockKit": "hydrogen-data's kit, kept for evaluation: never
 # (HardElectro1), general-MIDI layouts (Audiophob, Millo-Drums) and hand drums (circAfrique). Gimme A Hand stays in
 # training because it holds most of the claps. (Chosen from the stats `drumgen corpus hydrogen` prints.)
 DEFAULT_HELDOUT = ("Audiophob", "ColomboAcousticDrumkit", "HardElectro1", "Millo-Drums_v.1", "circAfrique v4")
+# Validation kits (for choosing models; never held-out ones) when the hydrogen kits are part of `drumgen corpus
+# all`. `drumgen corpus hydrogen` alone keeps none, as before: scripts/train_default_tagger.py --validate carves
+# its own from the train kits.
+DEFAULT_VALIDATION = ("ElectricEmpireKit", "rumpf_kit_z01_h2")
+SPLITS = ("train", "validation", "heldout")
+# Near-duplicates: cosine similarity of two hits' fingerprints above this means one sound (a velocity copy, the
+# same sample in two presets or SoundFonts). Measured on the real sources: copies of one sample in two presets
+# score above 0.999 (19245 of the 22284 same-font pairs above 0.98); distinct samples of different Hydrogen kits
+# reach 0.98 in 35 of 178562 pairs and 0.99 in 6 (kits that share samples), so 0.98 would drop distinct hits.
+DUPLICATE_SIMILARITY = 0.99
 
 
 class CorpusError(ValueError):
@@ -57,10 +79,12 @@ class Hit:
     kit: str
     instrument: str
     label: str
-    source: str  # absolute path of the kit's sample
+    source: str  # absolute path of the kit's sample, or what was rendered ("FluidR3_GM.sf2 128:16 key 36 vel 127")
     seconds: float
     sample_rate: int
     path: str  # relative to the corpus root: split/kit/class/file
+    license: str = ""  # set where a source's hits differ in licence or author (Sonic Pi); else see the kit
+    author: str = ""
 
 
 @dataclass
@@ -70,11 +94,39 @@ class Kit:
     author: str
     license: str
     debian_license: str
-    split: str
+    split: str = "train"
+    source: str = "hydrogen"  # hydrogen | sonic-pi | soundfont
     counts: dict[str, int] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)  # instrument names whose class could not be told
     missing: list[str] = field(default_factory=list)  # sample files named in drumkit.xml but absent
     skipped: list[str] = field(default_factory=list)  # "file: reason" for samples that are no usable hit
+    left_out: list[str] = field(default_factory=list)  # "name: reason" for sounds of the source that are no drum hit
+
+
+@dataclass
+class Candidate:
+    """One hit a source offers: a file to read (`samples` None) or rendered mono audio. `group`: hits of one group (one
+    SoundFont) that are near-copies of each other are kept once even within a split."""
+    kit: str
+    instrument: str
+    label: str
+    name: str  # file name in the corpus
+    source: str
+    samples: np.ndarray | None = None
+    sample_rate: int = audio.OUTPUT_RATE
+    group: str = ""
+    license: str = ""
+    author: str = ""
+
+
+@dataclass
+class Source:
+    """What one source gives: its kits, their candidate hits, and {folder or file: why it was not read}."""
+    name: str
+    kits: list[Kit]
+    hits: list[Candidate]
+    left_out: dict[str, str] = field(default_factory=dict)
+    info: dict = field(default_factory=dict)  # e.g. {"kits_root": ...}
 
 
 def _local(tag: str) -> str:
@@ -171,35 +223,23 @@ def _kit_folders(kits_root: Path) -> tuple[list[Path], dict[str, str]]:
     return keep, left_out
 
 
-def build_hydrogen_corpus(out_dir: str | os.PathLike, kits_root: str | os.PathLike = KITS_ROOT,
-                          heldout: tuple[str, ...] = DEFAULT_HELDOUT, mode: str = "link",
-                          copyright_file: str | os.PathLike = DEBIAN_COPYRIGHT) -> dict:
-    """Label every hit of every kit under `kits_root`, lay them out by split/kit/class, write manifest.json.
 
-    mode: "link" (symlinks: instant, no space; the kits must stay installed), "copy", or "wav" (decoded to
-    44.1 kHz mono WAV). Returns the manifest: {"kits_root", "heldout", "kits": [Kit], "totals": {split: {class:
-    n}}, "hits": [Hit]}. Raises CorpusError if no kit is found or a held-out kit does not exist.
-    """
-    if mode not in ("link", "copy", "wav"):
-        raise ValueError(f"mode must be 'link', 'copy' or 'wav'; got {mode!r}")
-    kits_root, out = Path(kits_root), Path(out_dir)
+
+def hydrogen_source(kits_root: str | os.PathLike = KITS_ROOT, prefix: str = "",
+                    copyright_file: str | os.PathLike = DEBIAN_COPYRIGHT) -> Source:
+    """Every labelled sample of every kit under `kits_root` (kit names get `prefix`). Raises CorpusError if none."""
+    kits_root = Path(kits_root)
     kit_dirs, left_out = _kit_folders(kits_root)
     if not kit_dirs:
         raise CorpusError(f"no drumkit.xml found under {kits_root}; install Debian's hydrogen-drumkits "
                           "(apt install hydrogen-drumkits) or pass the folder that holds your Hydrogen kits")
-    names = {d.name for d in kit_dirs}
-    unknown = [k for k in heldout if k not in names]
-    if unknown:
-        raise CorpusError(f"held-out kit(s) {unknown} not found under {kits_root}; available: {sorted(names)}")
     licenses = debian_licenses(copyright_file)
-    kits: list[Kit] = []
-    hits: list[Hit] = []
+    kits, hits = [], []
     for kit_dir in kit_dirs:
         info = parse_drumkit(kit_dir / "drumkit.xml")
-        split = "heldout" if kit_dir.name in heldout else "train"
-        kit = Kit(kit_dir.name, info["name"], info["author"], info["license"], licenses.get(kit_dir.name, ""), split)
+        kit = Kit(prefix + kit_dir.name, info["name"], info["author"], info["license"],
+                  licenses.get(kit_dir.name, ""))
         seen: set[str] = set()
-        counts: Counter[str] = Counter()
         for inst in info["instruments"]:
             for filename in inst["files"]:
                 label = instrument_class(inst["name"], filename)
@@ -214,28 +254,236 @@ def build_hydrogen_corpus(out_dir: str | os.PathLike, kits_root: str | os.PathLi
                 if str(src) in seen:  # one sample used by two instruments is one hit
                     continue
                 seen.add(str(src))
-                try:  # kits pad their instrument lists with placeholder samples such as emptySample.flac
-                    x, rate = audio.read(src)
-                    if audio.peak_db(x) < audio.SILENCE_DB:
-                        raise audio.AudioError("silent")
-                except audio.AudioError as e:
-                    kit.skipped.append(f"{filename}: {e.reason}")
-                    continue
-                rel = Path(split) / kit_dir.name / label / src.name
-                if mode == "wav":
-                    rel = rel.with_suffix(".wav")
-                _place(src.resolve(), out / rel, mode)
-                hits.append(Hit(kit_dir.name, inst["name"], label, str(src), round(len(x) / rate, 3), rate,
-                                rel.as_posix()))
-                counts[label] += 1
-        kit.counts = {c: counts[c] for c in CLASSES if counts[c]}
+                hits.append(Candidate(kit.name, inst["name"], label, src.name, str(src)))
         kits.append(kit)
-    totals = {s: {c: sum(k.counts.get(c, 0) for k in kits if k.split == s) for c in CLASSES}
-              for s in ("train", "heldout")}
-    manifest = {"kits_root": str(kits_root), "heldout": list(heldout), "mode": mode, "left_out": left_out,
-                "kits": [asdict(k) for k in kits], "totals": totals, "hits": [asdict(h) for h in hits]}
+    return Source("hydrogen", kits, hits, left_out, {"kits_root": str(kits_root)})
+
+
+def build_hydrogen_corpus(out_dir: str | os.PathLike, kits_root: str | os.PathLike = KITS_ROOT,
+                          heldout: tuple[str, ...] = DEFAULT_HELDOUT, mode: str = "link",
+                          copyright_file: str | os.PathLike = DEBIAN_COPYRIGHT,
+                          validation: tuple[str, ...] = ()) -> dict:
+    """Label every hit of every kit under `kits_root`, lay them out by split/kit/class, write manifest.json.
+
+    mode: "link" (symlinks: instant, no space; the kits must stay installed), "copy", or "wav" (decoded to
+    44.1 kHz mono WAV). Returns the manifest (see `build_corpus`). Raises CorpusError if no kit is found or a
+    held-out kit does not exist.
+    """
+    return build_corpus(out_dir, [hydrogen_source(kits_root, copyright_file=copyright_file)], heldout,
+                        validation, mode=mode)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Near-duplicates
+
+FINGERPRINT_RATE = 22050
+FINGERPRINT_SECONDS = 0.5
+_FP_FFT, _FP_HOP, _FP_MELS, _FP_FLOOR_DB = 1024, 256, 40, -80.0
+_FP_BANK = metrics.mel_filterbank(FINGERPRINT_RATE, _FP_FFT, _FP_MELS, 30.0, FINGERPRINT_RATE / 2)
+
+
+def fingerprint(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """A hit's timbre and envelope as a unit vector [frames * mels]: log-mel of its first 0.5 s after the onset,
+    peak-normalised (so gain does not count), floored at -80 dB and mean-removed. The dot product of two is their
+    similarity; a velocity copy or the same sample played elsewhere scores above DUPLICATE_SIMILARITY."""
+    x = np.asarray(x, np.float32)
+    x = x.mean(axis=1) if x.ndim == 2 else x
+    n = int(FINGERPRINT_SECONDS * FINGERPRINT_RATE)
+    x = audio.prepare(x, sample_rate, FINGERPRINT_RATE, n)
+    frames = np.lib.stride_tricks.sliding_window_view(np.pad(x, (0, _FP_FFT)), _FP_FFT)[::_FP_HOP][: n // _FP_HOP]
+    power = np.abs(np.fft.rfft(frames * np.hanning(_FP_FFT), axis=-1)) ** 2
+    db = 10 * np.log10(power @ _FP_BANK.T + 1e-10)
+    v = np.maximum(db - db.max(), _FP_FLOOR_DB).ravel()
+    v = v - v.mean()
+    return (v / (np.linalg.norm(v) + 1e-9)).astype(np.float32)
+
+
+def _components(edges: np.ndarray, n: int) -> np.ndarray:
+    """Connected components of an undirected graph: edges [E, 2] -> the root index of each of n nodes."""
+    root = np.arange(n)
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for i, j in edges:
+        root[find(i)] = find(j)
+    return np.array([find(i) for i in range(n)], dtype=np.int64)
+
+
+def resolve_duplicates(splits: list[str], groups: list[str], fps: np.ndarray, names: list[str],
+                       threshold: float = DUPLICATE_SIMILARITY) -> list[dict]:
+    """Which hits to drop so no sound sits on two sides of the split, and none twice in one group.
+
+    Hits whose fingerprints are more similar than `threshold` are copies of one sound. A sound found in several
+    splits stays in the split that holds most of its copies (ties: train, then heldout, then validation); its
+    copies in the other splits are dropped, so no held-out hit has a near-copy in train: a held-out kit that
+    reuses the samples of train kits keeps only its own sounds. Only hits that are themselves near-copies of a
+    kept one are dropped (a chain of merely similar hits drops nothing). Within one split, a later hit of the same
+    non-empty group (one SoundFont's presets) that copies an earlier kept one is dropped too.
+    fps: [N, D] unit fingerprints. Returns [{"index", "hit", "split", "similar_to", "similar_split",
+    "similarity"}], one per dropped hit, naming its most similar kept hit.
+    """
+    n = len(splits)
+    if n == 0:
+        return []
+    sim = fps @ fps.T
+    np.fill_diagonal(sim, -1.0)
+    near = sim > threshold
+    split_id = np.array([SPLITS.index(s) for s in splits])
+    prefer = {"train": 3, "heldout": 2, "validation": 1}
+    drop: set[int] = set()
+    while True:  # each round drops at least one hit; stops when no near-copy crosses a split
+        kept = np.array([i not in drop for i in range(n)])
+        cross = near & kept[:, None] & kept[None, :] & (split_id[:, None] != split_id[None, :])
+        if not cross.any():
+            break
+        live = near & kept[:, None] & kept[None, :]
+        comp = _components(np.argwhere(np.triu(live, 1)), n)
+        before = len(drop)
+        for c in np.unique(comp[np.flatnonzero(cross.any(axis=1))]):
+            members = list(np.flatnonzero(comp == c))
+            votes = [splits[i] for i in members]
+            win = max(set(votes), key=lambda s: (votes.count(s), prefer[s]))
+            winners = [i for i in members if splits[i] == win]
+            # only hits that are themselves near-copies of a winner go (no dropping through a chain)
+            drop.update(i for i in members if splits[i] != win and near[i, winners].any())
+        if len(drop) == before:  # copies only between two losing splits: the less preferred side goes
+            for i, j in np.argwhere(cross):
+                if i not in drop and j not in drop:
+                    drop.add(int(i) if prefer[splits[i]] < prefer[splits[j]] else int(j))
+    for i in range(n):  # copies within one group and split: keep the first
+        if i not in drop and groups[i]:
+            earlier = [j for j in np.flatnonzero(sim[i, :i] > threshold)
+                       if j not in drop and groups[j] == groups[i] and splits[j] == splits[i]]
+            if earlier:
+                drop.add(i)
+    out = []
+    kept_idx = np.array([j for j in range(n) if j not in drop])
+    for i in sorted(drop):
+        j = int(kept_idx[np.argmax(sim[i, kept_idx])]) if kept_idx.size else i
+        out.append({"index": i, "hit": names[i], "split": splits[i], "similar_to": names[j],
+                    "similar_split": splits[j], "similarity": round(float(sim[i, j]), 4)})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Building
+
+
+def _split_of(kits: list[Kit], heldout: tuple[str, ...], validation: tuple[str, ...]) -> None:
+    names = {k.name for k in kits}
+    for what, wanted in (("held-out", heldout), ("validation", validation)):
+        unknown = [k for k in wanted if k not in names]
+        if unknown:
+            raise CorpusError(f"{what} kit(s) {unknown} not found; available: {sorted(names)}")
+    both = set(heldout) & set(validation)
+    if both:
+        raise CorpusError(f"kit(s) {sorted(both)} are both held out and for validation; choose one")
+    for k in kits:
+        k.split = "heldout" if k.name in heldout else "validation" if k.name in validation else "train"
+
+
+def _read(c: Candidate) -> tuple[np.ndarray, int]:
+    """A candidate's audio; AudioError('silent') when there is none (kits pad with placeholder samples)."""
+    x, rate = (c.samples, c.sample_rate) if c.samples is not None else audio.read(c.source)
+    if audio.peak_db(x) < audio.SILENCE_DB:
+        raise audio.AudioError("silent")
+    return x, rate
+
+
+def build_corpus(out_dir: str | os.PathLike, sources: list[Source], heldout: tuple[str, ...] = (),
+                 validation: tuple[str, ...] = (), mode: str = "link",
+                 threshold: float = DUPLICATE_SIMILARITY) -> dict:
+    """Split the sources' kits, drop near-duplicates across the split, lay the hits out, write manifest.json.
+
+    mode: how file hits are placed ("link", "copy", "wav"); rendered hits are always written as WAV. Returns the
+    manifest: {"sources", "heldout", "validation", "mode", "left_out", "kits": [Kit], "totals": {split: {class:
+    n}}, "near_duplicates": [...], "hits": [Hit]} (and "kits_root" for a hydrogen source).
+    """
+    if mode not in ("link", "copy", "wav"):
+        raise ValueError(f"mode must be 'link', 'copy' or 'wav'; got {mode!r}")
+    out = Path(out_dir)
+    kits = [k for s in sources for k in s.kits]
+    _split_of(kits, tuple(heldout), tuple(validation))
+    by_name = {k.name: k for k in kits}
+    cands, fps = [], []
+    for c in (c for s in sources for c in s.hits):
+        try:
+            x, rate = _read(c)
+            fps.append(fingerprint(x, rate))
+        except audio.AudioError as e:
+            by_name[c.kit].skipped.append(f"{c.name}: {e.reason}")
+            continue
+        cands.append((c, round(x.shape[0] / rate, 3), rate))
+    splits = [by_name[c.kit].split for c, _, _ in cands]
+    names = [f"{c.kit}/{c.name}" for c, _, _ in cands]
+    fp = np.stack(fps) if fps else np.zeros((0, 1), np.float32)
+    dups = resolve_duplicates(splits, [c.group for c, _, _ in cands], fp, names, threshold)
+    drop = {d.pop("index") for d in dups}
+    hits: list[Hit] = []
+    for i, (c, seconds, rate) in enumerate(cands):
+        if i in drop:
+            continue
+        kit = by_name[c.kit]
+        rel = Path(kit.split) / kit.name / c.label / c.name
+        if c.samples is not None:
+            audio.write_wav(out / rel, c.samples, c.sample_rate)
+        else:
+            rel = rel.with_suffix(".wav") if mode == "wav" else rel
+            _place(Path(c.source).resolve(), out / rel, mode)
+        hits.append(Hit(c.kit, c.instrument, c.label, c.source, seconds, rate, rel.as_posix(), c.license, c.author))
+    for k in kits:
+        n = Counter(h.label for h in hits if h.kit == k.name)
+        k.counts = {c: n[c] for c in CLASSES if n[c]}
+    used = [s for s in SPLITS if s != "validation" or validation]
+    totals = {s: {c: sum(k.counts.get(c, 0) for k in kits if k.split == s) for c in CLASSES} for s in used}
+    manifest = {**{k: v for s in sources for k, v in s.info.items()}, "sources": [s.name for s in sources],
+                "heldout": list(heldout), "validation": list(validation), "mode": mode,
+                "left_out": {k: v for s in sources for k, v in s.left_out.items()},
+                "kits": [asdict(k) for k in kits], "totals": totals, "near_duplicates": dups,
+                "hits": [asdict(h) for h in hits]}
+    _write_index(out, hits, manifest)
+    return manifest
+
+
+SOURCES = ("hydrogen", "sonic-pi", "soundfont", "all")
+
+
+def named_sources(source: str, soundfont: str | os.PathLike | None = None, kits_root: str | os.PathLike = KITS_ROOT,
+                  samples_dir: str | os.PathLike | None = None) -> tuple[list[Source], tuple[str, ...], tuple[str, ...]]:
+    """A source by its CLI name -> (sources, default held-out kits, default validation kits). "all": the Hydrogen
+    kits (prefixed h2-), the Sonic Pi samples, and the GM kits of FluidR3_GM and TimGM6mb, in one corpus."""
+    from drumgen import corpus_sonicpi, corpus_soundfont  # they build on this module
+
+    if source == "hydrogen":
+        return [hydrogen_source(kits_root)], DEFAULT_HELDOUT, ()
+    if source == "sonic-pi":
+        src = corpus_sonicpi.sonicpi_source(samples_dir or corpus_sonicpi.SAMPLES_DIR)
+        return [src], corpus_sonicpi.DEFAULT_HELDOUT, corpus_sonicpi.DEFAULT_VALIDATION
+    if source == "soundfont":
+        if soundfont is None:
+            raise CorpusError("give the SoundFont: drumgen corpus soundfont FILE --out DIR")
+        src = corpus_soundfont.soundfont_source(soundfont)
+        return [src], *corpus_soundfont.default_splits(soundfont, src.kits)
+    if source != "all":
+        raise CorpusError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    sources = [hydrogen_source(kits_root, prefix="h2-"),
+               corpus_sonicpi.sonicpi_source(samples_dir or corpus_sonicpi.SAMPLES_DIR)]
+    heldout = [f"h2-{k}" for k in DEFAULT_HELDOUT] + list(corpus_sonicpi.DEFAULT_HELDOUT)
+    validation = [f"h2-{k}" for k in DEFAULT_VALIDATION] + list(corpus_sonicpi.DEFAULT_VALIDATION)
+    for font in (corpus_soundfont.FLUIDR3, corpus_soundfont.TIMGM6MB):
+        sources.append(corpus_soundfont.soundfont_source(font))
+        h, v = corpus_soundfont.default_splits(font, sources[-1].kits)
+        heldout, validation = heldout + list(h), validation + list(v)
+    return sources, tuple(heldout), tuple(validation)
+
+
+def _write_index(out: Path, hits: list[Hit], manifest: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for split in ("train", "heldout"):  # labels for `drumgen train --data out/train` (a file name can mislead)
+    for split in SPLITS:  # labels for `drumgen train --data out/train` (a file name can mislead)
         rows = [(h.path.split("/", 1)[1], h.label) for h in hits if h.path.startswith(split + "/")]
         if rows:
             buf = io.StringIO()
@@ -243,24 +491,33 @@ def build_hydrogen_corpus(out_dir: str | os.PathLike, kits_root: str | os.PathLi
             (out / split).mkdir(parents=True, exist_ok=True)
             audio.atomic_write_bytes(out / split / "labels.csv", buf.getvalue().encode())
     audio.atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=1).encode())
-    return manifest
 
 
 def format_stats(manifest: dict) -> str:
-    """A plain-text table: one row per kit (split, hits per class), totals per split, unmapped instruments."""
-    head = f"{'kit':28} {'split':8}" + "".join(f"{c:>7}" for c in CLASSES) + f"{'total':>7}"
+    """A plain-text table: one row per kit (split, hits per class), totals per split, what was left out."""
+    head = f"{'kit':32} {'split':10}" + "".join(f"{c:>7}" for c in CLASSES) + f"{'total':>7}"
     lines = [head, "-" * len(head)]
-    for k in manifest["kits"]:
+    for k in sorted(manifest["kits"], key=lambda k: (SPLITS.index(k["split"]), k["name"])):
         n = [k["counts"].get(c, 0) for c in CLASSES]
-        lines.append(f"{k['name'][:28]:28} {k['split']:8}" + "".join(f"{v:>7}" for v in n) + f"{sum(n):>7}")
+        lines.append(f"{k['name'][:32]:32} {k['split']:10}" + "".join(f"{v:>7}" for v in n) + f"{sum(n):>7}")
     lines.append("-" * len(head))
     for split, t in manifest["totals"].items():
-        lines.append(f"{'TOTAL':28} {split:8}" + "".join(f"{t[c]:>7}" for c in CLASSES) + f"{sum(t.values()):>7}")
+        lines.append(f"{'TOTAL':32} {split:10}" + "".join(f"{t[c]:>7}" for c in CLASSES) + f"{sum(t.values()):>7}")
     for k in manifest["kits"]:
         if k["unmapped"]:
             lines.append(f"unmapped in {k['name']}: {', '.join(k['unmapped'])}")
-    for name, why in manifest.get("left_out", {}).items():
-        lines.append(f"left out {name}: {why}")
+    left_out = manifest.get("left_out", {})
+    kit_left = [(k["name"], s.split(": ", 1)[-1]) for k in manifest["kits"] for s in k.get("left_out", [])]
+    for name, why in left_out.items():
+        if ":" not in name:  # kit folders; single sounds are summed up by reason below
+            lines.append(f"left out {name}: {why}")
+    reasons = Counter([why for name, why in left_out.items() if ":" in name] + [why for _, why in kit_left])
+    for why, n in sorted(reasons.items(), key=lambda r: -r[1]):
+        lines.append(f"left out {n} sounds: {why}")
+    dups = manifest.get("near_duplicates", [])
+    if dups:
+        moved = Counter(f"{d['split']} (copy of {d['similar_split']})" for d in dups)
+        lines.append("near-duplicates dropped: " + ", ".join(f"{n} from {w}" for w, n in sorted(moved.items())))
     return "\n".join(lines)
 
 
@@ -285,5 +542,5 @@ def load_split(corpus_dir: str | os.PathLike, split: str, sample_rate: int, leng
         ys.append(labels.index(h["label"]))
         paths.append(h["path"])
     if not xs:
-        raise CorpusError(f"no {split!r} hits in {corpus_dir}; splits are 'train' and 'heldout'")
+        raise CorpusError(f"no {split!r} hits in {corpus_dir}; splits are {', '.join(SPLITS)}")
     return np.stack(xs), np.array(ys, dtype=np.int64), paths
