@@ -75,7 +75,7 @@ async ({bpm, swing, sampleRate, pattern, tempoChangeAt}) => {
   const { AudioEngine } = await import("/js/audio.js");
   const bar = 4 * 60 / bpm;
   const ctx = new OfflineAudioContext(1, Math.ceil((bar * 2 + 0.3) * sampleRate), sampleRate);
-  const engine = new AudioEngine(ctx);
+  const engine = new AudioEngine(ctx, 1);
   engine.setVolume(1);
   engine.setReverb(0);
   engine.setPad(0, { volume: 1 });
@@ -145,3 +145,33 @@ def test_a_tempo_change_takes_effect_at_the_next_pair(page):
     six = 6000  # samples per 16th at 120 BPM, 48 kHz
     want = [0, six, 2 * six, 3 * six] + [4 * six + k * six // 2 for k in range(12)]
     assert got == want
+
+
+# One hit of a 0.5 s DC buffer through the real AudioEngine with the pad's decay below 1: it must sound, then end.
+DECAY = """
+async ({sampleRate, decay}) => {
+  const { AudioEngine } = await import("/js/audio.js");
+  const ctx = new OfflineAudioContext(1, sampleRate, sampleRate);
+  const engine = new AudioEngine(ctx, 1);
+  engine.setVolume(1);
+  engine.setReverb(0);
+  engine.setPad(0, { volume: 1, decay });
+  const hit = ctx.createBuffer(1, sampleRate / 2, sampleRate);
+  hit.getChannelData(0).fill(1);
+  engine.setBuffer(0, hit);
+  let error = null;
+  try { engine.trigger(0, 0.1, 1); } catch (e) { error = `${e.name}: ${e.message}`; }
+  const out = (await ctx.startRendering()).getChannelData(0);
+  const last = out.findLastIndex((v) => Math.abs(v) > 1e-4);
+  return { error, peak: Math.max(...out.slice(0, sampleRate / 2)), last };
+}
+"""
+
+
+@pytest.mark.parametrize("decay", [1.0, 0.5, 0.05])
+def test_a_shorter_decay_still_sounds_and_ends_sooner(page, decay):
+    got = page.evaluate(DECAY, {"sampleRate": SAMPLE_RATE, "decay": decay})
+    assert got["error"] is None
+    assert got["peak"] > 0.5, "the hit must sound"
+    # it ends by 0.1 s + decay * 0.5 s (+ the 5 ms tail of the stop)
+    assert got["last"] <= round((0.1 + decay * 0.5 + 0.006) * SAMPLE_RATE)

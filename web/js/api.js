@@ -54,6 +54,13 @@ async function postJSON(path, body) {
 export const health = () => getJSON("/api/health");
 export const models = () => getJSON("/api/models");
 
+/** The pad table, the one note map: [{slot, name, note, classes}], one entry per pad. */
+export async function pads() {
+  const { pads: table } = await getJSON("/api/pads");
+  if (!Array.isArray(table) || !table.length) throw new ApiError("The server sent no pads (GET /api/pads).");
+  return table;
+}
+
 /** @returns {Promise<object[]>} n Sounds */
 export async function sample(model, n, { seed, label, labels } = {}) {
   const body = { model, n };
@@ -86,10 +93,18 @@ export async function resynthesize(file, model) {
   return (await request("/api/resynthesize", { method: "POST", body: form })).json();
 }
 
+/** Your own audio as a Sound (origin "upload", no model), e.g. to bring a saved session's upload back. */
+export async function upload(blob, filename) {
+  const form = new FormData();
+  form.append("file", blob, filename);
+  return (await (await request("/api/uploads", { method: "POST", body: form })).json()).sound;
+}
+
 export async function exportMidi(pattern, straight = false) {
   return (await postJSON(`/api/export/midi${straight ? "?straight=true" : ""}`, pattern)).blob();
 }
 
+/** body: {name, pads: [{sound, name, note, volume, pan, tune, decay, mute}], pattern, straight} */
 export async function exportKit(body) {
   return (await postJSON("/api/export/kit", body)).blob();
 }

@@ -19,8 +19,11 @@ export function impulseResponse(ctx, seconds = 2.2, decay = 3.5) {
 export const DEFAULT_PAD = { volume: 0.8, pan: 0, tune: 0, decay: 1, mute: false, solo: false, choke: 0 };
 
 export class AudioEngine {
-  /** @param {BaseAudioContext} ctx an AudioContext, or an OfflineAudioContext for rendering tests */
-  constructor(ctx, pads = 8) {
+  /**
+   * @param {BaseAudioContext} ctx an AudioContext, or an OfflineAudioContext for rendering tests
+   * @param {number} pads how many pads (the server's pad table says)
+   */
+  constructor(ctx, pads) {
     this.ctx = ctx;
     this.master = ctx.createGain();
     this.master.connect(ctx.destination);
@@ -85,14 +88,15 @@ export class AudioEngine {
     const env = this.ctx.createGain();
     env.gain.setValueAtTime(velocity, when);
     const length = buffer.duration / src.playbackRate.value;
+    src.connect(env).connect(this.strips[pad].gain);
+    src.start(when);
     if (s.decay < 1) {
       // Shorten the tail: hold briefly for the attack, then fall off so the sound ends at decay * length.
+      // The stop is scheduled after start(): stop() on a source that has not started throws InvalidStateError.
       const end = when + Math.max(0.01, s.decay * length);
       env.gain.setTargetAtTime(0, when + 0.005, (end - when) / 5);
       src.stop(end + 0.005);
     }
-    src.connect(env).connect(this.strips[pad].gain);
-    src.start(when);
     this.voices[pad].add(src);
     src.onended = () => this.voices[pad].delete(src);
     return src;

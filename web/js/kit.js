@@ -1,47 +1,74 @@
-// The kit: which sound sits on each pad, where it came from, and the undo history of sound changes.
-// Every change goes through assign(), which decodes first (so a pad never goes silent while loading)
-// and records what it replaced.
+// The kit: which sound sits on each pad, what each pad is (its slot from GET /api/pads: name, MIDI note, the
+// classes it asks a class-conditional model for), and the undo history of sound changes. Every change goes
+// through assign(), which decodes first (so a pad never goes silent while loading) and records what it replaced.
 
 import * as api from "./api.js";
-import { DEFAULT_NAMES } from "./pads.js";
-import { download } from "./session.js";
+import { download, fromBase64, toBase64 } from "./session.js";
 
 const UNDO_DEPTH = 50;
 
-// The classes each pad slot prefers, so a fresh kit lands where the default pattern expects it
-// (kick on 1, snare on 2, hats on 3-4, ...); the 8 sounds still come from one /api/sample request.
-const SLOT_CLASSES = [["kick"], ["snare"], ["hihat"], ["hihat", "cymbal"], ["clap", "snare"], ["tom"],
-  ["tom", "perc"], ["cymbal", "perc"]];
-
-/** A class for pad slot `pad` that the model knows: one of the slot's preferred classes at random, else null. */
-export function slotLabel(pad, known) {
-  const options = SLOT_CLASSES[pad].filter((c) => known.includes(c));
-  return options.length ? options[Math.floor(Math.random() * options.length)] : null;
-}
-
-/** Pair free pads with sounds: each pad takes the first unused sound of a class it prefers, else any. */
-export function arrange(free, got) {
-  const left = [...got];
-  const take = (pick) => { const k = left.findIndex(pick); return k < 0 ? null : left.splice(k, 1)[0]; };
-  const chosen = free.map((pad) => take((s) => SLOT_CLASSES[pad].includes(s.heard || s.label)));
-  return free.map((pad, k) => ({ pad, sound: chosen[k] || take(() => true) }));
-}
+// Thrown when a lock keeps a sound: the page says so on the status line, not as an error.
+export class LockedError extends Error { name = "LockedError"; }
 
 export class Kit {
   /**
    * @param {import("./audio.js").AudioEngine} engine
+   * @param {{slot: string, name: string, note: number, classes: string[]}[]} table the server's pads
    * @param {(pads: number[]) => void} onChange called after pads changed (sound, busy, lock)
    */
-  constructor(engine, onChange) {
+  constructor(engine, table, onChange) {
     this.engine = engine;
+    this.table = table;
     this.onChange = onChange;
-    this.pads = Array.from({ length: 8 }, () => ({ sound: null, pair: null, locked: false, learning: false, busy: false }));
+    this.pads = table.map((slot) => ({ sound: null, pair: null, locked: false, learning: false, busy: false,
+      note: slot.note }));
     this.sounds = new Map();  // id -> Sound, every sound this page has seen (for drag and drop)
     this.buffers = new Map(); // id -> AudioBuffer, decoded once
-    this.undo = [];           // [[{pad, sound, pair}, ...]], one entry per user action
+    this.undo = [];           // [{what, changes: [{pad, sound, pair}]}], one entry per user action
+    this.uploads = new Map(); // upload sound id -> its WAV as base64: a session keeps the user's own file
   }
 
-  names() { return this.pads.map((p, i) => (p.sound && (p.sound.name || p.sound.label)) || DEFAULT_NAMES[i]); }
+  /** Give pad i the note; a pad that had it takes pad i's old one, so one note plays one pad. @returns that pad or -1 */
+  setNote(i, note) {
+    const other = this.pads.findIndex((p, k) => k !== i && p.note === note);
+    if (other >= 0) this.pads[other].note = this.pads[i].note;
+    this.pads[i].note = note;
+    return other;
+  }
+
+  /** A class for pad `pad` that the model knows: one of the slot's classes at random, else null (any). */
+  slotLabel(pad, known) {
+    const options = this.table[pad].classes.filter((c) => known.includes(c));
+    return options.length ? options[Math.floor(Math.random() * options.length)] : null;
+  }
+
+  /** Pair free pads with sounds: each pad takes the first unused sound the tagger files in its classes, else any. */
+  arrange(free, got) {
+    const left = [...got];
+    const take = (pick) => { const k = left.findIndex(pick); return k < 0 ? null : left.splice(k, 1)[0]; };
+    const chosen = free.map((pad) => take((s) => this.table[pad].classes.includes(s.heard || s.label)));
+    return free.map((pad, k) => ({ pad, sound: chosen[k] || take(() => true) }));
+  }
+
+  /**
+   * What pad i is called: by what was asked (the slot's name when its class was asked, or the asked class), an
+   * upload by its file name; `hint` is the tagger's class where it disagrees with the asked one.
+   */
+  words(i) {
+    const p = this.pads[i], s = p.sound, slot = this.table[i];
+    if (!s) return { name: slot.name, hint: "", meta: p.busy ? "working…" : "no sound" };
+    const ab = p.pair ? (s === p.pair.original ? " · A (original)" : " · B (re-synth)") : "";
+    if (p.pair || s.origin === "upload") {
+      const file = p.pair ? p.pair.original.name : s.name;
+      return { name: file, hint: "", meta: s.origin === "upload" ? `your file${ab}` : `${s.model}${ab}` };
+    }
+    const name = s.label ? (slot.classes.includes(s.label) ? slot.name : s.label) : s.name || slot.name;
+    const hint = s.label && s.heard && s.heard !== s.label ? `sounds like ${s.heard}` : "";
+    const seed = s.seed !== null && s.seed !== undefined ? ` · seed ${s.seed}` : "";
+    return { name, hint, meta: `${s.model}${seed}` };
+  }
+
+  names() { return this.pads.map((_, i) => this.words(i).name); }
 
   async bufferOf(sound) {
     if (!this.buffers.has(sound.id)) this.buffers.set(sound.id, await this.engine.decode(await api.bytes(sound.url)));
@@ -49,11 +76,12 @@ export class Kit {
     return this.buffers.get(sound.id);
   }
 
-  /** Put sounds on pads: [{pad, sound, pair?}]; undoable unless record is false. */
-  async assign(changes, { record = true } = {}) {
+  /** Put sounds on pads: [{pad, sound, pair?}]; undoable as `what` ("new kit") unless `what` is null. */
+  async assign(changes, what = null) {
     const decoded = await Promise.all(changes.map((c) => this.bufferOf(c.sound)));
-    if (record) {
-      this.undo.push(changes.map((c) => ({ pad: c.pad, sound: this.pads[c.pad].sound, pair: this.pads[c.pad].pair })));
+    if (what) {
+      this.undo.push({ what, changes: changes.map((c) => ({ pad: c.pad, sound: this.pads[c.pad].sound,
+        pair: this.pads[c.pad].pair })) });
       if (this.undo.length > UNDO_DEPTH) this.undo.shift();
     }
     changes.forEach((c, k) => {
@@ -64,12 +92,22 @@ export class Kit {
     this.onChange(changes.map((c) => c.pad));
   }
 
-  /** @returns {Promise<boolean>} whether there was something to undo */
+  /** What Undo would undo ("new kit"), or null when there is nothing. */
+  nextUndo() {
+    const entry = this.undo.findLast((e) => e.changes.some((c) => c.sound));
+    return entry ? entry.what : null;
+  }
+
+  /** @returns {Promise<string|null>} what was undone, or null when there was nothing to undo */
   async undoLast() {
-    const entry = this.undo.pop();
-    if (!entry) return false;
-    await this.assign(entry.filter((c) => c.sound), { record: false });
-    return true;
+    while (this.undo.length) {
+      const entry = this.undo.pop();
+      const back = entry.changes.filter((c) => c.sound);  // a pad that had no sound before keeps its new one
+      if (!back.length) continue;
+      await this.assign(back);
+      return entry.what;
+    }
+    return null;
   }
 
   /** Mark pads busy while `work` runs, so they say "working…". */
@@ -81,25 +119,27 @@ export class Kit {
 
   /**
    * Re-roll every unlocked pad with one /api/sample request; a class-conditional model is asked for each pad's
-   * slot class (kick on 1, snare on 2, ...). @returns the number of pads re-rolled
+   * slot classes. `what` names it for Undo (null: not undoable, as for the page's first kit).
+   * @returns the number of pads re-rolled
    */
-  async newKit(model) {
+  async newKit(model, what = "new kit") {
     const free = this.pads.map((_, i) => i).filter((i) => !this.pads[i].locked);
     if (!free.length) return 0;
     if (!model.conditional) {
-      await this.busy(free, async () => this.assign(arrange(free, await api.sample(model.name, free.length))));
+      await this.busy(free, async () => this.assign(this.arrange(free, await api.sample(model.name, free.length)), what));
       return free.length;
     }
-    const labels = free.map((pad) => slotLabel(pad, model.labels));
+    const labels = free.map((pad) => this.slotLabel(pad, model.labels));
     await this.busy(free, async () => {
       const got = await api.sample(model.name, free.length, { labels });
-      await this.assign(free.map((pad, k) => ({ pad, sound: got[k] })));  // each pad gets what it asked for
+      await this.assign(free.map((pad, k) => ({ pad, sound: got[k] })), what);  // each pad gets what it asked for
     });
     return free.length;
   }
 
-  /** A new sound for pad i, of the same class as its current one when `sameClass` (needs a conditional model). */
+  /** A new sound for pad i, of the same class as its current one when `sameClass`; a locked pad keeps its sound. */
   async newSound(i, model, sameClass = false) {
+    if (this.pads[i].locked) throw new LockedError(`Pad ${i + 1} is locked: unlock it to give it a new sound.`);
     const label = sameClass ? this.pads[i].sound && this.pads[i].sound.label : null;
     if (sameClass && !label) throw new Error(`Pad ${i + 1}'s sound has no class to keep; use New instead.`);
     if (label && !model.conditional) {
@@ -107,30 +147,64 @@ export class Kit {
     }
     await this.busy([i], async () => {
       const [sound] = await api.sample(model.name, 1, { label });
-      await this.assign([{ pad: i, sound }]);
+      await this.assign([{ pad: i, sound }], `new sound on pad ${i + 1}`);
     });
   }
 
-  /** Re-synthesize an audio file through `model` onto pad i, keeping the original for A/B. */
+  /** Re-synthesize an audio file through `model` onto pad i, keeping the original (named by its file) for A/B. */
   async resynthesize(i, file, model) {
     await this.busy([i], async () => {
       const { sound, original } = await api.resynthesize(file, model);
-      if (!original.name || original.name === "sound") original.name = file.name.replace(/\.[^.]+$/, "");
-      await this.assign([{ pad: i, sound, pair: { original, resynth: sound } }]);
+      original.name = stem(file.name) || original.name;
+      this.uploads.set(original.id, toBase64(await api.bytes(original.url)));
+      await this.assign([{ pad: i, sound, pair: { original, resynth: sound } }], `re-synthesis on pad ${i + 1}`);
     });
+  }
+
+  /**
+   * Bring back a session's sounds (session.toJSON's pads): a model's sound from its latent (POST /api/decode), an
+   * upload as the file itself (POST /api/uploads) plus its re-synthesis from the latent, A/B as it was. Pads
+   * whose model is gone keep their current sound. Not undoable: it is where the session starts.
+   */
+  async restore(saved) {
+    const made = await Promise.all(saved.map(async (pd, pad) => {
+      if (pd.upload && pd.upload.wav) {
+        const original = await api.upload(new Blob([fromBase64(pd.upload.wav)]), `${pd.upload.name}.wav`);
+        original.name = pd.upload.name;
+        this.uploads.set(original.id, pd.upload.wav);
+        const resynth = await api.decode(pd.model, pd.latent, pd.label);
+        const sound = pd.upload.playing === "original" ? original : resynth;
+        return { pad, sound, pair: { original, resynth } };
+      }
+      if (!pd.model || !pd.latent) return null;
+      const sound = await api.decode(pd.model, pd.latent, pd.label);
+      if (pd.name) sound.name = pd.name;
+      if (pd.seed !== undefined && sound.seed === null) sound.seed = pd.seed;
+      return { pad, sound };
+    }));
+    await this.assign(made.filter(Boolean));
+  }
+
+  /** The base64 WAV of pad i's upload, for a session, or null. */
+  uploadOf(i) {
+    const p = this.pads[i];
+    return (p.pair && this.uploads.get(p.pair.original.id)) || null;
   }
 
   async toggleAB(i) {
     const p = this.pads[i];
     if (!p.pair) return;
     const next = p.sound === p.pair.original ? p.pair.resynth : p.pair.original;
-    await this.assign([{ pad: i, sound: next, pair: p.pair }], { record: false });
+    await this.assign([{ pad: i, sound: next, pair: p.pair }]);
   }
 
   async saveWav(i) {
     const s = this.pads[i].sound;
     if (!s) throw new Error(`Pad ${i + 1} has no sound to save.`);
-    const safe = (s.name || s.label || "sound").replace(/[^a-z0-9_-]+/gi, "_");
+    const safe = this.words(i).name.replace(/[^a-z0-9_-]+/gi, "_");
     download(new Blob([await api.bytes(s.url)], { type: "audio/wav" }), `pad${i + 1}_${safe}.wav`);
   }
 }
+
+/** "my snare.wav" -> "my snare" */
+export const stem = (filename) => (filename || "").replace(/^.*[\\/]/, "").replace(/\.[^.]+$/, "");

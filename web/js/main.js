@@ -1,23 +1,36 @@
-// Wiring: builds the instrument from the modules, holds the app state, and maps keys and buttons to it.
+// Wiring: builds the instrument from the modules, holds the app state, and maps buttons to it.
 // State lives here; the modules draw it (pads, sequencer), play it (audio, scheduler) or talk to the server.
+// Everything is sized by the server's pad table (GET /api/pads): the one place that says how many pads there
+// are, what each is called, and which MIDI note it plays and exports on.
 
 import * as api from "./api.js";
 import { AudioEngine } from "./audio.js";
 import { Scheduler } from "./scheduler.js";
 import { Pattern, Grid } from "./sequencer.js";
-import { PadView, GM_NOTES } from "./pads.js";
+import { PadView } from "./pads.js";
 import { Morph } from "./morph.js";
 import { Midi } from "./midi.js";
 import { TrainPanel } from "./train.js";
 import * as session from "./session.js";
 import { Kit } from "./kit.js";
+import { Messages } from "./messages.js";
+import { installKeys } from "./keys.js";
 
 const $ = (id) => document.getElementById(id);
+const messages = new Messages($("alert"), $("status"));
+const { info, error } = { info: (t) => messages.info(t), error: (e) => messages.error(e) };
+const guard = (fn) => messages.guard(fn);
+let started;
+window.drumgen = { ready: new Promise((resolve) => { started = resolve; }) }; // filled in below
 
 // ---- state -------------------------------------------------------------------------------------------
+const table = await api.pads().catch((e) => {
+  error(`${e.message} The page needs the server's pad table; is this server a drumgen that serves /api/pads?`);
+  return new Promise(() => {}); // nothing can be built without it: stop here, having said why
+});
 const ctx = new AudioContext({ latencyHint: "interactive" });
-const engine = new AudioEngine(ctx);
-let pattern = Pattern.defaults();
+const engine = new AudioEngine(ctx, table.length);
+let pattern = Pattern.defaults(table.map((t) => t.slot));
 let models = [];          // GET /api/models
 let model = null;         // the chosen model's name
 const taps = [];          // tap-tempo times (ms)
@@ -25,49 +38,34 @@ const taps = [];          // tap-tempo times (ms)
 const scheduler = new Scheduler({
   ctx,
   length: () => pattern.steps,
-  onStep: (step, when) => pattern.rows.forEach((row, pad) => {
-    if (row[step]) engine.trigger(pad, when, row[step] / 127);
+  onStep: (step, when) => pattern.rows.flatMap((row, pad) => {
+    if (!row[step]) return [];
+    engine.trigger(pad, when, row[step] / 127);
+    return engine.audible(pad) ? [pad] : [];  // the pads to flash when this step sounds
   }),
 });
 
-// ---- messages: every failure is said in words, in the page -------------------------------------------
-let infoTimer = null;
-function error(e) {
-  const text = typeof e === "string" ? e : e.message || String(e);
-  $("alert").textContent = text;
-  $("alert").classList.add("show");
-  console.error(e);
-}
-function info(text) {
-  $("status").textContent = text;
-  clearTimeout(infoTimer);
-  infoTimer = setTimeout(() => { $("status").textContent = ""; }, 6000);
-}
-function clearError() { $("alert").textContent = ""; $("alert").classList.remove("show"); }
-/** Run an async action; report its failure in the page instead of losing it. */
-async function guard(fn) {
-  try {
-    const r = await fn();
-    clearError();
-    return r;
-  } catch (e) {
-    error(e);
-  }
-}
-
 // ---- sounds and pads ---------------------------------------------------------------------------------
 const views = [];
-function redraw(i) { views[i].update(pads[i], engine.settings[i]); }
+const redraw = (i) => views[i].update(pads[i], engine.settings[i], kit.words(i));
 const names = () => kit.names();
+const notes = () => pads.map((p) => p.note);
 let labelled = "";
-const kit = new Kit(engine, (changed) => {
+const kit = new Kit(engine, table, (changed) => {
   changed.forEach(redraw);
   const now = JSON.stringify(names());
   if (now !== labelled) { labelled = now; grid.render(names()); } // row labels follow the pads' names
-  $("undo").disabled = !kit.undo.length;
+  showUndo();
   persist();
 });
 const pads = kit.pads;
+
+function showUndo() {
+  const what = kit.nextUndo();
+  $("undo").disabled = !what;
+  $("undo").textContent = what ? `Undo ${what}` : "Undo";
+  $("undo").title = what ? `Undo the ${what} (Ctrl+Z)` : "Nothing to undo yet";
+}
 
 function requireModel() {
   const m = models.find((x) => x.name === model);
@@ -75,12 +73,13 @@ function requireModel() {
   return m;
 }
 
-async function newKit() {
-  if (!(await kit.newKit(requireModel()))) info("All pads are locked.");
+async function newKit(what = "new kit") {
+  if (!(await kit.newKit(requireModel(), what))) info("All pads are locked.");
 }
 
 async function undoLast() {
-  if (await kit.undoLast()) info("Undid the last sound change.");
+  const what = await kit.undoLast();
+  info(what ? `Undid the ${what}.` : "Nothing to undo.");
 }
 
 /** A live hit: starts now, never through the scheduler's lookahead. */
@@ -109,12 +108,22 @@ function encoderModel() {
 
 async function resynthesize(i, file) {
   await kit.resynthesize(i, file, encoderModel());
-  info(`Pad ${i + 1}: re-synthesized ${file.name}. A/B switches between the original and the re-synthesis.`);
+  info(`Pad ${i + 1}: re-synthesized ${file.name}. A/B switches between your file and the re-synthesis.`);
+}
+
+/** Pad i plays (and exports) on `note`; the pad that had it takes pad i's old note. */
+function setNote(i, note) {
+  if (!(note >= 0 && note <= 127)) return redraw(i);
+  const other = kit.setNote(i, note);
+  pads.forEach((_, k) => redraw(k));
+  persist();
+  info(`Pad ${i + 1} plays on note ${note}${other >= 0 ? `; pad ${other + 1} moved to note ${pads[other].note}` : ""}.`);
 }
 
 // ---- pattern, transport, export ----------------------------------------------------------------------
-function apiPattern() {
-  return pattern.toAPI({ bpm: scheduler.bpm, swing: scheduler.swing, names: names(), notes: GM_NOTES });
+function apiPattern(audibleOnly = false) {
+  return pattern.toAPI({ bpm: scheduler.bpm, swing: scheduler.swing, names: names(), notes: notes(),
+    keep: (i) => !audibleOnly || engine.audible(i) });
 }
 
 function play() {
@@ -135,6 +144,14 @@ function setTempo(bpm) {
   persist();
 }
 
+function setSwing(percent) {
+  const v = Math.min(75, Math.max(50, +percent));
+  scheduler.swing = v / 100;
+  $("swing").value = v;
+  $("swing-out").textContent = `${v}%`;
+  persist();
+}
+
 function tap() {
   const now = performance.now();
   if (taps.length && now - taps[taps.length - 1] > 2000) taps.length = 0; // a pause starts a new count
@@ -145,16 +162,23 @@ function tap() {
   setTempo(60000 / beat);
 }
 
+/** The beat as heard: muted pads (or pads silenced by another's solo) are left out. */
 async function exportMidi() {
-  session.download(await api.exportMidi(apiPattern()), "drumgen-beat.mid");
+  const beat = apiPattern(true);
+  if (!beat.tracks.length) throw new Error("Every pad is muted, so the MIDI file would be empty; unmute a pad first.");
+  session.download(await api.exportMidi(beat, $("straight").checked), "drumgen-beat.mid");
 }
 
 async function exportKit() {
   if (pads.some((p) => !p.sound)) throw new Error("Every pad needs a sound before the kit can be exported.");
   const body = {
     name: "drumgen-kit",
-    pads: pads.map((p, i) => ({ sound: p.sound.id, name: names()[i], note: GM_NOTES[i] })),
+    pads: pads.map((p, i) => {
+      const { volume, pan, tune, decay } = engine.settings[i];
+      return { sound: p.sound.id, name: names()[i], note: p.note, volume, pan, tune, decay, mute: !engine.audible(i) };
+    }),
     pattern: apiPattern(),
+    straight: $("straight").checked,
   };
   session.download(await api.exportKit(body), "drumgen-kit.zip");
 }
@@ -163,7 +187,8 @@ async function exportKit() {
 function state() {
   return session.toJSON({
     pattern: apiPattern(),
-    pads: pads.map((p, i) => ({ sound: p.sound, locked: p.locked, settings: { ...engine.settings[i] } })),
+    pads: pads.map((p, i) => ({ sound: p.sound, pair: p.pair, locked: p.locked, note: p.note,
+      settings: { ...engine.settings[i] }, upload: kit.uploadOf(i) })),
     settings: { model, volume: +$("volume").value, reverb: +$("reverb").value },
   });
 }
@@ -176,7 +201,7 @@ function persist() {
 
 async function restore(data) {
   const p = data.pattern;
-  pattern = Pattern.fromAPI(p);
+  pattern = Pattern.fromAPI(p, table.length);
   $("steps").value = String(pattern.steps);
   setTempo(p.bpm);
   setSwing(Math.round(p.swing * 100));
@@ -186,22 +211,16 @@ async function restore(data) {
   if (s.model && models.some((m) => m.name === s.model)) { model = s.model; $("model").value = model; }
   data.pads.forEach((pd, i) => {
     pads[i].locked = !!pd.locked;
+    if (Number.isInteger(pd.note)) pads[i].note = pd.note;
     engine.setPad(i, { ...pd.settings });
   });
-  // Re-create every pad's sound from its latent; pads whose model is gone keep their current sound.
-  const made = await Promise.all(data.pads.map(async (pd, i) => {
-    if (!pd.model || !pd.latent) return null;
-    const sound = await api.decode(pd.model, pd.latent, pd.label);
-    if (pd.name) sound.name = pd.name;
-    if (pd.seed !== undefined && sound.seed === null) sound.seed = pd.seed;
-    return { pad: i, sound };
-  }));
-  await kit.assign(made.filter(Boolean));
+  await kit.restore(data.pads);
+  grid.render(names());
   pads.forEach((_, i) => redraw(i));
 }
 
 async function loadSessionFile(file) {
-  await restore(await session.readFile(file));
+  await restore(await session.readFile(file, table.length));
   info(`Loaded session ${file.name}.`);
 }
 
@@ -223,7 +242,7 @@ async function useModel(name) {
   await refreshModels();
   model = name;
   $("model").value = name;
-  await newKit();
+  await newKit(`switch to ${name}`);
   info(`Now playing model "${name}".`);
 }
 
@@ -231,7 +250,8 @@ async function useModel(name) {
 const grid = new Grid($("grid"), () => pattern, persist);
 const midi = new Midi({
   onNote: (pad, velocity) => hit(pad, velocity),
-  padNotes: () => GM_NOTES,
+  padNotes: notes,
+  onLearned: (pad, note) => setNote(pad, note),
   status: (t) => { $("midi-status").textContent = t; },
   onLearn: (pad) => pads.forEach((p, i) => { p.learning = i === pad; redraw(i); }),
 });
@@ -246,34 +266,33 @@ const padHandlers = {
   file: (i, f) => guard(() => resynthesize(i, f)),
   dropSound: (i, id) => guard(() => {
     if (!kit.sounds.has(id)) throw new Error("That sound is no longer known to this page; morph it again.");
-    return kit.assign([{ pad: i, sound: kit.sounds.get(id) }]);
+    return kit.assign([{ pad: i, sound: kit.sounds.get(id) }], `sound dropped on pad ${i + 1}`);
   }),
-  learn: (i) => midi.learn(i),
+  learn: (i) => guard(() => midi.learn(i)),
+  note: (i, note) => setNote(i, note),
 };
-for (let i = 0; i < 8; i++) views.push(new PadView($("pads"), i, padHandlers));
-engine.setPad(2, { choke: 1 }); // closed hat and open hat share a choke group: one cuts the other
-engine.setPad(3, { choke: 1 });
+table.forEach((_, i) => views.push(new PadView($("pads"), i, padHandlers)));
+// Pads whose slots are the hats share a choke group: the closed hat cuts the open hat.
+table.forEach((slot, i) => { if (/hat/.test(slot.slot)) engine.setPad(i, { choke: 1 }); });
 pads.forEach((_, i) => redraw(i));
 grid.render(names());
+showUndo();
+const last = Math.min(9, table.length); // keys 1-9 play the first nine pads
+document.querySelectorAll(".pad-keys").forEach((dt) => {
+  dt.textContent = `${dt.dataset.shift ? "Shift + " : ""}1 – ${last}`;
+});
 
 const morph = new Morph($("morph"), {
+  pads: table.length,
   soundOf: (i) => pads[i].sound,
   audition: (s) => audition(s),
-  place: (i, s) => guard(() => kit.assign([{ pad: i, sound: s }])),
+  place: (i, s) => guard(() => kit.assign([{ pad: i, sound: s }], `morph on pad ${i + 1}`)),
   guard,
 });
 const trainer = new TrainPanel($("train"), {
   guard, audition, info, error, useModel: (n) => guard(() => useModel(n)), refreshModels: () => guard(refreshModels),
   models: () => models,
 });
-
-function setSwing(percent) {
-  const v = Math.min(75, Math.max(50, +percent));
-  scheduler.swing = v / 100;
-  $("swing").value = v;
-  $("swing-out").textContent = `${v}%`;
-  persist();
-}
 
 $("play").addEventListener("click", play);
 $("stop").addEventListener("click", stop);
@@ -284,7 +303,7 @@ $("steps").addEventListener("change", (e) => { pattern.setSteps(+e.target.value)
 $("volume").addEventListener("input", (e) => { engine.setVolume(e.target.value / 100); persist(); });
 $("reverb").addEventListener("input", (e) => { engine.setReverb(e.target.value / 100); persist(); });
 $("clear").addEventListener("click", () => { pattern.clear(); grid.repaint(); persist(); });
-$("new-kit").addEventListener("click", () => guard(newKit));
+$("new-kit").addEventListener("click", () => guard(() => newKit()));
 $("undo").addEventListener("click", () => guard(undoLast));
 $("export-midi").addEventListener("click", () => guard(exportMidi));
 $("export-kit").addEventListener("click", () => guard(exportKit));
@@ -297,38 +316,29 @@ $("session-load").addEventListener("change", (e) => {
 $("model").addEventListener("change", (e) => { model = e.target.value; persist(); info(`Model "${model}": press New kit to hear it.`); });
 $("midi-enable").addEventListener("click", () => guard(() => midi.enable()));
 $("help-open").addEventListener("click", () => $("help").showModal());
+$("skip-grid").addEventListener("click", (e) => { e.preventDefault(); grid.buttons[0][0].focus(); });
 
 // The AudioContext may start suspended until the first gesture (autoplay policy).
 for (const type of ["pointerdown", "keydown"]) {
   document.addEventListener(type, () => { if (ctx.state === "suspended") ctx.resume(); }, { capture: true });
 }
 
-document.addEventListener("keydown", (e) => {
-  const t = e.target;
-  const typing = t.matches && t.matches("input[type=text], input[type=number], select, textarea");
-  if (typing || e.altKey || e.metaKey) return;
-  const digit = /^Digit([1-8])$/.exec(e.code);
-  if (digit && !e.ctrlKey) {
-    e.preventDefault();
-    const i = +digit[1] - 1;
-    if (e.shiftKey) guard(() => kit.newSound(i, requireModel()));
-    else if (!e.repeat) hit(i);
-  } else if (e.code === "Space") {
-    e.preventDefault(); // a focused button must not also be clicked
-    scheduler.playing ? stop() : play();
-  } else if (e.key === "?") {
-    e.preventDefault();
-    $("help").open ? $("help").close() : $("help").showModal();
-  } else if (e.key.toLowerCase() === "z" && e.ctrlKey) {
-    e.preventDefault();
-    guard(undoLast);
-  }
-});
-document.addEventListener("keyup", (e) => { if (e.code === "Space" && e.target.matches("button")) e.preventDefault(); });
+installKeys({
+  hit,
+  newSound: (i) => guard(() => kit.newSound(i, requireModel())),
+  togglePlay: () => (scheduler.playing ? stop() : play()),
+  help: () => ($("help").open ? $("help").close() : $("help").showModal()),
+  undo: () => guard(undoLast),
+}, table.length);
 
-// The playhead: drawn from the scheduler's queue on animation frames, never from the timer.
+// Drawing runs on animation frames from the scheduler's queue, never from its timer: the playhead moves and
+// the pads a step plays flash when that step sounds on the audio clock.
+let shown = null;
 function draw() {
-  grid.setPlayhead(scheduler.playing ? scheduler.current(ctx.currentTime) : -1);
+  const entry = scheduler.playing ? scheduler.currentEntry(ctx.currentTime) : null;
+  if (entry !== shown && entry) entry.hits.forEach((pad) => views[pad].flash());
+  shown = entry;
+  grid.setPlayhead(entry ? entry.step : -1);
   requestAnimationFrame(draw);
 }
 requestAnimationFrame(draw);
@@ -339,7 +349,7 @@ async function start() {
   } catch (e) {
     return error(e);
   }
-  const last = session.loadLocal();
+  const last = await session.loadLocal(table.length);
   if (last) {
     try {
       await restore(last);
@@ -348,9 +358,10 @@ async function start() {
       error(`Could not restore the last session (${e.message}); starting a new kit.`);
     }
   }
-  await guard(newKit);
+  await guard(() => newKit(null)); // the first kit is where you start, not something to undo
 }
 
 // A handle for the console and the browser tests.
-window.drumgen = { ctx, engine, scheduler, kit, pads, get pattern() { return pattern; }, grid, midi, morph, trainer,
-  state, restore, ready: start().then(() => midi.connectServer()) };
+Object.assign(window.drumgen, { ctx, engine, scheduler, kit, pads, table, grid, midi, morph, trainer, state, restore });
+Object.defineProperty(window.drumgen, "pattern", { get: () => pattern });
+start().then(() => midi.connectServer()).then(started);

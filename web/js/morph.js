@@ -5,25 +5,25 @@
 import * as api from "./api.js";
 import { drawWave, SOUND_MIME } from "./pads.js";
 
-function padSelect(label, value) {
+function padSelect(label, value, pads) {
   const s = document.createElement("select");
   s.setAttribute("aria-label", label);
-  for (let i = 0; i < 8; i++) s.append(new Option(`Pad ${i + 1}`, String(i), false, i === value));
+  for (let i = 0; i < pads; i++) s.append(new Option(`Pad ${i + 1}`, String(i), false, i === value));
   return s;
 }
 
 export class Morph {
   /**
    * @param {HTMLElement} root the panel
-   * @param {object} app soundOf(pad) -> Sound, audition(Sound) -> Promise, place(pad, Sound), guard(fn)
+   * @param {object} app pads (how many), soundOf(pad) -> Sound, audition(Sound) -> Promise, place(pad, Sound), guard(fn)
    */
   constructor(root, app) {
     this.app = app;
     this.result = null; // the last morphed Sound
     this.xy = { x: 0.5, y: 0.5 };
     const $ = (sel) => root.querySelector(sel);
-    this.a = padSelect("Morph from", 0);
-    this.b = padSelect("Morph to", 1);
+    this.a = padSelect("Morph from", 0, app.pads);
+    this.b = padSelect("Morph to", 1, app.pads);
     // Corners as the API names them: a = (0,0) bottom left, b = (1,0), c = (0,1) top left, d = (1,1).
     $("#morph-a").replaceWith(this.a);
     $("#morph-b").replaceWith(this.b);
@@ -31,7 +31,7 @@ export class Morph {
     this.t.addEventListener("change", () => app.guard(() => this.interpolate()));
     $("#morph-audition").addEventListener("click", () => app.guard(() => this.audition()));
     this.corners = ["A", "B", "C", "D"].map((c, i) => {
-      const s = padSelect(`Corner ${c}`, i);
+      const s = padSelect(`Corner ${c}`, i % app.pads, app.pads);
       const label = document.createElement("label");
       label.className = "field";
       label.append(c, s);
@@ -44,7 +44,7 @@ export class Morph {
     this.pad.addEventListener("pointermove", (e) => { if (e.buttons) this.move(e); });
     this.pad.addEventListener("pointerup", () => app.guard(() => this.mix()));
     this.pad.addEventListener("keydown", (e) => this.key(e));
-    this.target = padSelect("Put on which pad", 0);
+    this.target = padSelect("Put on which pad", 0, app.pads);
     $("#morph-target").replaceWith(this.target);
     this.placeBtn = $("#morph-place");
     this.placeBtn.addEventListener("click", () => this.result && app.place(+this.target.value, this.result));

@@ -1,9 +1,8 @@
-// The 8 pads: a big play button per pad (named "Pad N") with the sound's waveform, name, model and seed,
-// and the pad's tools (new sound, lock, mute, solo, A/B, WAV, re-synthesis, MIDI learn) and strip settings.
-// This module only draws and reports what the user did; main.js decides what it means.
+// The pads: a big play button per pad (named "Pad N") with the sound's waveform, name and where it came from,
+// the pad's tools (new sound, lock, mute, solo, A/B, WAV, re-synthesis, MIDI learn) and its settings (strip
+// knobs and MIDI note). On a phone the tools and settings fold away behind "Pad N settings", so the pads and the
+// grid fit on one screen. This module only draws and reports what the user did; main.js decides what it means.
 
-export const GM_NOTES = [36, 38, 42, 46, 39, 45, 50, 49];
-export const DEFAULT_NAMES = ["kick", "snare", "closed hat", "open hat", "clap", "low tom", "high tom", "crash"];
 export const SOUND_MIME = "application/x-drumgen-sound"; // drag-and-drop of a sound id between panels
 
 /** Draw a 64-bucket peak overview (the Sound's `peak`) as a mirrored bar graph. */
@@ -33,7 +32,7 @@ const SLIDERS = [
   ["decay", "decay", 0.05, 1, 0.01],
 ];
 
-function el(tag, props = {}, ...children) {
+export function el(tag, props = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
     if (k === "class") e.className = v;
@@ -47,9 +46,9 @@ function el(tag, props = {}, ...children) {
 export class PadView {
   /**
    * @param {HTMLElement} parent
-   * @param {number} i pad index 0..7
+   * @param {number} i pad index
    * @param {object} on callbacks: hit(i), newSound(i, sameClass), lock(i), setting(i, changes), ab(i),
-   *   saveWav(i), file(i, File), dropSound(i, id), learn(i)
+   *   saveWav(i), file(i, File), dropSound(i, id), learn(i), note(i, note)
    */
   constructor(parent, i, on) {
     this.i = i;
@@ -61,12 +60,14 @@ export class PadView {
       return b;
     };
     this.canvas = el("canvas", { class: "wave", "aria-hidden": "true" });
-    this.name = el("span", { class: "name", textContent: DEFAULT_NAMES[i] });
+    this.name = el("span", { class: "name" });
+    this.hint = el("span", { class: "hint" });
     this.meta = el("span", { class: "meta", textContent: "loading…" });
-    this.hit = el("button", { type: "button", class: "hit", "aria-label": `Pad ${n}` },
-      this.canvas, this.name, this.meta, el("span", { class: "key", textContent: String(n), "aria-hidden": "true" }));
+    this.hit = el("button", { type: "button", class: "hit", "aria-label": `Pad ${n}` }, this.canvas,
+      el("span", { class: "title" }, this.name, this.hint), this.meta,
+      el("span", { class: "key", textContent: n <= 9 ? String(n) : "", "aria-hidden": "true" }));
     this.hit.addEventListener("pointerdown", (e) => { e.preventDefault(); on.hit(i); }); // no click delay
-    this.hit.addEventListener("keydown", (e) => { if (e.key === "Enter") on.hit(i); });
+    this.hit.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); on.hit(i); } });
     this.lockBtn = tool("Lock", `Lock pad ${n}`, () => on.lock(i), false);
     this.muteBtn = tool("M", `Mute pad ${n}`, () => on.setting(i, { mute: !this.settings.mute }), false);
     this.soloBtn = tool("S", `Solo pad ${n}`, () => on.setting(i, { solo: !this.settings.solo }), false);
@@ -76,6 +77,9 @@ export class PadView {
     this.file = el("input", { type: "file", accept: "audio/*,.wav,.aif,.aiff,.flac,.ogg,.mp3",
       "aria-label": `Re-synthesize a file on pad ${n}` });
     this.file.addEventListener("change", () => { if (this.file.files[0]) on.file(i, this.file.files[0]); this.file.value = ""; });
+    this.toggle = el("button", { type: "button", class: "tool pad-toggle", textContent: "⋯",
+      "aria-label": `Pad ${n} settings`, "aria-expanded": "false" });
+    this.toggle.addEventListener("click", () => this.open(!this.root.classList.contains("open")));
     const tools = el("div", { class: "tools" },
       tool("New", `New sound for pad ${n}`, () => on.newSound(i, false)),
       tool("Like", `New sound of the same class for pad ${n}`, () => on.newSound(i, true)),
@@ -91,7 +95,11 @@ export class PadView {
       this.inputs[key] = input;
       knobs.append(el("label", { class: "knob" }, el("span", { textContent: label }), input));
     }
-    this.root = el("div", { class: "pad", "data-pad": String(i) }, this.hit, tools, knobs);
+    // The pad's MIDI note: what a controller plays it with, and what every export writes it as.
+    this.noteInput = el("input", { type: "number", min: 0, max: 127, step: 1, "aria-label": `Pad ${n} note` });
+    this.noteInput.addEventListener("change", () => on.note(i, Math.round(+this.noteInput.value)));
+    knobs.append(el("label", { class: "knob" }, el("span", { textContent: "note" }), this.noteInput));
+    this.root = el("div", { class: "pad", "data-pad": String(i) }, this.hit, this.toggle, tools, knobs);
     // Drop an audio file (re-synthesis) or a morphed sound onto the pad.
     this.root.addEventListener("dragover", (e) => { e.preventDefault(); this.root.classList.add("drop"); });
     this.root.addEventListener("dragleave", () => this.root.classList.remove("drop"));
@@ -105,14 +113,23 @@ export class PadView {
     parent.append(this.root);
   }
 
-  /** Show a pad's state: {sound, pair, locked, learning, busy} and the engine's settings for it. */
-  update(pad, settings) {
+  /** Unfold (or fold) the tools and settings; only a narrow screen folds them. */
+  open(on) {
+    this.root.classList.toggle("open", on);
+    this.toggle.setAttribute("aria-expanded", String(on));
+  }
+
+  /**
+   * Show a pad's state: pad {sound, pair, locked, learning, busy, note}, the engine's settings for it, and
+   * its words {name, hint, meta} (kit.js decides what a pad is called).
+   */
+  update(pad, settings, words) {
     this.settings = settings;
     const s = pad.sound;
-    this.name.textContent = s ? s.name || s.label || "sound" : DEFAULT_NAMES[this.i];
-    const seed = s && s.seed !== null && s.seed !== undefined ? ` · seed ${s.seed}` : "";
-    const ab = pad.pair ? (pad.sound === pad.pair.original ? " · A (original)" : " · B (re-synth)") : "";
-    this.meta.textContent = pad.busy ? "working…" : s ? `${s.model}${seed}${ab}` : "no sound";
+    this.name.textContent = words.name;
+    this.hint.textContent = words.hint ? ` (${words.hint})` : "";
+    this.hint.title = words.hint ? "what the tagger hears; the pad is named by what was asked" : "";
+    this.meta.textContent = pad.busy ? "working…" : words.meta;
     drawWave(this.canvas, s && s.peak);
     this.lockBtn.setAttribute("aria-pressed", String(!!pad.locked));
     this.muteBtn.setAttribute("aria-pressed", String(settings.mute));
@@ -121,6 +138,7 @@ export class PadView {
     this.abBtn.hidden = !pad.pair;
     this.abBtn.setAttribute("aria-pressed", String(!!pad.pair && pad.sound === pad.pair.original));
     for (const [key, input] of Object.entries(this.inputs)) input.value = settings[key];
+    if (document.activeElement !== this.noteInput) this.noteInput.value = pad.note;
     this.root.classList.toggle("locked", !!pad.locked);
     this.root.classList.toggle("muted", settings.mute);
   }

@@ -4,6 +4,26 @@
 
 import * as api from "./api.js";
 
+/** 75 -> "1:15" */
+export const clock = (seconds) => `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, "0")}`;
+
+/** How far a job is, 0..1, or null when the server cannot say. */
+export function fractionOf(m) {
+  if (typeof m.fraction === "number") return Math.min(1, Math.max(0, m.fraction));
+  return m.total ? Math.min(1, m.step / m.total) : null;
+}
+
+/** "Step 21 of 500", or for a time budget "Step 21, 0:40 of 1:00", with the ETA and the latest losses. */
+export function progressText(m) {
+  const fraction = fractionOf(m);
+  let where = `Step ${m.step}`;
+  if (m.total) where += ` of ${m.total}`;
+  else if (m.budget && fraction !== null) where += `, ${clock(fraction * m.budget)} of ${clock(m.budget)}`;
+  const eta = m.eta !== undefined && m.eta !== null ? `, about ${Math.ceil(m.eta)} s left` : "";
+  const losses = Object.entries(m.losses || {}).map(([k, v]) => `${k} ${(+v).toFixed(3)}`).join(" · ");
+  return `${where}${eta}${losses ? ` — ${losses}` : ""}`;
+}
+
 const AUDIO = /\.(wav|wave|aif|aiff|aifc|flac|ogg|oga|mp3|zip)$/i;
 const COLORS = ["#ffb347", "#7fd1ff", "#9be39b", "#ff7f9f"];
 
@@ -22,6 +42,7 @@ export class TrainPanel {
       bar: $("#train-progress"), text: $("#train-text"), canvas: $("#train-loss"), previews: $("#train-previews"),
     });
     this.job = null;
+    this.socket = null; // the job's progress WebSocket
     this.history = []; // [{step, losses}]
     this.model = null;  // the finished model's name
     this.startBtn.addEventListener("click", () => app.guard(() => this.start()));
@@ -69,7 +90,7 @@ export class TrainPanel {
     this.reset();
     this.text.textContent = `Uploading ${files.length} files…`;
     this.job = await api.train(form);
-    this.text.textContent = `Job ${this.job.id} ${this.job.state}`;
+    this.text.textContent = `Job ${this.job.id} ${this.job.state}…`;
     this.cancelBtn.disabled = false;
     this.startBtn.disabled = true;
     this.follow(this.job.id);
@@ -86,15 +107,21 @@ export class TrainPanel {
 
   follow(id) {
     const ws = new WebSocket(api.wsUrl(`/ws/jobs/${encodeURIComponent(id)}`));
+    this.socket = ws;
     let finished = false;
+    // Messages of a job that is no longer the panel's (cancelled, or replaced) are dropped: after Cancel the
+    // socket still delivers a last progress and the server's "error: cancelled".
+    const current = () => this.job && this.job.id === id;
     ws.onmessage = (e) => {
       const m = JSON.parse(e.data);
+      if (!current()) return;
       if (m.type === "progress") this.progress(m);
       else if (m.type === "done") { finished = true; this.done(m.model); }
+      else if (m.type === "error" && m.state === "cancelled") { finished = true; this.cancelled(); }
       else if (m.type === "error") { finished = true; this.failed(m.message); }
     };
     ws.onclose = () => {
-      if (!finished && this.job && this.job.id === id) {
+      if (!finished && current()) {
         this.failed("Lost the connection to the training job; it may still be running (see GET /api/jobs).");
       }
     };
@@ -102,11 +129,12 @@ export class TrainPanel {
 
   progress(m) {
     this.history.push({ step: m.step, losses: m.losses || {} });
-    this.bar.max = m.total || 1;
-    this.bar.value = m.step;
-    const eta = m.eta !== undefined && m.eta !== null ? `, about ${Math.ceil(m.eta)} s left` : "";
-    const losses = Object.entries(m.losses || {}).map(([k, v]) => `${k} ${(+v).toFixed(3)}`).join(" · ");
-    this.text.textContent = `Step ${m.step} of ${m.total}${eta}${losses ? ` — ${losses}` : ""}`;
+    this.text.textContent = progressText(m);
+    // The bar follows the server's fraction (steps or time, whichever budget the job has); without one it is
+    // indeterminate rather than full.
+    const fraction = fractionOf(m);
+    if (fraction === null) this.bar.removeAttribute("value");
+    else { this.bar.max = 1; this.bar.value = fraction; }
     for (const url of m.previews || []) {
       const b = document.createElement("button");
       b.type = "button";
@@ -121,29 +149,40 @@ export class TrainPanel {
 
   done(model) {
     this.model = model;
-    this.bar.value = this.bar.max;
+    this.bar.max = 1;
+    this.bar.value = 1;
     this.text.textContent = `Finished: model "${model}" is ready.`;
     this.useBtn.disabled = false;
-    this.cancelBtn.disabled = true;
-    this.startBtn.disabled = false;
+    this.idle();
     this.app.refreshModels();
   }
 
   failed(message) {
     this.text.textContent = `Training failed: ${message}`;
+    this.idle();
+    this.app.error(`Training failed: ${message}`);
+  }
+
+  /** A cancel is what the user asked for: said neutrally, not as a failure. */
+  cancelled() {
+    this.text.textContent = "Training cancelled.";
+    this.bar.value = 0;
+    this.idle();
+  }
+
+  idle() {
+    this.job = null;
+    if (this.socket) this.socket.close();
+    this.socket = null;
     this.cancelBtn.disabled = true;
     this.startBtn.disabled = false;
-    this.job = null;
-    this.app.error(`Training failed: ${message}`);
   }
 
   async cancel() {
     if (!this.job) return;
-    const job = await api.cancelJob(this.job.id);
-    this.job = null;
-    this.text.textContent = `Job ${job.id} ${job.state}.`;
-    this.cancelBtn.disabled = true;
-    this.startBtn.disabled = false;
+    const id = this.job.id;
+    this.cancelled(); // first, so nothing the socket still sends can overwrite it
+    await api.cancelJob(id);
   }
 
   /** Loss curves, one colour per named loss, each scaled to its own range so all stay readable. */
