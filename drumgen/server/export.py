@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response
 
+from drumgen import kit, midi
 from drumgen.server.deps import Svc
-from drumgen.server.schemas import KitIn
+from drumgen.server.schemas import KitIn, PatternIn
 from drumgen.server.uploads import safe_part
 
 router = APIRouter(prefix="/api/export", tags=["export"])
@@ -17,11 +18,9 @@ PATTERN_EXAMPLE = {"bpm": 96, "swing": 0.58, "steps": 16,
 
 @router.post("/midi", response_class=Response,
              responses={200: {"content": {"audio/midi": {}}, "description": "type-1 SMF, 480 ticks per beat"}})
-async def export_midi(pattern: Annotated[dict[str, Any], Body(examples=[PATTERN_EXAMPLE])],
+async def export_midi(pattern: Annotated[PatternIn, Body(examples=[PATTERN_EXAMPLE])],
                       straight: Annotated[bool, Query(description="ignore swing")] = False) -> Response:
-    from drumgen import midi
-
-    data = midi.pattern_to_midi(midi.Pattern.from_dict(pattern), straight=straight)
+    data = midi.pattern_to_midi(pattern.pattern(), straight=straight)
     return Response(data, media_type="audio/midi", headers={"Content-Disposition": 'attachment; filename="beat.mid"'})
 
 
@@ -32,9 +31,7 @@ async def export_kit(body: KitIn, svc: Svc,
                      ) -> Response:
     """The kit as the user hears it: each pad's tune and decay are rendered into its WAV, volume and pan go into
     the SFZ and drumkit.xml, muted pads' notes leave the .mid (see the kit's README.txt)."""
-    from drumgen import kit, midi
-
-    pattern = midi.Pattern.from_dict(body.pattern) if body.pattern is not None else None
+    pattern = body.pattern.pattern() if body.pattern is not None else None
     pads = []
     for pad in body.pads:
         s = await svc.inference.sound(pad.sound)
