@@ -253,8 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model on a folder of hits",
                        description="Train a model on your hits. Ctrl-C stops safely; --resume continues.")
-    p.add_argument("--model", default="autoencoder", choices=["wavegan", "specgan", "autoencoder"],
-                   help="model kind (default autoencoder)")
+    p.add_argument("--model", default=None, choices=["wavegan", "specgan", "autoencoder"],
+                   help="model kind (default: the --init model's kind, else autoencoder)")
     p.add_argument("--data", required=True, metavar="DIR", help="folder of drum hits")
     p.add_argument("--out", metavar="CKPT_DIR", help="checkpoint directory to write (required unless --dry-run)")
     p.add_argument("--preset", help="size preset of the model kind (e.g. paper, cpu, tiny)")

@@ -4,7 +4,8 @@
     labels, probs = predict(model, x, sample_rate)             # probs [N, C]
     feats = features(model, x, sample_rate)                    # [N, hidden], for metrics
 
-`drumgen tag DIR` prints each file's tag and confidence; `drumgen tag --train DIR --out CKPT` trains on a folder
+`drumgen tag DIR` prints each file's tag and confidence, then per folder how sure it is (mean top probability,
+share of hits under --low); `drumgen tag --train DIR --out CKPT` trains on a folder
 whose sub-folder names are the tags (any tag set).
 """
 
@@ -110,15 +111,33 @@ def _speed(x: torch.Tensor, speed: float, t: int) -> torch.Tensor:
     return F.pad(x, (0, max(0, t - x.shape[1])))[:, :t]
 
 
-def augment(x: torch.Tensor, g: torch.Generator, sample_rate: int, strong: bool = False) -> torch.Tensor:
+def mix_second_hit(x: torch.Tensor, g: torch.Generator, sample_rate: int, share: float) -> torch.Tensor:
+    """On `share` of the rows of x [B, T], add another row of the batch 14-30 dB down, 0-150 ms later: the bleed
+    of other drums into a close mic, or a sample cut from a mix. The label stays the loud hit's."""
+    b, t = x.shape
+    if share <= 0 or b < 2:
+        return x
+    r = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
+    other = x[(torch.arange(b) + 1 + torch.randint(0, b - 1, (1,), generator=g)) % b]  # never the row itself
+    delay = int(r(1) * 0.15 * sample_rate)
+    other = F.pad(other, (delay, 0))[:, :t]
+    peak = lambda v: v.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)  # noqa: E731
+    level = 10 ** (-(14 + 16 * r(b, 1)) / 20) * (r(b, 1) < share)
+    return x + other / peak(other) * peak(x) * level
+
+
+def augment(x: torch.Tensor, g: torch.Generator, sample_rate: int, strong: bool = False,
+            mix: float = 0.0) -> torch.Tensor:
     """Random variations of real hits [B, T] that keep their class: what differs between kits and mics.
 
     Speed (pitch and length together; +-8%, or with `strong` +-3 semitones in four groups per batch), time shift
     (-5..+15 ms), spectral tilt (+-4 dB/octave, other mics and EQ), an early fade on a third of the hits (choked or
     shortened samples), a faint noise floor. `strong` adds a random peaking EQ (+-9 dB, a tuned drum or another
     room) and, on a third of the hits, a short noise-reverb tail (20-200 ms decay). Gain and polarity are left
-    out: the model peak-normalises and looks at magnitudes, so both would be no-ops.
+    out: the model peak-normalises and looks at magnitudes, so both would be no-ops. `mix` > 0 adds a quiet
+    second hit to that share of the rows first (see `mix_second_hit`).
     """
+    x = mix_second_hit(x, g, sample_rate, mix)
     b, t = x.shape
     r = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
     if strong:
@@ -177,19 +196,50 @@ def evaluate(model: Tagger, x: np.ndarray, y: np.ndarray, sample_rate: int) -> d
             "per_class": per_class, "confusion": cm.tolist(), "n": int(len(y))}
 
 
+def source_of(kit: dict) -> str:
+    """A corpus kit's source for reports: hydrogen, sonic-pi, or the soundfont (sf-fluidr3, sf-timgm6mb)."""
+    return "-".join(kit["name"].split("-")[:2]) if kit["source"] == "soundfont" else kit["source"]
+
+
+def evaluate_split(model: Tagger, corpus_dir: str | os.PathLike, split: str = "heldout") -> dict:
+    """Score a built corpus's split (drumgen.corpus) sliced every way: {"n", "accuracy", "balanced_accuracy",
+    "per_class", "per_source", "per_kit" (each name -> [accuracy, hits]), "confusion" (rows true, columns
+    predicted, in CLASSES order)}. A predicted tag outside CLASSES (a user's tagger) counts as wrong and is left
+    out of the matrix."""
+    from drumgen import corpus
+
+    cfg = model.config
+    x, y, paths = corpus.load_split(corpus_dir, split, cfg.sample_rate, cfg.length)
+    kits = {k["name"]: k for k in json.loads((Path(corpus_dir) / "manifest.json").read_text())["kits"]}
+    names = predict(model, x, cfg.sample_rate)[0]  # map by name: a tagger's label order may differ from CLASSES
+    pred = np.array([CLASSES.index(p) if p in CLASSES else -1 for p in names])
+    hit = pred == y
+    kit_of = np.array([p.split("/")[1] for p in paths])
+    source = np.array([source_of(kits[k]) for k in kit_of])
+    slice_by = lambda keys: {k: [float(hit[keys == k].mean()), int((keys == k).sum())] for k in sorted(set(keys))}  # noqa: E731
+    per_class = {c: [float(hit[y == i].mean()), int((y == i).sum())] for i, c in enumerate(CLASSES) if (y == i).any()}
+    known = pred >= 0
+    return {"split": split, "n": int(len(y)), "accuracy": float(hit.mean()),
+            "balanced_accuracy": float(np.mean([a for a, _ in per_class.values()])), "per_class": per_class,
+            "per_source": slice_by(source), "per_kit": slice_by(kit_of),
+            "confusion": confusion_matrix(y[known], pred[known], len(CLASSES)).tolist()}
+
+
 def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ...], sample_rate: int, *,
                  steps: int = 1500, batch: int = 32, lr: float = 3e-3, seed: int = 0,
                  config: Config | None = None, x_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
                  eval_every: int = 250, keep_best: bool = False, strong_augment: bool = False,
-                 groups: np.ndarray | None = None, log=print) -> tuple[Tagger, dict]:
+                 groups: np.ndarray | None = None, kit_power: float = 0.5, mix: float = 0.0, ema: float = 0.0,
+                 log=print) -> tuple[Tagger, dict]:
     """Train a tagger on hits x [N, T] at `sample_rate` with class indices y [N] into `labels`.
 
     Batches are class-balanced (every tag is drawn equally often, so a rare tag is not ignored) and augmented
     (see `augment`). AdamW with a one-cycle learning rate. x_val/y_val are scored every `eval_every` steps and
     in the summary; only with keep_best is the best-scoring model kept (never do that when x_val is the test set:
     picking the best of many looks at the test set is training on it). `groups` [N] (e.g. the kit of each hit)
-    spreads each tag's draws over its groups: a hit's weight within its tag goes as 1/sqrt(hits of its group), so
-    one big kit does not stand for the whole tag. Returns (model in eval mode, summary dict with steps, seconds and metrics).
+    spreads each tag's draws over its groups: a hit's weight within its tag goes as (hits of its group) ** -kit_power
+    (1/sqrt by default; 1 gives every group of a tag the same share), so one big kit does not stand for the whole tag. `mix`: share of training hits given a quiet second hit. `ema` > 0: the model returned (and scored) is
+    the exponential moving average of the weights with this decay per step, which is steadier than the last step. Returns (model in eval mode, summary dict with steps, seconds and metrics).
     """
     labels = list(labels)
     y = np.asarray(y, dtype=np.int64)
@@ -209,22 +259,26 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
         groups = np.asarray(groups)
         pair = np.array([f"{a}|{b}" for a, b in zip(y, groups, strict=True)])
         _, inv, n_pair = np.unique(pair, return_inverse=True, return_counts=True)
-        within = 1.0 / np.sqrt(n_pair[inv])
+        within = n_pair[inv].astype(float) ** -kit_power
     class_sum = np.bincount(y, weights=within, minlength=len(labels))
     weights = torch.from_numpy(within / class_sum[y])
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     best, best_state, history = -1.0, None, []
+    averaged = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(ema), use_buffers=True) if ema else None
     start = time.process_time()
     for step in range(1, steps + 1):
         model.train()
         idx = torch.multinomial(weights, batch, replacement=True, generator=g)
-        xb = augment(xt[idx], g, rate, strong=strong_augment)
+        xb = augment(xt[idx], g, rate, strong=strong_augment, mix=mix)
         loss = F.cross_entropy(model(xb), torch.from_numpy(y)[idx], label_smoothing=0.05)
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
         if x_val is not None and (step % eval_every == 0 or step == steps):
             result = evaluate(model, x_val, y_val, sample_rate)
             history.append({"step": step, "loss": float(loss.detach()), **{k: result[k] for k in ("accuracy", "balanced_accuracy")}})
@@ -234,10 +288,12 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
                 best, best_state = result["balanced_accuracy"], {k: v.clone() for k, v in model.state_dict().items()}
         elif step % eval_every == 0:
             log(f"step {step}: loss {float(loss):.3f}")
+    if averaged is not None:  # the average replaces the last step's weights (batch-norm statistics averaged too)
+        model.load_state_dict(averaged.module.state_dict())
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    summary = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "cpu_seconds": round(time.process_time() - start, 1),
+    summary = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "kit_power": kit_power, "mix": mix, "ema": ema, "cpu_seconds": round(time.process_time() - start, 1),
                "train_hits": {labels[i]: int(c) for i, c in enumerate(counts)}, "history": history}
     if x_val is not None:
         summary["heldout"] = evaluate(model, x_val, y_val, sample_rate)
@@ -283,6 +339,36 @@ def tag_folder(model: Tagger, root: str | os.PathLike) -> list[dict]:
     return sorted(rows, key=lambda r: r["path"])
 
 
+def folder_confidence(rows: list[dict], low: float = 0.6) -> list[dict]:
+    """Per folder of tag_folder's rows, how sure the tagger is: [{"folder", "hits", "mean_confidence",
+    "low_share" (share of hits whose top probability is under `low`), "labels" (tag -> count)}], least sure
+    first, so a producer sees where to check and correct the tags."""
+    by: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["label"] is not None:
+            by.setdefault(str(Path(r["path"]).parent), []).append(r)
+    out = []
+    for folder, rs in by.items():
+        conf = np.array([r["confidence"] for r in rs])
+        counts: dict[str, int] = {}
+        for r in rs:
+            counts[r["label"]] = counts.get(r["label"], 0) + 1
+        out.append({"folder": folder, "hits": len(rs), "mean_confidence": round(float(conf.mean()), 4),
+                    "low_share": round(float((conf < low).mean()), 4), "labels": counts})
+    return sorted(out, key=lambda f: (f["mean_confidence"], f["folder"]))
+
+
+def format_confidence(folders: list[dict], low: float = 0.6) -> str:
+    """folder_confidence's list as a few aligned lines for the terminal."""
+    width = max((len(f["folder"]) for f in folders), default=6)
+    lines = [f"{'folder':{width}}  hits  mean confidence  under {low:.2f}  tags"]
+    for f in folders:
+        tags = ", ".join(f"{k} {v}" for k, v in sorted(f["labels"].items(), key=lambda kv: -kv[1]))
+        lines.append(f"{f['folder']:{width}}  {f['hits']:4d}  {f['mean_confidence']:15.2f}  "
+                     f"{f['low_share']:9.0%}  {tags}")
+    return "\n".join(lines)
+
+
 def sort_into(rows: list[dict], out: str | os.PathLike, link: bool = False) -> int:
     """Copy (or symlink) each tagged file into out/<label>/; never moves or deletes the originals."""
     out = Path(out)
@@ -318,6 +404,8 @@ def add_tag_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train", metavar="DIR", help="train a tagger on DIR/<tag>/... (folder names are the tags)")
     p.add_argument("--out", metavar="CKPT", help="with --train: where to write the new tagger")
     p.add_argument("--steps", type=int, default=1500, help="with --train: training steps")
+    p.add_argument("--low", type=float, default=0.6,
+                   help="the per-folder report counts hits whose top probability is under this (default 0.6)")
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
@@ -345,11 +433,16 @@ def cmd_tag(args: argparse.Namespace) -> int:
     if args.sort_into:
         n = sort_into(rows, args.sort_into, link=args.link)
         print(f"{'linked' if args.link else 'copied'} {n} files into {args.sort_into}", file=sys.stderr)
-    if args.json:
+    folders = folder_confidence(rows, args.low)
+    if args.json:  # stdout stays the list of rows; the per-folder report goes beside it, on stderr
         print(json.dumps([{k: r[k] for k in ("path", "label", "confidence")} for r in rows if r["label"]]))
+        print(json.dumps({"folders": folders, "low": args.low}), file=sys.stderr)
     else:
         width = max((len(r["path"]) for r in rows), default=4)
         for r in rows:
             tag = r["label"] or f"(skipped: {r['skipped']})"
             print(f"{r['path']:{width}}  {tag:8}  {r['confidence']:.2f}" if r["label"] else f"{r['path']:{width}}  {tag}")
+        if folders:
+            print(f"\nHow sure the tagger is, per folder (least sure first; check the tags of hits under {args.low:.2f}):")
+            print(format_confidence(folders, args.low))
     return 0

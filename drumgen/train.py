@@ -8,8 +8,9 @@ checkpoint, and data-parallel training over processes started by torchrun.
 Fine-tuning a GAN on a small kit fits latents instead (`fit`, models/layers.py): each step reconstructs a batch of
 the kit's own hits from their latents, and those latents become the model's sampling prior.
 
-Data parallelism: each process draws its own batches and gradients are averaged with torch.distributed
-all-reduce before every optimizer step (DrumModel.optimize). That is what DistributedDataParallel does, done by
+Data parallelism: each process draws its own batches from its own shard of the hits, on its own device (one GPU
+per rank, drumgen.devices), and gradients are averaged with torch.distributed all-reduce before every optimizer
+step (DrumModel.optimize). That is what DistributedDataParallel does, done by
 hand because WGAN-GP's gradient penalty differentiates through the critic twice, which DDP's hooks do not support.
 """
 
@@ -20,6 +21,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -44,7 +46,7 @@ EVAL_COUNT = 64  # generated hits per quality measurement
 class TrainOptions:
     data: str | None = None  # folder of hits
     out: str | None = None  # checkpoint directory to write
-    kind: str = "autoencoder"
+    kind: str | None = None  # None: the base's kind when fine-tuning (--init), else autoencoder
     preset: str | None = None  # one of the model's PRESETS; None = its default
     steps: int | None = None
     minutes: float | None = None
@@ -68,6 +70,23 @@ class TrainOptions:
 
 class TrainingError(ValueError):
     """Training cannot start or continue; the message says why and what to do."""
+
+
+def choose_kind(kind: str | None, base_kind: str | None, base: str | None = None) -> str:
+    """The model kind of a run: the asked one, else the base's (a fine-tune keeps its base's architecture), else
+    the autoencoder. The CLI and the server's training jobs both ask here."""
+    if base_kind and kind and kind != base_kind:
+        raise TrainingError(f"the base model {base or ''} is a {base_kind}; train kind {base_kind} to fine-tune "
+                            f"it, or choose another base".replace("  ", " "))
+    return kind or base_kind or "autoencoder"
+
+
+def check_budget(steps: int | None, minutes: float | None) -> None:
+    """A run is limited by steps or by minutes: exactly one of them, and positive."""
+    if (steps is None) == (minutes is None):
+        raise TrainingError("give a training budget: either steps or minutes (not both)")
+    if (steps is not None and steps <= 0) or (minutes is not None and not minutes > 0):
+        raise TrainingError("the training budget must be positive")
 
 
 def _rank() -> tuple[int, int]:
@@ -95,25 +114,22 @@ def build_config(opts: TrainOptions):
         raise TrainingError(f"--resume: no {checkpoint.STATE_FILE} in {out}; start without --resume")
     if opts.init:
         info = checkpoint.read_metadata(checkpoint.resolve(opts.init))
+        choose_kind(opts.kind, info["kind"], opts.init)
         cfg = model_class(info["kind"]).Config.from_dict({**info["config"], **opts.config_overrides})
         return info["kind"], cfg
-    cls = model_class(opts.kind)
-    presets = getattr(importlib_module(cls), "PRESETS", {})
-    name = opts.preset or getattr(importlib_module(cls), "DEFAULT_PRESET", None)
+    kind = choose_kind(opts.kind, None)
+    cls = model_class(kind)
+    module = sys.modules[cls.__module__]  # a model file's PRESETS and DEFAULT_PRESET live beside its Config
+    presets = getattr(module, "PRESETS", {})
+    name = opts.preset or getattr(module, "DEFAULT_PRESET", None)
     if name is not None and name not in presets:
-        raise TrainingError(f"unknown preset {name!r} for {opts.kind}; choose one of {', '.join(presets)}")
+        raise TrainingError(f"unknown preset {name!r} for {kind}; choose one of {', '.join(presets)}")
     values = {**(presets.get(name, {}) if name else {}), **opts.config_overrides}
     if name:
         values["preset"] = name
     if opts.batch_size:
         values["batch_size"] = opts.batch_size
-    return opts.kind, cls.Config.from_dict(values)
-
-
-def importlib_module(cls):
-    import sys
-
-    return sys.modules[cls.__module__]
+    return kind, cls.Config.from_dict(values)
 
 
 def _choose_labels(data: Dataset, cfg, opts: TrainOptions) -> Dataset:
@@ -243,7 +259,11 @@ class Run:
     def indexed_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Random hits as they are: their indices in the data [B], audio [B, T], classes [B] or None."""
         size = max(1, self.cfg.batch_size // self.world)
-        idx = torch.randint(0, len(self.data), (size,), generator=self.g)
+        # each process draws from its own shard of the hits (every world-th one), so under torchrun the ranks
+        # see different hits; with one process the shard is all of them
+        shard = torch.arange(self.rank, len(self.data), self.world) if len(self.data) >= self.world \
+            else torch.arange(len(self.data))
+        idx = shard[torch.randint(0, len(shard), (size,), generator=self.g)]
         x = torch.from_numpy(self.data.x[idx.numpy()])
         y = torch.from_numpy(self.data.y[idx.numpy()]) if self.cfg.labels else None
         return idx, x, y
@@ -361,10 +381,10 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
     run = Run(opts, callback, should_stop)
     if run.rank == 0:
         run.out.mkdir(parents=True, exist_ok=True)
+    if not opts.dry_run:
+        check_budget(opts.steps, opts.minutes)
     total = 1 if opts.dry_run else opts.steps
     deadline = time.monotonic() + opts.minutes * 60 if opts.minutes and not opts.dry_run else None
-    if total is None and deadline is None:
-        raise TrainingError("give a budget: --steps N or --minutes M")
     bar = None
     if opts.progress and run.rank == 0:
         from tqdm import tqdm

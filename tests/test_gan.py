@@ -370,3 +370,16 @@ def test_ddp_two_processes(hits, tmp_path):
     assert "trained 5 steps" in done.stdout, done.stdout
     with safe_open(str(out / checkpoint.STATE_FILE), "pt") as f:
         assert f.metadata()["step"] == "5"
+
+
+def test_fine_tune_keeps_its_bases_kind(hits, tmp_path):
+    """`train --model specgan --init <a wavegan>` is refused (it used to train a WaveGAN silently); without
+    --model the base's kind is taken. The server's training jobs ask the same rule (drumgen.train.choose_kind)."""
+    base = tmp_path / "base"
+    train(opts("wavegan", hits, base, steps=1))
+    with pytest.raises(TrainingError, match="is a wavegan"):
+        train(opts("specgan", hits, tmp_path / "ft", steps=1, init=str(base)))
+    summary = train(opts(None, hits, tmp_path / "ft2", steps=1, init=str(base)))
+    assert checkpoint.read_metadata(tmp_path / "ft2")["kind"] == "wavegan" and summary["steps"] == 1
+    with pytest.raises(TrainingError, match="either steps or minutes"):
+        train(opts("wavegan", hits, tmp_path / "x", steps=1, minutes=1.0))

@@ -147,6 +147,7 @@ def test_fine_tune_base_must_be_of_the_chosen_kind(client):
     one = [("files", hits(1, ("kick",))[0])]
     r = client.post("/api/train", data={"kind": other, "steps": "2", "base": base}, files=one)
     assert r.status_code == 422, r.text
-    assert r.json()["detail"] == f"base model {base!r} is a {base_kind}; pick kind {base_kind} or another base"
+    assert r.json()["detail"] == (f"the base model {base!r} is a {base_kind}; train kind {base_kind} to fine-tune "
+                                  "it, or choose another base")
     r = client.post("/api/train", data={"steps": "2", "base": "nope"}, files=one)
     assert r.status_code == 404 and "loaded models" in r.json()["detail"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,3 +118,31 @@ def test_cmd_tag_trains_on_user_tags(tmp_path, capsys):
     assert tagger.load(tmp_path / "mine").labels == ["boomy", "sizzle"]
     with pytest.raises(tagger.TaggerError, match="at least two sub-folders"):
         tagger.load_tagged_folder(root / "boomy", 22050, 22050)
+
+
+def test_per_folder_confidence_report(tmp_path, trained, capsys):
+    rows = [{"path": "/k/a/1.wav", "label": "kick", "confidence": 0.9},
+            {"path": "/k/a/2.wav", "label": "snare", "confidence": 0.5},
+            {"path": "/k/b/1.wav", "label": "hihat", "confidence": 0.95},
+            {"path": "/k/b/bad.txt", "label": None, "confidence": 0.0, "skipped": "not audio"}]
+    folders = tagger.folder_confidence(rows, low=0.6)
+    assert [f["folder"] for f in folders] == ["/k/a", "/k/b"]  # least sure first; skipped files left out
+    assert folders[0] == {"folder": "/k/a", "hits": 2, "mean_confidence": 0.7, "low_share": 0.5,
+                          "labels": {"kick": 1, "snare": 1}}
+    assert folders[1]["hits"] == 1 and folders[1]["low_share"] == 0.0
+    model, _ = trained
+    tagger.save(model, tmp_path / "ck")
+    synth.write_folder(tmp_path / "hits" / "one", per_class=1, seed=7)
+    synth.write_folder(tmp_path / "hits" / "two", per_class=1, seed=8, classes=("kick", "snare"))
+    table = run_tag([str(tmp_path / "hits"), "--checkpoint", str(tmp_path / "ck"), "--low", "0.99"], capsys)
+    report = table.split("per folder")[1].splitlines()[2:]  # after the heading and the column names
+    assert "mean confidence" in table and "under 0.99" in table
+    assert sorted(Path(line.split()[0]).name for line in report) == ["one", "two"]
+    p = argparse.ArgumentParser()
+    tagger.add_tag_args(p)
+    assert tagger.cmd_tag(p.parse_args([str(tmp_path / "hits"), "--checkpoint", str(tmp_path / "ck"), "--json"])) == 0
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)) == 9  # stdout stays the rows
+    folders = json.loads(err.strip().splitlines()[-1])["folders"]
+    assert {Path(f["folder"]).name: f["hits"] for f in folders} == {"one": 7, "two": 2}
+    assert all(0 < f["mean_confidence"] <= 1 and 0 <= f["low_share"] <= 1 for f in folders)

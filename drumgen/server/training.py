@@ -14,6 +14,7 @@ from drumgen.server.deps import Svc, _services
 from drumgen.server.jobs import TERMINAL, Job
 from drumgen.server.schemas import JobEnvelope, JobOut
 from drumgen.server.uploads import UploadError, extract_zip, safe_part, safe_relative_path
+from drumgen.train import check_budget, choose_kind
 
 router = APIRouter(tags=["training"])
 JOB_ID = Path(pattern=r"^[0-9a-f]{12}$")
@@ -35,13 +36,10 @@ async def train(svc: Svc,
                 preset: Annotated[str | None, Form(max_length=32)] = None) -> JobEnvelope:
     s = svc.settings
     base_kind = svc.engine.get(base).kind if base else None  # an unknown base: 404 naming the loaded models
-    kind = kind or base_kind or "autoencoder"
-    if kind not in _kinds():
+    if kind is not None and kind not in _kinds():
         raise HTTPException(422, f"unknown model kind {kind!r}; choose one of {', '.join(_kinds())}")
-    if base_kind and base_kind != kind:  # a fine-tune keeps its base's architecture
-        raise HTTPException(422, f"base model {base!r} is a {base_kind}; pick kind {base_kind} or another base")
-    if (steps is None) == (minutes is None):
-        raise HTTPException(422, "give a training budget: either steps or minutes (not both)")
+    kind = choose_kind(kind, base_kind, repr(base))  # the rules of drumgen.train, as for the CLI
+    check_budget(steps, minutes)
     if (steps or 0) > s.max_train_steps or (minutes or 0) > s.max_train_minutes:
         raise HTTPException(422, f"the budget is limited to {s.max_train_steps} steps or "
                                  f"{s.max_train_minutes:g} minutes")
