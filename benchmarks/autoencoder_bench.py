@@ -119,10 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
-        engine = Engine(Path(tmp) / "none")
-        name = engine.add(checkpoint.resolve(args.model), "model")
-        if name in engine.errors:
-            raise SystemExit(engine.errors[name])
+        engine, name = Engine.of(checkpoint.resolve(args.model), "model", tagger=False)
         model = engine.get(name)
         rate, length = model.config.sample_rate, model.config.slice_length
         data = Path(args.data) if args.data else Path(tmp) / "hits"

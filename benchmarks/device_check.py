@@ -65,9 +65,8 @@ def main() -> int:
             fast = steps_per_second(kind, preset, data, out, str(device), args.seconds)
             slow = steps_per_second(kind, preset, data, Path(tmp) / f"{kind}-{preset}-cpu", "cpu",
                                     max(10.0, args.seconds / 10)) if device.type != "cpu" else fast
-            on_cpu = Engine(Path(tmp) / "none", device="cpu")
-            on_dev = Engine(Path(tmp) / "none", device=str(device))
-            name_c, name_d = on_cpu.add(out), on_dev.add(out)
+            on_cpu, name_c = Engine.of(out, device="cpu", tagger=False)
+            on_dev, name_d = Engine.of(out, device=str(device), tagger=False)
             a = np.stack([s.audio for s in on_cpu.sample(name_c, 8, seed=11)])
             b = np.stack([s.audio for s in on_dev.sample(name_d, 8, seed=11)])
             rows.append([kind, preset, round(fast, 2), round(slow, 2), round(fast / slow, 1),

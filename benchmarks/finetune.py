@@ -37,8 +37,7 @@ N = 250
 
 
 def measure(ckpt: Path, stats: dict) -> dict:
-    engine = Engine(tempfile.mkdtemp())  # an empty folder: load only this model
-    name = engine.add(ckpt, name="model")
+    engine, name = Engine.of(ckpt, name="model", tagger=False)
     sounds = engine.sample(name, N, seed=7)
     x = np.stack([s.audio for s in sounds])
     return evaluate.evaluate_hits(x, sounds[0].sample_rate, stats)

@@ -103,12 +103,7 @@ def _engine_for(model_arg: str, checkpoints: str | None, device: str = "auto"):
     from drumgen import checkpoint
     from drumgen.engine import Engine
 
-    path = checkpoint.resolve(model_arg, checkpoints)
-    engine = Engine(checkpoints or checkpoint.default_dir(), device=device)
-    name = engine.add(path, name=path.name)
-    if name in engine.errors:
-        raise checkpoint.CheckpointError(engine.errors[name])
-    return engine, name
+    return Engine.of(checkpoint.resolve(model_arg, checkpoints), device=device)  # that model only
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -80,11 +80,11 @@ class Engine:
     """Loaded models by name, and the operations on them. Thread-safe: one lock per model."""
 
     def __init__(self, checkpoints_dir: str | os.PathLike | None = None, threads: int | None = None,
-                 models_dir: str | os.PathLike | None = None, device: str = "auto"):
+                 models_dir: str | os.PathLike | None = None, device: str = "auto", scan: bool = True):
         """Load every checkpoint in `checkpoints_dir` (default: the shipped checkpoints/) and, when given, in
         `models_dir` (the user's own trained models, see checkpoint.user_dir), which is where new ones go.
         Models run on `device` (drumgen.devices: auto = a GPU when there is one); audio and latents come back
-        as CPU arrays, and the tagger stays on the CPU (it is small)."""
+        as CPU arrays, and the tagger stays on the CPU (it is small). scan=False loads nothing (see `of`)."""
         self.device = devices.resolve(device)
         devices.prepare(self.device)
         self.checkpoints_dir = Path(checkpoints_dir) if checkpoints_dir else checkpoint.default_dir()
@@ -92,11 +92,28 @@ class Engine:
         self.models: dict[str, torch.nn.Module] = {}
         self._paths: dict[str, Path] = {}  # where each loaded model came from
         self.errors: dict[str, str] = {}
+        self.tagger: torch.nn.Module | None = None  # names what it hears (Sound.heard); the folder's "tagger" kind
         self._locks: dict[str, threading.Lock] = {}
         self._tagger_lock = threading.Lock()
         if threads:
             torch.set_num_threads(threads)
-        self.reload()
+        if scan:
+            self.reload()
+
+    @classmethod
+    def of(cls, path: str | os.PathLike, name: str | None = None, device: str = "auto",
+           tagger: bool = True) -> tuple[Engine, str]:
+        """An engine holding one checkpoint (and, with `tagger`, the shipped tagger to say what it hears), not
+        every model of a folder: what `drumgen generate --model DIR` and the measures need. CheckpointError
+        when it does not load."""
+        engine = cls(device=device, scan=False)
+        shipped = engine.checkpoints_dir / "tagger"
+        if tagger and (shipped / checkpoint.MODEL_FILE).is_file():
+            engine.add(shipped)
+        name = engine.add(path, name)
+        if name in engine.errors:
+            raise checkpoint.CheckpointError(engine.errors[name])
+        return engine, name
 
     def reload(self) -> None:
         """Load every checkpoint under checkpoints_dir (then models_dir) that is not loaded yet; a broken one is
@@ -285,7 +302,7 @@ class Engine:
 
     def hear(self, x: np.ndarray, sample_rate: int) -> list[str | None]:
         """The tagger's class for each hit [N, T] (one batched call), or Nones when no tagger is loaded."""
-        tagger = getattr(self, "tagger", None)
+        tagger = self.tagger
         if tagger is None:
             return [None] * len(x)
         from drumgen import tagger as tagging
@@ -294,7 +311,7 @@ class Engine:
             return tagging.predict(tagger, x, sample_rate)[0]
 
     def guess_label(self, x: np.ndarray, sample_rate: int, allowed) -> str | None:
-        tagger = getattr(self, "tagger", None)
+        tagger = self.tagger
         if tagger is None:
             return allowed[0]
         from drumgen import tagger as tagging

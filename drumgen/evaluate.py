@@ -190,18 +190,15 @@ def measure_model(checkpoint_dir: str | os.PathLike, stats: dict[str, np.ndarray
 
     With a tagger and a class-conditional model, `tagger_agreement` is the fraction of hits the tagger files
     under the class the model was asked for. Returns evaluate_hits' dict (plus tagger_agreement)."""
-    import tempfile
-
+    from drumgen import checkpoint
     from drumgen.engine import Engine
 
-    # An empty checkpoints folder: the Engine would otherwise load every checkpoint beside this one.
-    with tempfile.TemporaryDirectory(prefix="drumgen-measure-") as empty:
-        engine = Engine(empty)
-        name = engine.add(checkpoint_dir, name=Path(checkpoint_dir).name)
-        if name in engine.errors:
-            raise EvalError(f"cannot load {checkpoint_dir}: {engine.errors[name]}")
-        model = engine.get(name)
-        sounds = engine.sample(name, n, seed=seed)
+    try:
+        engine, name = Engine.of(checkpoint_dir, tagger=False)
+    except checkpoint.CheckpointError as e:
+        raise EvalError(f"cannot load {checkpoint_dir}: {e}") from None
+    model = engine.get(name)
+    sounds = engine.sample(name, n, seed=seed)
     x = np.stack([s.audio for s in sounds])  # [n, T] at the model's rate
     result = evaluate_hits(x, model.config.sample_rate, stats, tagger)
     if tagger is not None and model.config.labels:

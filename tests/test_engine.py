@@ -71,3 +71,15 @@ def test_every_generated_hit_fades_out_at_the_end_of_its_slice(engine):
             assert sound.audio[-1] == 0.0, name
             ramp = np.linspace(1.0, 0.0, fade)
             assert np.all(tail <= ramp * np.abs(sound.audio).max() + 1e-7), name
+
+
+def test_an_engine_of_one_checkpoint_loads_only_it(tmp_path, monkeypatch):
+    """`drumgen generate --model runs/x` needs runs/x (and the tagger to say what it hears), not every default."""
+    root = tmp_path / "defaults"
+    testing.make_tiny_checkpoints(root)
+    monkeypatch.setenv("DRUMGEN_CHECKPOINTS", str(root))
+    e, name = Engine.of(root / "wavegan-tiny")
+    assert list(e.models) == ["wavegan-tiny"] == [name] and e.tagger is None  # the tiny folder has no tagger
+    assert e.sample(name, 1, seed=1)[0].audio.size
+    with pytest.raises(checkpoint.CheckpointError):
+        Engine.of(tmp_path / "nothing-here")
