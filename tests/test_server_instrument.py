@@ -18,7 +18,7 @@ from drumgen import audio, midi, pads, synth
 
 @pytest.fixture(scope="module")
 def srv(server_factory):
-    return server_factory(labels=("kick", "snare"))
+    return server_factory(labels=("kick", "snare"), env={"DRUMGEN_MAX_N": "6"})  # typed settings from the env
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +132,10 @@ def test_kit_export_is_what_the_user_hears(client):
     assert "heard/heard_straight.mid" not in straight.namelist()
     bad = client.post("/api/export/kit", json={"name": "x", "pads": [{**pads_in[0], "tune": 99}]})
     assert bad.status_code == 422 and "tune" in bad.json()["detail"]
+
+
+def test_settings_limits_are_read(client):
+    model = client.get("/api/models").json()[0]["name"]
+    r = client.post("/api/sample", json={"model": model, "n": 7})
+    assert r.status_code == 422 and "at most 6" in r.json()["detail"]
+    assert client.post("/api/sample", json={"model": model, "n": 6}).status_code == 200

@@ -10,6 +10,7 @@ from drumgen import midi
 from drumgen.server.inference import Known
 
 SoundId = str
+MAX_SOUNDS = 64  # per request, the most any server allows; Settings.max_n can lower it
 
 
 class Health(BaseModel):
@@ -75,7 +76,7 @@ class Strict(BaseModel):
 
 class SampleIn(Strict):
     model: str = Field(max_length=200)
-    n: int = Field(1, ge=1, le=64, description="how many sounds")
+    n: int = Field(1, ge=1, le=MAX_SOUNDS, description="how many sounds (a server may allow fewer: DRUMGEN_MAX_N)")
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     label: str | None = Field(None, max_length=64)
     labels: list[Annotated[str, Field(max_length=64)] | None] | None = Field(

@@ -1,23 +1,29 @@
-"""Server settings: limits and allowed hosts, in one dataclass that every router reads from app.state."""
+"""Server settings: limits and allowed hosts, typed (pydantic-settings), read by every router from app.state."""
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
 
 
-@dataclasses.dataclass
-class Settings:
+class Settings(BaseSettings):
+    """Every limit and choice of a server. Each field is overridable by an environment variable DRUMGEN_<FIELD>
+    (DRUMGEN_MAX_QUEUE=16; tuples comma-separated: DRUMGEN_EXTRA_HOSTS=a,b); values given in code win."""
+
+    model_config = SettingsConfigDict(env_prefix="DRUMGEN_", extra="ignore", protected_namespaces=())
+
     host: str = "127.0.0.1"
     port: int = 8000
     checkpoints_dir: Path | None = None
     jobs_dir: Path | None = None  # where training uploads and runs live (default: a temporary folder)
     device: str = "auto"  # where models run, and the training jobs (drumgen.devices)
     models_dir: Path | None = None  # where finished training jobs are installed (default: checkpoint.user_dir())
-    extra_hosts: tuple[str, ...] = ()  # more Host names to accept (the bound address when it is not loopback)
+    extra_hosts: Annotated[tuple[str, ...], NoDecode] = ()  # more Host names to accept (the bound address when it is not loopback)
     # inference
     workers: int = 2  # threads running model code (torch uses its own intra-op threads inside each)
     max_queue: int = 64  # requests admitted to inference at once; more get 503 + Retry-After
@@ -41,23 +47,14 @@ class Settings:
     # websockets
     ws_max_message_bytes: int = 64 << 10
 
+    @field_validator("extra_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, v: object) -> object:
+        return tuple(h for h in v.split(",") if h) if isinstance(v, str) else v
+
     @classmethod
     def from_env(cls, **values) -> Settings:
-        """Defaults, overridden by DRUMGEN_<FIELD> environment variables (tests shrink limits this way)."""
-        for f in dataclasses.fields(cls):
-            env = os.environ.get(f"DRUMGEN_{f.name.upper()}")
-            if env is None or f.name in values:
-                continue
-            if f.type in ("int", int):
-                values[f.name] = int(env)
-            elif f.type in ("float", float):
-                values[f.name] = float(env)
-            elif "tuple" in str(f.type):
-                values[f.name] = tuple(h for h in env.split(",") if h)
-            elif "Path" in str(f.type):
-                values[f.name] = Path(env)
-            else:
-                values[f.name] = env
+        """Defaults, overridden by DRUMGEN_<FIELD> environment variables, overridden by `values`."""
         return cls(**values)
 
     def allowed_hosts(self) -> set[str]:

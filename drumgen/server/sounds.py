@@ -6,7 +6,7 @@ import dataclasses
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, File, Form, Path, Response, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Path, Response, UploadFile
 
 from drumgen.engine import Sound
 from drumgen.server import uploads
@@ -29,6 +29,8 @@ SOUND_ID = Path(pattern=r"^[0-9a-f]{16}$", description="a sound id from /api/sam
 @router.post("/sample", response_model=SoundsOut)
 async def sample(body: SampleIn, svc: Svc) -> SoundsOut:
     """n new sounds from a model's prior (same seed, same sounds)."""
+    if body.n > svc.settings.max_n:
+        raise HTTPException(422, f"n: this server makes at most {svc.settings.max_n} sounds per request")
     known = await svc.inference.sample(body.model, body.n, body.seed, body.asked())
     return SoundsOut(sounds=[SoundOut.of(k) for k in known])
 
