@@ -21,12 +21,12 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
-from drumgen import audio, corpus, metrics
+from drumgen import audio, checkpoint, corpus, metrics
 from drumgen.dataset import find_files
 
 EVAL_RATE = 44100
 EVAL_LENGTH = 44100  # the embedding looks at the first second
-DEFAULT_STATS = Path(__file__).resolve().parent.parent / "checkpoints" / "reference_stats.safetensors"
+STATS_FILE = "reference_stats.safetensors"  # in the shipped checkpoints folder (checkpoint.default_dir())
 
 
 class EvalError(ValueError):
@@ -125,8 +125,8 @@ def resolve_reference(ref: str, train: str | None = None) -> tuple[dict[str, np.
     """--ref as given on the command line: 'corpus' (the shipped statistics), a .safetensors statistics file, a
     built corpus folder (held-out kits as reference, train kits for near-copies), or any folder of hits."""
     if ref == "corpus":
-        stats, _ = load_reference_stats(DEFAULT_STATS)
-        desc = f"shipped corpus statistics ({DEFAULT_STATS.name})"
+        stats, _ = load_reference_stats(checkpoint.default_dir() / STATS_FILE)
+        desc = f"shipped corpus statistics ({STATS_FILE})"
     elif ref.endswith(".safetensors"):
         stats, _ = load_reference_stats(ref)
         desc = ref

@@ -30,15 +30,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
-import re
 import time
-import unicodedata
 import zipfile
 from typing import NamedTuple
 
 import numpy as np
 
-from drumgen import audio, labels
+from drumgen import audio, labels, names
 from drumgen.kit_hydrogen import drumkit_xml
 from drumgen.midi import Pattern, note_name, pattern_to_midi
 
@@ -51,8 +49,6 @@ MIN_DECAY_SECONDS = 0.01  # and never ends sooner than this
 SILENT_DB = -144.0  # SFZ volume for a pad at volume 0 (the opcode's lower limit)
 # The browser's knob ranges (web/js/pads.js), tune widened to the two octaves the contract allows.
 KNOBS = {"volume": (0.0, 1.0), "pan": (-1.0, 1.0), "tune": (-24.0, 24.0), "decay": (0.05, 1.0)}
-# Windows refuses these as file or folder names, whatever the extension.
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 _OPEN_HAT_WORDS = {"open", "opened", "oh", "ohh", "ohat", "openhat", "hatopen"}
 
 
@@ -75,17 +71,9 @@ class KitPad(NamedTuple):
 
 
 def safe_name(s: object, default: str = "pad", max_length: int = NAME_LENGTH) -> str:
-    """A file-name part made only of [a-z0-9_-]: lowercased, accents dropped, other runs -> '_', at most
-    `max_length` characters, never empty (then `default`, then 'pad'), never '.' or '..' (no dots at all), never
-    a Windows device name such as 'con' (those get a trailing '_')."""
-    name = _slug(s, max_length) or _slug(default, max_length) or "pad"
-    return f"{name}_" if name in _RESERVED else name
-
-
-def _slug(s: object, max_length: int) -> str:
-    text = unicodedata.normalize("NFKD", s if isinstance(s, str) else "")
-    text = text.encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9_-]+", "_", text).strip("_-")[: max(1, max_length)].strip("_-")
+    """A kit file-name part: drumgen.names.safe_part, lowercased (short names that sort in a sampler's browser);
+    `default` (then 'pad') when nothing is left."""
+    return names.safe_part(s, names.safe_part(default, "pad", max_length, lower=True), max_length, lower=True)
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -103,10 +91,8 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 def display_name(s: object, default: str) -> str:
-    """A name fit for XML and text files: printable characters only (no surrogates), at most 64 of them."""
-    text = s if isinstance(s, str) else ""
-    text = "".join(c for c in text if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF).strip()[:64]
-    return text or default
+    """A name fit for XML and text files (drumgen.names.display_text)."""
+    return names.display_text(s, default)
 
 
 # ------------------------------------------------------------------------------------------------ one-shots

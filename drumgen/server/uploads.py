@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import sys
 import zipfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from drumgen import audio
+from drumgen import audio, names
 from drumgen.server.settings import Settings
 
 WORKER = "drumgen.server.decode_worker"  # module run as `python -m WORKER`
@@ -60,27 +59,16 @@ async def decode_untrusted(data: bytes, settings: Settings) -> tuple[np.ndarray,
     return x, int(info["rate"])
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-# Windows refuses these as file or folder names, whatever the case or extension.
-_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
-
-
 def safe_part(name: str, fallback: str = "file", limit: int = 48) -> str:
-    """One path component made only of [A-Za-z0-9_-] (words kept, so labels in names survive): never '..', '/',
-    never a Windows device name such as 'nul' or 'COM1' (those get a trailing '_')."""
-    cleaned = _UNSAFE.sub("_", name).strip("_")[:limit] or fallback
-    return f"{cleaned}_" if cleaned.lower() in _DEVICES else cleaned
+    """One path component made only of [A-Za-z0-9_-] (drumgen.names.safe_part: never '..', '/', a device name)."""
+    return names.safe_part(name, fallback, limit)
 
 
 def display_stem(client_name: str | None, fallback: str = "upload") -> str:
     """A client's file name shown as a sound's name: the base name without its extension, printable characters
     only, at most 64 ("../Kicks/Ludwig Kick 02.wav" -> "Ludwig Kick 02"). Never used as a path."""
     base = PurePosixPath((client_name or "").replace("\\", "/")).name
-    stem = base.rpartition(".")[0] if "." in base.lstrip(".") else base
-    text = "".join(c for c in stem if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF).strip()[:64]
-    return text or fallback
+    return names.display_text(base.rpartition(".")[0] if "." in base.lstrip(".") else base, fallback)
 
 
 def safe_file_name(client_name: str | None, index: int) -> str | None:
