@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import os
+import threading
 from pathlib import Path
+
+import mido
+from mido.ports import BaseInput
 
 from drumgen import checkpoint
 from drumgen.models import GENERATIVE, KINDS, model_class
@@ -89,3 +94,20 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class QueueInput(BaseInput):
+    """An in-memory MIDI input: `feed(msg)` from any thread, read through the port API. For tests and demos."""
+
+    def __init__(self, name: str = "drumgen-queue", messages: list[mido.Message] | None = None):
+        self._queue: collections.deque[mido.Message] = collections.deque(messages or [])
+        self._feed_lock = threading.Lock()
+        super().__init__(name)
+
+    def feed(self, msg: mido.Message) -> None:
+        with self._feed_lock:
+            self._queue.append(msg)
+
+    def _receive(self, block: bool = True) -> mido.Message | None:
+        with self._feed_lock:
+            return self._queue.popleft() if self._queue else None

@@ -11,17 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drumgen.midi import (
-    DEFAULT_PADS,
-    GM_DRUMS,
-    MidiRelay,
-    MidiUnavailable,
-    Pattern,
-    PatternError,
-    QueueInput,
-    midi_to_pattern,
-    pattern_to_midi,
-)
+from drumgen.midi import midi_to_pattern, pattern_to_midi
+from drumgen.midi_input import MidiRelay, MidiUnavailable
+from drumgen.pads import DEFAULT_PADS, GM_DRUMS
+from drumgen.pattern import Pattern, PatternError
+from drumgen.testing import QueueInput
 
 
 def pattern_dict(steps: int = 16, swing: float = 0.5, bpm: float = 120) -> dict:

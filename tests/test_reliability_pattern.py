@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drumgen import midi
-from drumgen.midi import Pattern, PatternError
+from drumgen.pattern import MAX_TRACKS, Pattern, PatternError
 
 FUZZ = settings(max_examples=200, deadline=1000, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
@@ -51,7 +51,7 @@ def check(d) -> None:
         assert str(e) and len(str(e)) < 400, "a PatternError says briefly what is wrong"
         return
     assert 20 <= p.bpm <= 300 and math.isfinite(p.bpm) and p.steps in (16, 32, 64)
-    assert len({t.note for t in p.tracks}) == len(p.tracks) <= midi.MAX_TRACKS
+    assert len({t.note for t in p.tracks}) == len(p.tracks) <= MAX_TRACKS
     assert all(len(t.steps) == p.steps and all(0 <= v <= 127 for v in t.steps) for t in p.tracks)
     assert Pattern.from_dict(json.loads(json.dumps(p.to_dict()))) == p  # the JSON form round-trips
     data = midi.pattern_to_midi(p)

@@ -20,6 +20,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from drumgen import audio, midi, synth
+from drumgen.midi_input import MidiRelay
+from drumgen.testing import QueueInput
 
 
 @pytest.fixture(scope="module")
@@ -352,8 +354,8 @@ def test_midi_relay_over_websocket(srv, tmp_path):
     from drumgen.engine import Engine
     from drumgen.server.app import create_app
 
-    port = midi.QueueInput("fake controller")
-    url, stop = _uvicorn_in_thread(lambda s: create_app(Engine(srv.checkpoints), s, midi.MidiRelay(port)))
+    port = QueueInput("fake controller")
+    url, stop = _uvicorn_in_thread(lambda s: create_app(Engine(srv.checkpoints), s, MidiRelay(port)))
     try:
         with connect(url.replace("http", "ws") + "/ws/midi", origin=url, open_timeout=5) as c:
             assert json.loads(c.recv(timeout=5)) == {"type": "hello", "input": "fake controller"}

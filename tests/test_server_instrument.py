@@ -13,7 +13,8 @@ import pytest
 import soundfile as sf
 from websockets.sync.client import connect
 
-from drumgen import audio, midi, pads, synth
+from drumgen import audio, pads, synth
+from drumgen.pattern import default_pattern
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def test_one_pad_table_for_browser_midi_and_exports(client):
     assert table == pads.table() and len(table) == pads.COUNT == 8
     # GM notes: kick 36, snare 38, closed hat 42 ...; the default pattern plays the same notes in the same order
     assert [p["note"] for p in table][:3] == [36, 38, 42]
-    assert [t.note for t in midi.default_pattern().tracks] == [p["note"] for p in table]
+    assert [t.note for t in default_pattern().tracks] == [p["note"] for p in table]
     assert len({p["note"] for p in table}) == 8
 
 

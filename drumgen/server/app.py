@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from drumgen import __version__, audio, checkpoint
 from drumgen.engine import Engine, EngineError, ModelNotFound
 from drumgen.kit import KitError
-from drumgen.midi import PatternError
+from drumgen.pattern import PatternError
 from drumgen.server import export, midi, models, sounds, training
 from drumgen.server.deps import Services
 from drumgen.server.inference import Busy, Inference, SoundGone
@@ -88,7 +88,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(engine: Engine, settings: Settings | None = None, midi_relay=None) -> FastAPI:
-    """The FastAPI app over `engine`. `midi_relay` (a drumgen.midi.MidiRelay or anything with receive(timeout),
+    """The FastAPI app over `engine`. `midi_relay` (a drumgen.midi_input.MidiRelay or anything with receive(timeout),
     close() and name) feeds /ws/midi."""
     settings = settings or Settings()
     jobs_dir = settings.jobs_dir or Path(tempfile.mkdtemp(prefix="drumgen-jobs-"))
@@ -131,7 +131,7 @@ def _open_midi(name: str | None):
     if not name:
         return None
     try:
-        from drumgen.midi import MidiRelay
+        from drumgen.midi_input import MidiRelay
 
         relay = MidiRelay.open(name)
     except Exception as e:  # no rtmidi, no ALSA, no such port: the drum machine works without it
