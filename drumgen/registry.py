@@ -1,0 +1,126 @@
+"""The loaded models by name: the shipped defaults, the user's own models folder, or one checkpoint.
+
+A broken checkpoint is reported (`errors`) and skipped, so one bad file never stops a server; models are ranked
+by the quality measured when they were installed, so the drum machine starts on the best one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from drumgen import checkpoint, devices
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+
+class EngineError(ValueError):
+    """A request the engine cannot serve (unknown model, bad latent, ...): a user's mistake, with a message."""
+
+
+class ModelNotFound(EngineError):
+    """No loaded model has that name."""
+
+
+class Registry:
+    """Loaded models by name: where each came from, which failed to load and why, the tagger, one lock per model."""
+
+    def __init__(self, checkpoints_dir: str | os.PathLike | None = None, threads: int | None = None,
+                 models_dir: str | os.PathLike | None = None, device: str = "auto", scan: bool = True):
+        """Load every checkpoint in `checkpoints_dir` (default: the shipped checkpoints/) and, when given, in
+        `models_dir` (the user's own trained models, see checkpoint.user_dir), which is where new ones go.
+        Models run on `device` (drumgen.devices: auto = a GPU when there is one); audio and latents come back
+        as CPU arrays, and the tagger stays on the CPU (it is small). scan=False loads nothing (see `of`)."""
+        self.device = devices.resolve(device)
+        devices.prepare(self.device)
+        self.checkpoints_dir = Path(checkpoints_dir) if checkpoints_dir else checkpoint.default_dir()
+        self.models_dir = Path(models_dir) if models_dir else None
+        self.models: dict[str, torch.nn.Module] = {}
+        self._paths: dict[str, Path] = {}  # where each loaded model came from
+        self.errors: dict[str, str] = {}
+        self.tagger: torch.nn.Module | None = None  # names what it hears (Sound.heard); the folder's "tagger" kind
+        self._locks: dict[str, threading.Lock] = {}
+        self._tagger_lock = threading.Lock()
+        if threads:
+            torch.set_num_threads(threads)
+        if scan:
+            self.reload()
+
+    @classmethod
+    def of(cls, path: str | os.PathLike, name: str | None = None, device: str = "auto",
+           tagger: bool = True) -> tuple[Self, str]:
+        """An engine holding one checkpoint (and, with `tagger`, the shipped tagger to say what it hears), not
+        every model of a folder: what `drumgen generate --model DIR` and the measures need. CheckpointError
+        when it does not load."""
+        engine = cls(device=device, scan=False)
+        shipped = engine.checkpoints_dir / "tagger"
+        if tagger and (shipped / checkpoint.MODEL_FILE).is_file():
+            engine.add(shipped)
+        name = engine.add(path, name)
+        if name in engine.errors:
+            raise checkpoint.CheckpointError(engine.errors[name])
+        return engine, name
+
+    def reload(self) -> None:
+        """Load every checkpoint under checkpoints_dir (then models_dir) that is not loaded yet; a broken one is
+        reported and skipped, as is a user model whose name a default already has."""
+        for folder in (self.checkpoints_dir, self.models_dir):
+            for path in checkpoint.list_dir(folder) if folder else []:
+                if path.name in self.models:
+                    if self._paths[path.name] != path:
+                        self.errors[str(path)] = (f"not loaded: {self._paths[path.name]} has the name "
+                                                  f"{path.name!r}; rename this folder")
+                    continue
+                self.add(path)
+
+    def add(self, path: str | os.PathLike, name: str | None = None) -> str:
+        path = Path(path)
+        name = name or path.name
+        try:
+            model = checkpoint.load(path)
+        except (checkpoint.CheckpointError, ValueError) as e:
+            self.errors[name] = str(e)
+            return name
+        if model.kind == "tagger":
+            self.tagger = model
+        else:
+            self.models[name] = model.to(self.device)
+            self._paths[name] = path
+            self._locks[name] = threading.Lock()
+        return name
+
+    def path_of(self, name: str) -> Path:
+        """The checkpoint directory a loaded model came from."""
+        self.get(name)
+        return self._paths[name]
+
+    def get(self, name: str):
+        if name not in self.models:
+            known = ", ".join(self.models) or "none"
+            raise ModelNotFound(f"unknown model {name!r}; loaded models: {known}")
+        return self.models[name]
+
+    def ranked(self) -> list[str]:
+        """Model names, best first: by the Frechet distance measured on held-out kits when the model was installed
+        (summary.measures.frechet), then by the best one training saw; unmeasured models last, by name. The
+        browser's first kit comes from the first of these."""
+        def key(name: str) -> tuple[float, str]:
+            summary = getattr(self.models[name], "summary", {}) or {}
+            score = (summary.get("measures") or {}).get("frechet")
+            if score is None and summary.get("measure") == "frechet":
+                score = summary.get("best_score")
+            return (float(score) if isinstance(score, (int, float)) and math.isfinite(score) else math.inf, name)
+
+        return sorted(self.models, key=key)
+
+    def describe(self, name: str) -> dict:
+        m = self.get(name)
+        return {"name": name, "kind": m.kind, "sample_rate": m.config.sample_rate, "labels": list(m.config.labels),
+                "conditional": bool(m.config.labels), "can_encode": m.can_encode, "latent_size": m.latent_size,
+                "slice_length": m.config.slice_length, "summary": getattr(m, "summary", {})}
