@@ -159,6 +159,21 @@ def read_metadata(directory: str | os.PathLike) -> dict[str, Any]:
     return _parse_meta(_metadata(header, path), path)
 
 
+def read_train_state_metadata(directory: str | os.PathLike) -> dict[str, Any]:
+    """A resume state's step and extra (best score, history, seconds) from its header alone: plain reads, no
+    memory map and no tensors. {} when there is no state."""
+    path = Path(directory) / STATE_FILE
+    if not path.is_file():
+        return {}
+    try:
+        with open(path, "rb") as f:
+            _, header = _read_header(f, path, os.fstat(f.fileno()).st_size)
+        meta = _metadata(header, path)
+        return {"step": int(meta.get("step", 0)), "extra": json.loads(meta.get("extra", "{}"))}
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable resume state (truncated or tampered?): {e}") from None
+
+
 def _parse_meta(meta: dict[str, str], path: Path) -> dict[str, Any]:
     if meta.get("format") != FORMAT or "kind" not in meta:
         raise CheckpointError(f"{path} is not a drumgen checkpoint (metadata format {meta.get('format')!r})")

@@ -16,12 +16,10 @@ hand because WGAN-GP's gradient penalty differentiates through the critic twice,
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,60 +31,19 @@ import torch
 import torch.distributed as dist
 
 from drumgen import audio, checkpoint, devices, pictures
-from drumgen.dataset import Dataset, load_folder
+from drumgen.dataset import load_folder
 from drumgen.models import model_class
-from drumgen.models.base import MAX_PRIOR_SIZE
-from drumgen.models.layers import LATENT_FIT_MAX_HITS
+from drumgen.train.options import (
+    TrainingError,
+    TrainOptions,
+    build_config,
+    check_budget,
+    choose_fit,
+    choose_labels,
+)
 
 PREVIEW_COUNT = 8
 EVAL_COUNT = 64  # generated hits per quality measurement
-
-
-@dataclasses.dataclass
-class TrainOptions:
-    data: str | None = None  # folder of hits
-    out: str | None = None  # checkpoint directory to write
-    kind: str | None = None  # None: the base's kind when fine-tuning (--init), else autoencoder
-    preset: str | None = None  # one of the model's PRESETS; None = its default
-    steps: int | None = None
-    minutes: float | None = None
-    batch_size: int | None = None
-    resume: bool = False
-    init: str | None = None  # checkpoint to fine-tune from
-    fit: str = "auto"  # GANs: "adversarial", "latent" (fit latents to the hits), "auto" (latent for a fine-tune
-    #                    on at most LATENT_FIT_MAX_HITS hits); ignored by a resumed run (its config decides)
-    conditional: bool = True  # condition on class labels when the data has them
-    augment: bool = True
-    seed: int = 0
-    preview_every: int = 500
-    eval_every: int = 250
-    save_every: float = 120.0  # seconds between resume-state saves
-    dry_run: bool = False
-    progress: bool = True
-    cache_dir: str | None = None
-    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps (drumgen.devices); under torchrun each rank its own GPU
-    config_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-class TrainingError(ValueError):
-    """Training cannot start or continue; the message says why and what to do."""
-
-
-def choose_kind(kind: str | None, base_kind: str | None, base: str | None = None) -> str:
-    """The model kind of a run: the asked one, else the base's (a fine-tune keeps its base's architecture), else
-    the autoencoder. The CLI and the server's training jobs both ask here."""
-    if base_kind and kind and kind != base_kind:
-        raise TrainingError(f"the base model {base or ''} is a {base_kind}; train kind {base_kind} to fine-tune "
-                            f"it, or choose another base".replace("  ", " "))
-    return kind or base_kind or "autoencoder"
-
-
-def check_budget(steps: int | None, minutes: float | None) -> None:
-    """A run is limited by steps or by minutes: exactly one of them, and positive."""
-    if (steps is None) == (minutes is None):
-        raise TrainingError("give a training budget: either steps or minutes (not both)")
-    if (steps is not None and steps <= 0) or (minutes is not None and not minutes > 0):
-        raise TrainingError("the training budget must be positive")
 
 
 def _rank() -> tuple[int, int]:
@@ -102,78 +59,6 @@ def init_distributed(device: torch.device) -> bool:
         dist.init_process_group(devices.backend(device))
         return True
     return False
-
-
-def build_config(opts: TrainOptions):
-    """The model config for this run: from the resume state, the base checkpoint, or a preset."""
-    out = Path(opts.out) if opts.out else None
-    if opts.resume and out and (out / checkpoint.STATE_FILE).exists():
-        kind, stored = checkpoint.read_train_state_config(out)
-        return kind, model_class(kind).Config.from_dict(stored)
-    if opts.resume and not opts.dry_run:
-        raise TrainingError(f"--resume: no {checkpoint.STATE_FILE} in {out}; start without --resume")
-    if opts.init:
-        info = checkpoint.read_metadata(checkpoint.resolve(opts.init))
-        choose_kind(opts.kind, info["kind"], opts.init)
-        cfg = model_class(info["kind"]).Config.from_dict({**info["config"], **opts.config_overrides})
-        return info["kind"], cfg
-    kind = choose_kind(opts.kind, None)
-    cls = model_class(kind)
-    module = sys.modules[cls.__module__]  # a model file's PRESETS and DEFAULT_PRESET live beside its Config
-    presets = getattr(module, "PRESETS", {})
-    name = opts.preset or getattr(module, "DEFAULT_PRESET", None)
-    if name is not None and name not in presets:
-        raise TrainingError(f"unknown preset {name!r} for {kind}; choose one of {', '.join(presets)}")
-    values = {**(presets.get(name, {}) if name else {}), **opts.config_overrides}
-    if name:
-        values["preset"] = name
-    if opts.batch_size:
-        values["batch_size"] = opts.batch_size
-    return kind, cls.Config.from_dict(values)
-
-
-def _choose_labels(data: Dataset, cfg, opts: TrainOptions) -> Dataset:
-    """Set cfg.labels from the data (conditional runs) and drop unlabelled hits from a conditional run."""
-    if opts.init or opts.resume:
-        labels = tuple(cfg.labels)
-    elif opts.conditional and data.labelled and "labels" in {f.name for f in dataclasses.fields(cfg)}:
-        present = sorted({int(i) for i in data.y if i >= 0})
-        labels = tuple(data.labels[i] for i in present)
-        cfg.labels = labels
-    else:
-        labels = ()
-        cfg.labels = ()
-    if not labels:
-        return dataclasses.replace(data, y=np.full_like(data.y, -1))
-    mapping = {data.labels.index(name): i for i, name in enumerate(labels)}
-    y = np.array([mapping.get(int(i), -1) for i in data.y], dtype=np.int64)
-    keep = y >= 0
-    if not keep.any():
-        raise TrainingError(f"the base model is conditioned on {', '.join(labels)} and none of the hits in "
-                            f"{data.report.root} carries one of those labels (name files or folders by class)")
-    return dataclasses.replace(data, x=data.x[keep], y=y[keep])
-
-
-def _choose_fit(cfg, opts: TrainOptions, hits: int, out: Path) -> bool:
-    """Decide (and write into cfg) whether this GAN run fits latents to the hits; True when it does."""
-    if "fit" not in {f.name for f in dataclasses.fields(cfg)}:
-        if opts.fit == "latent":
-            raise TrainingError("--fit latent is for the GANs; an autoencoder finds a hit's latent by encoding it")
-        return False
-    if opts.resume and (out / checkpoint.STATE_FILE).exists():
-        if cfg.fit == "latent" and hits != cfg.prior_size:
-            raise TrainingError(f"this run fitted a latent to each of {cfg.prior_size} hits and {opts.data} now "
-                                f"holds {hits}: resume it on the same hits, or start a new run")
-        return cfg.fit == "latent"
-    if opts.fit not in ("auto", "adversarial", "latent"):
-        raise TrainingError(f"unknown --fit {opts.fit!r}; choose auto, adversarial or latent")
-    latent = opts.fit == "latent" or (opts.fit == "auto" and bool(opts.init) and hits <= LATENT_FIT_MAX_HITS)
-    if latent and hits > MAX_PRIOR_SIZE:
-        raise TrainingError(f"--fit latent keeps one latent per hit, at most {MAX_PRIOR_SIZE}; {opts.data} holds "
-                            f"{hits} hits: use --fit adversarial")
-    cfg.fit = "latent" if latent else "adversarial"
-    cfg.prior_size = hits if latent else cfg.prior_size
-    return latent
 
 
 def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -204,8 +89,8 @@ class Run:
         torch.manual_seed(opts.seed)
         data = load_folder(opts.data, self.cfg.sample_rate, self.cfg.slice_length, cache_dir=opts.cache_dir,
                            progress=opts.progress and self.rank == 0)
-        self.data = _choose_labels(data, self.cfg, opts)
-        self.fitting_latents = _choose_fit(self.cfg, opts, len(self.data), self.out)
+        self.data = choose_labels(data, self.cfg, opts)
+        self.fitting_latents = choose_fit(self.cfg, opts, len(self.data), self.out)
         self.model = model_class(self.kind)(self.cfg)
         self.step, self.best, self.history, self.seconds = 0, math.inf, [], 0.0
         self.g = torch.Generator().manual_seed(opts.seed * 1000 + self.rank)
@@ -459,13 +344,8 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
 
 def trained_seconds(out: str | os.PathLike) -> float:
     """Training seconds (summed step time) already spent by the run whose resume state is in `out`; 0 without one."""
-    path = Path(out) / checkpoint.STATE_FILE
-    if not path.exists():
-        return 0.0
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as f:
-        return float(json.loads(f.metadata()["extra"]).get("seconds", 0.0))
+    state = checkpoint.read_train_state_metadata(out)  # read, never memory-mapped (see checkpoint._read)
+    return float(state.get("extra", {}).get("seconds", 0.0))
 
 
 def _eta(done: int, elapsed: float, remaining_steps: int | None, deadline: float | None) -> float | None:
