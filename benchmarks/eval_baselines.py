@@ -53,7 +53,7 @@ def main() -> int:
     x_ref, _, _ = corpus.load_split(args.corpus, "heldout", SR, SR)
     x_train, _, _ = corpus.load_split(args.corpus, "train", SR, SR)
     stats = evaluate.reference_stats(x_ref, SR, x_train)
-    tagger = evaluate._load_tagger(args.tagger)
+    tagger = evaluate.load_tagger(args.tagger)
     # The real row excludes exact training hits from near-copy counting: it *is* the training set, so its rate
     # is 1 by definition; report it against itself only for Frechet/diversity.
     rows = {"real: corpus train kits": x_train, "noise bursts": bursts("noise", args.n, 1),

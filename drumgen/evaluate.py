@@ -11,10 +11,8 @@ and their near-copy threshold) are stored in a small safetensors file, so `--ref
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -251,123 +249,13 @@ def resynth_errors(input_dir: str | os.PathLike, output_dir: str | os.PathLike) 
     return {"pairs": pairs, "mean": mean, "unpaired": unpaired}
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# CLI verbs: drumgen eval, drumgen corpus
-
-
-def add_eval_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("mode", nargs="?", choices=["resynth"], help="'resynth': compare paired files instead")
-    p.add_argument("--gen", metavar="DIR", help="folder of generated hits to score")
-    p.add_argument("--ref", metavar="REF", default="corpus",
-                   help="'corpus' (shipped statistics, default), a stats .safetensors, a corpus folder, or a folder")
-    p.add_argument("--train", metavar="DIR", help="training hits, for the near-copy rate")
-    p.add_argument("--tagger", metavar="CKPT", default="default",
-                   help="tagger checkpoint for class measures ('default': the shipped one; 'none' to skip)")
-    p.add_argument("--input", metavar="DIR", help="eval resynth: the original files")
-    p.add_argument("--output", metavar="DIR", help="eval resynth: the re-synthesised files (same names)")
-    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-
-
-def _load_tagger(spec: str):
+def load_tagger(spec: str):
+    """'default' (the shipped tagger, None when a fresh clone lacks it), 'none', or a checkpoint path."""
     from drumgen import tagger
 
     if spec == "none":
         return None
-    path = tagger.DEFAULT_CHECKPOINT if spec == "default" else Path(spec)
+    path = checkpoint.default_dir() / "tagger" if spec == "default" else Path(spec)
     if spec == "default" and not (path / "model.safetensors").is_file():
         return None  # a fresh clone without the checkpoint still gets the other measures
     return tagger.load(path)
-
-
-def format_report(r: dict) -> str:
-    """A two-column table of the measures of `evaluate_hits`."""
-    rows = [("hits scored", f"{r['count']}")]
-    for key, name in (("frechet", "Frechet distance (lower is closer)"), ("diversity", "diversity"),
-                      ("diversity_ratio", "diversity / reference's"), ("near_copy_rate", "near-copy rate")):
-        if key in r:
-            rows.append((name, f"{r[key]:.3f}"))
-    if "tagger" in r:
-        t = r["tagger"]
-        rows += [("inception-style score", f"{t['inception_score']:.2f}"),
-                 ("mean tagger confidence", f"{t['mean_confidence']:.2f}"),
-                 ("classes covered", f"{len(t['coverage'])}: {', '.join(t['coverage'])}"),
-                 ("class histogram", ", ".join(f"{k} {v}" for k, v in t["histogram"].items()))]
-    for k, v in r["garbage"].items():
-        rows.append((f"garbage: {k}", f"{v['count']} ({100 * v['fraction']:.1f}%)"))
-    if "error" in r:
-        rows.append(("error", r["error"]))
-    width = max(len(a) for a, _ in rows)
-    return "\n".join(f"{a:{width}}  {b}" for a, b in rows)
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    if args.mode == "resynth":
-        if not args.input or not args.output:
-            raise EvalError("eval resynth needs --input DIR (originals) and --output DIR (re-synthesised)")
-        res = resynth_errors(args.input, args.output)
-        if args.json:
-            print(json.dumps(res))
-        else:
-            width = max(len(p["path"]) for p in res["pairs"])
-            print(f"{'file':{width}}  log-mag dB  spectral conv.")
-            for p in res["pairs"]:
-                print(f"{p['path']:{width}}  {p['log_mag_db']:10.2f}  {p['spectral_convergence']:14.3f}")
-            print(f"{'MEAN':{width}}  {res['mean']['log_mag_db']:10.2f}  {res['mean']['spectral_convergence']:14.3f}")
-            if res["unpaired"]:
-                print(f"unpaired or undecodable: {', '.join(res['unpaired'])}", file=sys.stderr)
-        return 0
-    if not args.gen:
-        raise EvalError("give --gen DIR, the folder of generated hits (or use `drumgen eval resynth`)")
-    stats, desc = resolve_reference(args.ref, args.train)
-    _, raw, _ = read_folder(args.gen)
-    report = evaluate_hits(prepare_hits(raw), EVAL_RATE, stats, _load_tagger(args.tagger), raw=raw)
-    report["reference"] = desc
-    print(json.dumps(report) if args.json else f"reference: {desc}\n" + format_report(report))
-    return 0
-
-
-def add_corpus_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", choices=corpus.SOURCES,
-                   help="hydrogen (Debian's hydrogen-drumkits), sonic-pi (sonic-pi-samples), soundfont FILE (its "
-                        "GM drum kits, rendered), or all (the three in one corpus: hydrogen, sonic-pi, FluidR3_GM "
-                        "and TimGM6mb)")
-    p.add_argument("file", nargs="?", metavar="FILE", help="the SoundFont (.sf2/.sf3), for `soundfont`")
-    p.add_argument("--out", required=True, metavar="DIR", help="corpus folder to write")
-    p.add_argument("--kits-root", default=corpus.KITS_ROOT, help="folder of Hydrogen kits")
-    p.add_argument("--samples-dir", default=None, metavar="DIR",
-                   help="folder of Sonic Pi samples (default: Debian's /usr/share/sonic-pi/samples)")
-    p.add_argument("--heldout", nargs="*", default=None, metavar="KIT",
-                   help="kit names kept out of training (default: each source's own choice)")
-    p.add_argument("--validation", nargs="*", default=None, metavar="KIT",
-                   help="kit names set aside for choosing models, never trained on nor held out (default: each "
-                        "source's own choice; none for hydrogen alone)")
-    p.add_argument("--duplicate-similarity", type=float, default=corpus.DUPLICATE_SIMILARITY, metavar="S",
-                   help="fingerprint similarity above which two hits are one sound, kept on one side of the split")
-    p.add_argument("--mode", choices=["link", "copy", "wav"], default="link",
-                   help="how file hits are placed (rendered SoundFont hits are always WAV)")
-    p.add_argument("--stats", metavar="FILE", help="also write reference statistics (.safetensors) here")
-    p.add_argument("--json", action="store_true", help="print the manifest's kits and totals as JSON")
-
-
-def cmd_corpus(args: argparse.Namespace) -> int:
-    if args.file and args.source != "soundfont":
-        raise corpus.CorpusError(f"FILE is only for `drumgen corpus soundfont FILE`; got {args.file!r} with "
-                                 f"{args.source!r}")
-    sources, heldout, validation = corpus.named_sources(args.source, args.file, args.kits_root, args.samples_dir)
-    heldout = tuple(heldout if args.heldout is None else args.heldout)
-    validation = tuple(validation if args.validation is None else args.validation)
-    manifest = corpus.build_corpus(args.out, sources, heldout, validation, mode=args.mode,
-                                   threshold=args.duplicate_similarity)
-    if args.stats:
-        x_ref, _, _ = corpus.load_split(args.out, "heldout", EVAL_RATE, EVAL_LENGTH)
-        x_train, _, _ = corpus.load_split(args.out, "train", EVAL_RATE, EVAL_LENGTH)
-        name = "hydrogen-drumkits" if args.source == "hydrogen" else "+".join(manifest["sources"])
-        info = {"corpus": name, "heldout": list(heldout), "totals": manifest["totals"]}
-        save_reference_stats(args.stats, reference_stats(x_ref, EVAL_RATE, x_train), info)
-    if args.json:
-        keys = ("kits_root", "sources", "heldout", "validation", "kits", "totals", "near_duplicates")
-        print(json.dumps({k: manifest[k] for k in keys if k in manifest}))
-    else:
-        print(corpus.format_stats(manifest))
-        print(f"wrote {Path(args.out) / 'manifest.json'}" + (f" and {args.stats}" if args.stats else ""))
-    return 0

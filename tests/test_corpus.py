@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from drumgen import audio, corpus, corpus_sonicpi, corpus_soundfont, evaluate, synth
+from drumgen.cli import corpus as corpus_verb
 from drumgen.labels import CLASSES
 
 NS = 'xmlns="http://www.hydrogen-music.org/drumkit"'
@@ -90,10 +91,10 @@ def test_debian_copyright_parsing(tmp_path):
 
 def test_cmd_corpus_writes_stats(tmp_path, kits, capsys):
     p = argparse.ArgumentParser()
-    evaluate.add_corpus_args(p)
+    corpus_verb.add_args(p)
     args = p.parse_args(["hydrogen", "--out", str(tmp_path / "c"), "--kits-root", str(kits), "--heldout", "Electro",
                          "--stats", str(tmp_path / "ref.safetensors")])
-    assert evaluate.cmd_corpus(args) == 0
+    assert corpus_verb.run(args) == 0
     assert "TOTAL" in capsys.readouterr().out
     stats, info = evaluate.load_reference_stats(tmp_path / "ref.safetensors")
     assert stats["train_emb"].shape[0] == 4 and info["heldout"] == ["Electro"]
@@ -289,10 +290,10 @@ def test_cmd_corpus_sources(tmp_path, kits, monkeypatch, capsys):
     for i, stem in enumerate(("bd_fat", "elec_hi_snare")):
         sf.write(samples / f"{stem}.flac", synth.hit("kick" if i == 0 else "snare", 40 + i), 44100, format="FLAC")
     p = argparse.ArgumentParser()
-    evaluate.add_corpus_args(p)
+    corpus_verb.add_args(p)
     out = tmp_path / "all"
     args = p.parse_args(["all", "--out", str(out), "--kits-root", str(kits), "--samples-dir", str(samples), "--json"])
-    assert evaluate.cmd_corpus(args) == 0
+    assert corpus_verb.run(args) == 0
     m = json.loads(capsys.readouterr().out)
     split = {k["name"]: k["split"] for k in m["kits"]}
     assert split["h2-Electro"] == "heldout" and split["h2-Acoustic"] == "train"
@@ -301,4 +302,4 @@ def test_cmd_corpus_sources(tmp_path, kits, monkeypatch, capsys):
     assert (out / "train" / "labels.csv").is_file()
     for bad in (["soundfont", "--out", str(out)], ["hydrogen", "x.sf2", "--out", str(out)]):
         with pytest.raises(corpus.CorpusError):
-            evaluate.cmd_corpus(p.parse_args(bad))
+            corpus_verb.run(p.parse_args(bad))

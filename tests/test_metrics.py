@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from drumgen import audio, evaluate, metrics, synth
+from drumgen.cli import eval as eval_verb
 from drumgen.labels import CLASSES
 
 SR = 22050
@@ -128,8 +129,8 @@ def test_reference_stats_round_trip(tmp_path, sets):
 
 def run_eval(argv: list[str], capsys) -> dict:
     p = argparse.ArgumentParser()
-    evaluate.add_eval_args(p)
-    assert evaluate.cmd_eval(p.parse_args(argv)) == 0
+    eval_verb.add_args(p)
+    assert eval_verb.run(p.parse_args(argv)) == 0
     return json.loads(capsys.readouterr().out)
 
 
