@@ -194,9 +194,9 @@ class Engine(Registry):
         from drumgen import tagger as tagging
 
         with self._tagger_lock:
-            return tagging.predict(tagger, x, sample_rate)[0]
+            return list(tagging.predict(tagger, x, sample_rate)[0])
 
-    def guess_label(self, x: np.ndarray, sample_rate: int, allowed) -> str | None:
+    def guess_label(self, x: np.ndarray, sample_rate: int, allowed: tuple[str, ...]) -> str | None:
         tagger = self.tagger
         if tagger is None:
             return allowed[0]
@@ -204,7 +204,7 @@ class Engine(Registry):
 
         labels, probs = tagging.predict(tagger, x[None], sample_rate)
         order = np.argsort(-probs[0])
-        names = tagger.config.labels
+        names = list(tagger.labels)
         return next((names[i] for i in order if names[i] in allowed), allowed[0])
 
     def _common_space(self, sounds: list[Sound]) -> tuple[str, list[torch.Tensor], str | None]:
@@ -212,7 +212,7 @@ class Engine(Registry):
         model = self.models.get(sounds[0].model)
         same = model is not None and all(s.model == sounds[0].model and s.origin != "upload" for s in sounds)
         same_label = len({s.label for s in sounds}) == 1
-        if same and (same_label or not model.config.labels):
+        if model is not None and same and (same_label or not model.config.labels):
             return sounds[0].model, [torch.from_numpy(s.latent) for s in sounds], sounds[0].label
         ae = self.autoencoder_name()
         if all(s.model == ae and s.origin != "upload" for s in sounds):

@@ -25,8 +25,10 @@ def mix(latents: list[torch.Tensor], weights: list[float], spherical: bool) -> t
     more, a plain weighted sum otherwise."""
     if spherical and len(latents) == 2:
         return slerp(latents[0], latents[1], weights[1])
-    mixed = sum(w * z for w, z in zip(weights, latents, strict=True))
+    mixed = torch.zeros_like(latents[0])
+    for w, z in zip(weights, latents, strict=True):
+        mixed = mixed + w * z
     if spherical:  # a bilinear mix of Gaussian latents shrinks their norm; rescale to the weighted mean norm
-        norm = sum(w * z.norm() for w, z in zip(weights, latents, strict=True))
+        norm = sum(w * float(z.norm()) for w, z in zip(weights, latents, strict=True))
         return mixed * (norm / mixed.norm().clamp_min(1e-8))
     return mixed

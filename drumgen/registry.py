@@ -19,6 +19,9 @@ from drumgen import checkpoint, devices
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from drumgen.models.base import DrumModel
+    from drumgen.models.tagger import Tagger
+
 
 class EngineError(ValueError):
     """A request the engine cannot serve (unknown model, bad latent, ...): a user's mistake, with a message."""
@@ -41,10 +44,10 @@ class Registry:
         devices.prepare(self.device)
         self.checkpoints_dir = Path(checkpoints_dir) if checkpoints_dir else checkpoint.default_dir()
         self.models_dir = Path(models_dir) if models_dir else None
-        self.models: dict[str, torch.nn.Module] = {}
+        self.models: dict[str, DrumModel] = {}
         self._paths: dict[str, Path] = {}  # where each loaded model came from
         self.errors: dict[str, str] = {}
-        self.tagger: torch.nn.Module | None = None  # names what it hears (Sound.heard); the folder's "tagger" kind
+        self.tagger: Tagger | None = None  # names what it hears (Sound.heard); the folder's "tagger" kind
         self._locks: dict[str, threading.Lock] = {}
         self._tagger_lock = threading.Lock()
         if threads:

@@ -26,7 +26,7 @@ from drumgen import __version__, audio, checkpoint
 from drumgen.engine import Engine, EngineError, ModelNotFound
 from drumgen.kit import KitError
 from drumgen.pattern import PatternError
-from drumgen.server import export, midi, models, sounds, training
+from drumgen.server import export, midi, models, sounds, training, variations
 from drumgen.server.deps import Services
 from drumgen.server.inference import Busy, Inference, SoundGone
 from drumgen.server.jobs import JobManager
@@ -69,13 +69,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         status = next(code for cls, code in user_errors if isinstance(exc, cls))
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
-    async def busy(request: Request, exc: Busy) -> JSONResponse:
+    async def busy(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Busy)
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
 
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
         return JSONResponse({"detail": _readable(exc)}, status_code=422)
 
-    async def value_error(request: Request, exc: ValueError) -> JSONResponse:
+    async def value_error(request: Request, exc: Exception) -> JSONResponse:
         # drumgen raises ValueError subclasses with a message for anything a user can get wrong
         log.warning("%s %s: %s", request.method, request.url.path, exc)
         return JSONResponse({"detail": str(exc)}, status_code=422)
@@ -112,7 +114,7 @@ def create_app(engine: Engine, settings: Settings | None = None, midi_relay=None
     app = FastAPI(title="drumgen", version=__version__, lifespan=lifespan,
                   description="Generative drum models: sample, morph, re-synthesize, export, train. See docs/API.md.")
     app.state.services = services
-    for module in (models, sounds, export, training, midi):
+    for module in (models, sounds, export, training, midi, variations):
         app.include_router(module.router)
     _install_error_handlers(app)
     # outermost first: Host/Origin before anything reads the body
@@ -164,7 +166,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, checkpoints: str | None = N
     if host in ("0.0.0.0", "::"):  # all interfaces: accept this machine's own names and addresses too
         with contextlib.suppress(OSError):
             me = socket.gethostname()
-            extra = {me, *(f"[{a[4][0]}]" if ":" in a[4][0] else a[4][0] for a in socket.getaddrinfo(me, None))}
+            addresses = [str(a[4][0]) for a in socket.getaddrinfo(me, None)]
+            extra = {me, *(f"[{a}]" if ":" in a else a for a in addresses)}
     settings = Settings.from_env(host=host, port=port, extra_hosts=tuple(sorted(extra)),
                                  **({"models_dir": Path(models_dir)} if models_dir else {}),
                                  **({"device": device} if device != "auto" else {}))  # else $DRUMGEN_DEVICE

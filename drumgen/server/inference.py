@@ -34,6 +34,10 @@ class Busy(Exception):
         super().__init__("the server is busy generating sounds for other requests; retry in a moment")
 
 
+# one sample request as the engine's sample_batch takes it: (n, seed, label or one label per sound)
+Request = tuple[int, int | None, str | list[str | None] | None]
+
+
 class SoundGone(EngineError):
     """A sound id the server no longer knows (evicted or from before a restart)."""
 
@@ -119,7 +123,7 @@ class Inference:
         self.store = SoundStore(settings)
         self.executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="drumgen-infer")
         self.inflight = 0
-        self._pending: dict[str, list[tuple[tuple[int, int | None, str | None], asyncio.Future]]] = {}
+        self._pending: dict[str, list[tuple[Request, asyncio.Future]]] = {}
         self._busy: set[str] = set()  # models with a batch decoding now
         self.batches = 0  # decode calls for /api/sample
         self.sampled = 0  # sample requests served by them (sampled / batches = requests per batch)
@@ -164,7 +168,8 @@ class Inference:
         if model in self._busy:
             return  # the running batch flushes what waits when it ends
         queue = self._pending.get(model, [])
-        batch, total = [], 0
+        batch: list[tuple[Request, asyncio.Future]] = []
+        total = 0
         while queue and (not batch or total + queue[0][0][0] <= self.settings.max_batch):
             item = queue.pop(0)
             batch.append(item)

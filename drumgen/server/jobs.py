@@ -90,7 +90,7 @@ class JobManager:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._runner, name="drumgen-jobs", daemon=True)
-        self._process = None
+        self._process: Any = None  # the running job's multiprocessing Process
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from drumgen import __version__, pads
 from drumgen.server.deps import Svc
-from drumgen.server.schemas import Health, ModelInfo, PadsOut
+from drumgen.server.schemas import Health, ModelInfo, PadSlot, PadsOut
 
 router = APIRouter(prefix="/api", tags=["models"])
 
@@ -25,7 +25,7 @@ async def health(svc: Svc) -> Health:
 async def pad_table() -> PadsOut:
     """The pads of a new drum machine in order: slot id, name, default GM note, the classes a fresh kit asks for.
     The browser, its MIDI input and every export use these notes unless the user gives a pad another one."""
-    return PadsOut(pads=pads.table())
+    return PadsOut(pads=[PadSlot(**p) for p in pads.table()])
 
 
 @router.get("/models", response_model=list[ModelInfo])

@@ -92,7 +92,8 @@ class Run:
         self.data = choose_labels(data, self.cfg, opts)
         self.fitting_latents = choose_fit(self.cfg, opts, len(self.data), self.out)
         self.model = model_class(self.kind)(self.cfg)
-        self.step, self.best, self.history, self.seconds = 0, math.inf, [], 0.0
+        self.step, self.best, self.seconds = 0, math.inf, 0.0
+        self.history: list[dict[str, Any]] = []
         self.g = torch.Generator().manual_seed(opts.seed * 1000 + self.rank)
         if opts.init and not (opts.resume and (self.out / checkpoint.STATE_FILE).exists()):
             self._load_base(checkpoint.resolve(opts.init))
@@ -107,7 +108,7 @@ class Run:
             torch.manual_seed(opts.seed + 1000 * self.rank + self.step)
         self.preview_y = self._labels_for(PREVIEW_COUNT, torch.Generator().manual_seed(1234))
         self.preview_z = self.model.sample_latents(PREVIEW_COUNT, torch.Generator().manual_seed(1234), self.preview_y)
-        self._reference = None
+        self._reference: np.ndarray | None = None
 
     def _load_base(self, base: Path) -> None:
         """Fine-tuning: start from the base model's weights (and its discriminator, when its run left one; a latent
@@ -177,8 +178,9 @@ class Run:
     def generate(self, z: torch.Tensor, y: torch.Tensor | None) -> np.ndarray:
         self.model.eval()
         try:
-            z, y = self.to_device(z, y)
-            return self.model.decode(z, y).float().cpu().numpy()
+            z_dev, y_dev = self.to_device(z, y)
+            assert z_dev is not None
+            return self.model.decode(z_dev, y_dev).float().cpu().numpy()
         finally:
             self.model.train()
 
@@ -200,7 +202,7 @@ class Run:
         from drumgen.losses import log_spectral_distance_db
 
         pick = np.random.default_rng(0).choice(len(self.data), min(len(self.data), 32), replace=False)
-        (x,) = self.to_device(torch.from_numpy(self.data.x[pick]))
+        x = torch.from_numpy(self.data.x[pick]).to(self.device)
         self.model.eval()
         try:
             y = self.model.decode(self.model.encode(x), None)
@@ -280,7 +282,7 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
     losses: dict[str, float] = {}
     try:
         while not run.should_stop():
-            if total is not None and run.step >= (total if opts.dry_run else opts.steps):
+            if total is not None and run.step >= total:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 break
@@ -309,9 +311,9 @@ def train(opts: TrainOptions, callback: Callable[[dict], None] | None = None,
                 bar.set_postfix({k: f"{v:.3g}" for k, v in list(losses.items())[:4]}, refresh=False)
             if run.callback:
                 elapsed = time.monotonic() - started
-                budget = opts.minutes * 60 if deadline is not None else None
+                budget = opts.minutes * 60 if opts.minutes and deadline is not None else None
                 # how far along the budget is, whichever limits the run: steps, or minutes (then total is None)
-                fraction = (run.step / total if total else 0.0) if total is not None else elapsed / budget
+                fraction = run.step / total if total else elapsed / budget if budget else 0.0
                 run.callback({"type": "progress", "step": run.step, "total": total, "losses": losses,
                               "eta": eta, "previews": previews, "elapsed": round(elapsed, 2), "budget": budget,
                               "fraction": round(min(1.0, max(0.0, fraction)), 4)})
