@@ -111,9 +111,10 @@ def _speed(x: torch.Tensor, speed: float, t: int) -> torch.Tensor:
     return F.pad(x, (0, max(0, t - x.shape[1])))[:, :t]
 
 
-def mix_second_hit(x: torch.Tensor, g: torch.Generator, sample_rate: int, share: float) -> torch.Tensor:
-    """On `share` of the rows of x [B, T], add another row of the batch 14-30 dB down, 0-150 ms later: the bleed
-    of other drums into a close mic, or a sample cut from a mix. The label stays the loud hit's."""
+def mix_second_hit(x: torch.Tensor, g: torch.Generator, sample_rate: int, share: float,
+                   db: tuple[float, float] = (14.0, 30.0)) -> torch.Tensor:
+    """On `share` of the rows of x [B, T], add another row of the batch `db` (peak to peak) down, 0-150 ms later:
+    the bleed of other drums into a close mic, or a hit sliced from a beat. The label stays the loud hit's."""
     b, t = x.shape
     if share <= 0 or b < 2:
         return x
@@ -122,12 +123,12 @@ def mix_second_hit(x: torch.Tensor, g: torch.Generator, sample_rate: int, share:
     delay = int(r(1) * 0.15 * sample_rate)
     other = F.pad(other, (delay, 0))[:, :t]
     peak = lambda v: v.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)  # noqa: E731
-    level = 10 ** (-(14 + 16 * r(b, 1)) / 20) * (r(b, 1) < share)
+    level = 10 ** (-(db[0] + (db[1] - db[0]) * r(b, 1)) / 20) * (r(b, 1) < share)
     return x + other / peak(other) * peak(x) * level
 
 
 def augment(x: torch.Tensor, g: torch.Generator, sample_rate: int, strong: bool = False,
-            mix: float = 0.0) -> torch.Tensor:
+            mix: float = 0.0, mix_db: tuple[float, float] = (14.0, 30.0)) -> torch.Tensor:
     """Random variations of real hits [B, T] that keep their class: what differs between kits and mics.
 
     Speed (pitch and length together; +-8%, or with `strong` +-3 semitones in four groups per batch), time shift
@@ -137,7 +138,7 @@ def augment(x: torch.Tensor, g: torch.Generator, sample_rate: int, strong: bool 
     out: the model peak-normalises and looks at magnitudes, so both would be no-ops. `mix` > 0 adds a quiet
     second hit to that share of the rows first (see `mix_second_hit`).
     """
-    x = mix_second_hit(x, g, sample_rate, mix)
+    x = mix_second_hit(x, g, sample_rate, mix, mix_db)
     b, t = x.shape
     r = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
     if strong:
@@ -203,6 +204,7 @@ def source_of(kit: dict) -> str:
 
 def evaluate_split(model: Tagger, corpus_dir: str | os.PathLike, split: str = "heldout") -> dict:
     """Score a built corpus's split (drumgen.corpus) sliced every way: {"n", "accuracy", "balanced_accuracy",
+    "nll" (mean -log p of the true class: smoother than accuracy for choosing between runs on few hits),
     "per_class", "per_source", "per_kit" (each name -> [accuracy, hits]), "confusion" (rows true, columns
     predicted, in CLASSES order)}. A predicted tag outside CLASSES (a user's tagger) counts as wrong and is left
     out of the matrix."""
@@ -214,12 +216,15 @@ def evaluate_split(model: Tagger, corpus_dir: str | os.PathLike, split: str = "h
     names = predict(model, x, cfg.sample_rate)[0]  # map by name: a tagger's label order may differ from CLASSES
     pred = np.array([CLASSES.index(p) if p in CLASSES else -1 for p in names])
     hit = pred == y
+    probs = predict_proba(model, x, cfg.sample_rate)
+    true = [model.labels.index(CLASSES[i]) if CLASSES[i] in model.labels else -1 for i in y]
+    nll = float(np.mean([-np.log(max(float(probs[n, j]), 1e-6)) if j >= 0 else np.log(1e6) for n, j in enumerate(true)]))
     kit_of = np.array([p.split("/")[1] for p in paths])
     source = np.array([source_of(kits[k]) for k in kit_of])
-    slice_by = lambda keys: {k: [float(hit[keys == k].mean()), int((keys == k).sum())] for k in sorted(set(keys))}  # noqa: E731
+    slice_by = lambda keys: {str(k): [float(hit[keys == k].mean()), int((keys == k).sum())] for k in sorted(set(keys))}  # noqa: E731
     per_class = {c: [float(hit[y == i].mean()), int((y == i).sum())] for i, c in enumerate(CLASSES) if (y == i).any()}
     known = pred >= 0
-    return {"split": split, "n": int(len(y)), "accuracy": float(hit.mean()),
+    return {"split": split, "n": int(len(y)), "accuracy": float(hit.mean()), "nll": nll,
             "balanced_accuracy": float(np.mean([a for a, _ in per_class.values()])), "per_class": per_class,
             "per_source": slice_by(source), "per_kit": slice_by(kit_of),
             "confusion": confusion_matrix(y[known], pred[known], len(CLASSES)).tolist()}
@@ -229,8 +234,8 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
                  steps: int = 1500, batch: int = 32, lr: float = 3e-3, seed: int = 0,
                  config: Config | None = None, x_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
                  eval_every: int = 250, keep_best: bool = False, strong_augment: bool = False,
-                 groups: np.ndarray | None = None, kit_power: float = 0.5, mix: float = 0.0, ema: float = 0.0,
-                 log=print) -> tuple[Tagger, dict]:
+                 groups: np.ndarray | None = None, kit_power: float = 0.5, mix: float = 0.0,
+                 mix_db: tuple[float, float] = (14.0, 30.0), ema: float = 0.0, log=print) -> tuple[Tagger, dict]:
     """Train a tagger on hits x [N, T] at `sample_rate` with class indices y [N] into `labels`.
 
     Batches are class-balanced (every tag is drawn equally often, so a rare tag is not ignored) and augmented
@@ -238,7 +243,7 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
     in the summary; only with keep_best is the best-scoring model kept (never do that when x_val is the test set:
     picking the best of many looks at the test set is training on it). `groups` [N] (e.g. the kit of each hit)
     spreads each tag's draws over its groups: a hit's weight within its tag goes as (hits of its group) ** -kit_power
-    (1/sqrt by default; 1 gives every group of a tag the same share), so one big kit does not stand for the whole tag. `mix`: share of training hits given a quiet second hit. `ema` > 0: the model returned (and scored) is
+    (1/sqrt by default; 1 gives every group of a tag the same share), so one big kit does not stand for the whole tag. `mix`: share of training hits given a second hit `mix_db` dB down. `ema` > 0: the model returned (and scored) is
     the exponential moving average of the weights with this decay per step, which is steadier than the last step. Returns (model in eval mode, summary dict with steps, seconds and metrics).
     """
     labels = list(labels)
@@ -271,7 +276,7 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
     for step in range(1, steps + 1):
         model.train()
         idx = torch.multinomial(weights, batch, replacement=True, generator=g)
-        xb = augment(xt[idx], g, rate, strong=strong_augment, mix=mix)
+        xb = augment(xt[idx], g, rate, strong=strong_augment, mix=mix, mix_db=mix_db)
         loss = F.cross_entropy(model(xb), torch.from_numpy(y)[idx], label_smoothing=0.05)
         opt.zero_grad()
         loss.backward()
@@ -293,7 +298,7 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    summary = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "kit_power": kit_power, "mix": mix, "ema": ema, "cpu_seconds": round(time.process_time() - start, 1),
+    summary = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "kit_power": kit_power, "mix": mix, "mix_db": list(mix_db), "ema": ema, "cpu_seconds": round(time.process_time() - start, 1),
                "train_hits": {labels[i]: int(c) for i, c in enumerate(counts)}, "history": history}
     if x_val is not None:
         summary["heldout"] = evaluate(model, x_val, y_val, sample_rate)

@@ -132,17 +132,19 @@ def test_per_folder_confidence_report(tmp_path, trained, capsys):
     assert folders[1]["hits"] == 1 and folders[1]["low_share"] == 0.0
     model, _ = trained
     tagger.save(model, tmp_path / "ck")
-    synth.write_folder(tmp_path / "hits" / "one", per_class=1, seed=7)
-    synth.write_folder(tmp_path / "hits" / "two", per_class=1, seed=8, classes=("kick", "snare"))
+    synth.write_folder(tmp_path / "hits" / "one", per_class=2, seed=7, classes=("kick", "snare"))  # one/kick, one/snare
+    synth.write_folder(tmp_path / "hits", per_class=1, seed=8, classes=("hihat",))
     table = run_tag([str(tmp_path / "hits"), "--checkpoint", str(tmp_path / "ck"), "--low", "0.99"], capsys)
     report = table.split("per folder")[1].splitlines()[2:]  # after the heading and the column names
     assert "mean confidence" in table and "under 0.99" in table
-    assert sorted(Path(line.split()[0]).name for line in report) == ["one", "two"]
+    assert sorted(Path(line.split()[0]).relative_to(tmp_path / "hits").as_posix() for line in report) == \
+        ["hihat", "one/kick", "one/snare"]  # each hit's own folder
     p = argparse.ArgumentParser()
     tagger.add_tag_args(p)
     assert tagger.cmd_tag(p.parse_args([str(tmp_path / "hits"), "--checkpoint", str(tmp_path / "ck"), "--json"])) == 0
     out, err = capsys.readouterr()
-    assert len(json.loads(out)) == 9  # stdout stays the rows
+    assert len(json.loads(out)) == 5  # stdout stays the rows
     folders = json.loads(err.strip().splitlines()[-1])["folders"]
-    assert {Path(f["folder"]).name: f["hits"] for f in folders} == {"one": 7, "two": 2}
+    assert {Path(f["folder"]).name: f["hits"] for f in folders} == {"kick": 2, "snare": 2, "hihat": 1}
+    assert [f["mean_confidence"] for f in folders] == sorted(f["mean_confidence"] for f in folders)
     assert all(0 < f["mean_confidence"] <= 1 and 0 <= f["low_share"] <= 1 for f in folders)

@@ -3,7 +3,7 @@
 Four 3x3 conv blocks (conv, batch norm, ReLU, 2x2 max-pool) then global average+max pooling over time and
 frequency, a 128-d penultimate layer (the features `drumgen.tagger.features` returns for metrics), and a linear
 classifier; with `segments_ms` set, a summary branch (band levels per time segment, loudness envelope) joins the
-pooled CNN features before the penultimate layer. About 130k parameters (~520 KB in float32) as shipped. Built only from `Config`, which the checkpoint stores.
+pooled CNN features before the penultimate layer. About 140k parameters (~560 KB in float32) as shipped (2 s input). Built only from `Config`, which the checkpoint stores.
 
 The spectrogram is computed inside the model from a peak-normalised waveform, so the model accepts raw hits of any
 level and the checkpoint alone says how to featurise them.
