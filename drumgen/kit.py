@@ -4,8 +4,15 @@ The zip holds one folder named after the kit (`safe_name` of its name); Hydrogen
 
     <kit>/036_kick.wav           24-bit 44.1 kHz mono one-shots: the pad's tune and decay rendered in, onset at the
                                  start, 1 ms fade-in, short fade-out, peak -1 dBFS (a decayed pad keeps its level)
-    <kit>/<kit>.sfz              one region per pad on its note: volume (dB) and pan, one-shot, hats choke
-    <kit>/drumkit.xml            a Hydrogen 1.2 drumkit: volume and pan per instrument, muteGroup 0 chokes the hats
+    <kit>/036_kick_v2_rr3.wav    a pad with velocity layers and round robins (`KitPad.layers`): one WAV per layer
+                                 (v1 softest) and take; the pad's loudest take peaks at -1 dBFS, the others keep
+                                 their level relative to it
+    <kit>/<kit>.sfz              one region per pad and take on its note: volume (dB) and pan, one-shot, hats
+                                 choke; layers as lovel=/hivel= ranges, round robins as seq_length=/seq_position=
+    <kit>/drumkit.xml            a Hydrogen 1.2 drumkit: volume and pan per instrument, muteGroup 0 chokes the hats;
+                                 one layer per take with its velocity range (min/max 0..1), ROUND_ROBIN selection
+                                 where a range holds several takes (at most 16 layers an instrument: Hydrogen's
+                                 maxLayers)
     <kit>/<kit>.mid              the pattern as played (swung when its swing > 0.5), muted pads left out
     <kit>/<kit>_straight.mid     the same without swing (only when the pattern swings and straight=False)
     <kit>/README.txt             the note -> pad -> file -> knobs table and the list of files
@@ -41,6 +48,9 @@ from drumgen.kit_hydrogen import drumkit_xml
 from drumgen.midi import Pattern, note_name, pattern_to_midi
 
 MAX_PADS = 16
+MAX_LAYERS = 4  # velocity layers per pad
+MAX_ROUND_ROBIN = 8  # takes per velocity layer
+HYDROGEN_MAX_LAYERS = 16  # Hydrogen 1.2 omits an instrument's layers past its maxLayers setting (default 16)
 NAME_LENGTH = 32  # file-name part; short names sort and read well in a sampler's browser
 TAIL_DB = -60.0  # trailing audio this far below the peak is cut before the fade-out
 FADE_IN_SECONDS = 0.001  # a hit that starts on a non-zero sample clicks; this ramp removes the click
@@ -68,6 +78,30 @@ class KitPad(NamedTuple):
     tune: float = 0.0  # semitones; the browser plays at playbackRate 2**(tune/12)
     decay: float = 1.0  # 0.05..1, the fraction of the played length the envelope lets ring
     mute: bool = False  # silent in the browser (muted, or another pad soloed): its notes leave the .mid
+    # [layer][round robin] takes, soft to hard, each mono [T] at sample_rate with its level rendered in; empty:
+    # the one take `audio`. Every layer has the same number of takes.
+    layers: tuple = ()
+
+
+def velocity_ranges(k: int) -> list[tuple[int, int]]:
+    """The MIDI velocity range (lovel, hivel) of each of k layers, soft to hard. The hardest layer answers
+    101..127 (the sequencer's accents, 127), the others share 0..100 equally (its plain steps, 100, play the
+    second-hardest): k=3 gives 0-50, 51-100, 101-127. web/js/audio.js picks a layer by the same bounds."""
+    if k <= 1:
+        return [(0, 127)]
+    tops = [100 * (j + 1) // (k - 1) for j in range(k - 1)] + [127]
+    return [(0 if j == 0 else tops[j - 1] + 1, top) for j, top in enumerate(tops)]
+
+
+def layer_velocity(k: int, j: int) -> float:
+    """How hard layer j of k is played, 0..1: the middle of its range / 127, and 1 for the hardest layer."""
+    lo, hi = velocity_ranges(k)[j]
+    return 1.0 if j == k - 1 else (lo + hi) / 2 / 127
+
+
+def takes_of(p: KitPad) -> list[list[np.ndarray]]:
+    """The pad's takes [layer][round robin]: its `layers`, or [[audio]]."""
+    return [list(row) for row in p.layers] if len(p.layers) else [[p.audio]]
 
 
 def safe_name(s: object, default: str = "pad", max_length: int = NAME_LENGTH) -> str:
@@ -169,12 +203,16 @@ def _check_pad(p: KitPad, where: str) -> None:
     if isinstance(p.sample_rate, bool) or not isinstance(p.sample_rate, (int, np.integer)) \
             or not 1000 <= p.sample_rate <= 768_000:
         raise KitError(f"{where}: sample_rate must be an integer 1000..768000 Hz, got {_show(p.sample_rate)}")
-    a = np.asarray(p.audio)
-    if a.ndim != 1 or a.size == 0 or not np.issubdtype(a.dtype, np.number):
-        raise KitError(f"{where}: audio must be a non-empty mono array [T], got shape {a.shape} {a.dtype}")
-    if a.size > audio.MAX_SECONDS * p.sample_rate:
-        raise KitError(f"{where}: {a.size / p.sample_rate:.1f} s is too long for a one-shot "
-                       f"(limit {audio.MAX_SECONDS:g} s)")
+    _check_audio(p.audio, p.sample_rate, where)
+    if len(p.layers):
+        rows = takes_of(p)
+        if not 1 <= len(rows) <= MAX_LAYERS or len({len(r) for r in rows}) != 1 \
+                or not 1 <= len(rows[0]) <= MAX_ROUND_ROBIN:
+            raise KitError(f"{where}: layers must be 1..{MAX_LAYERS} velocity layers of the same number (1.."
+                           f"{MAX_ROUND_ROBIN}) of round robins, got {[len(r) for r in rows]}")
+        for j, row in enumerate(rows):
+            for r, x in enumerate(row):
+                _check_audio(x, p.sample_rate, f"{where} layer {j + 1} take {r + 1}")
     for knob, (lo, hi) in KNOBS.items():
         v = getattr(p, knob)
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
@@ -182,6 +220,15 @@ def _check_pad(p: KitPad, where: str) -> None:
             raise KitError(f"{where}: {knob} must be a number {lo:g}..{hi:g}, got {_show(v)}")
     if not isinstance(p.mute, (bool, np.bool_)):
         raise KitError(f"{where}: mute must be true or false, got {_show(p.mute)}")
+
+
+def _check_audio(x: object, sample_rate: int, where: str) -> None:
+    a = np.asarray(x)
+    if a.ndim != 1 or a.size == 0 or not np.issubdtype(a.dtype, np.number):
+        raise KitError(f"{where}: audio must be a non-empty mono array [T], got shape {a.shape} {a.dtype}")
+    if a.size > audio.MAX_SECONDS * sample_rate:
+        raise KitError(f"{where}: {a.size / sample_rate:.1f} s is too long for a one-shot "
+                       f"(limit {audio.MAX_SECONDS:g} s)")
 
 
 def _show(v: object) -> str:
@@ -205,20 +252,54 @@ def export_kit(name: str, pads: list[KitPad], pattern: Pattern | None = None, *,
     title = display_name(name, kit)
     titles = [display_name(p.name, note_name(int(p.note))) for p in pads]
     stems = unique_names([safe_name(p.name, default=note_name(int(p.note))) for p in pads])
-    files = [f"{int(p.note):03d}_{stem}.wav" for p, stem in zip(pads, stems, strict=True)]
+    grids = [_file_grid(p, stem) for p, stem in zip(pads, stems, strict=True)]
+    files = [g[0][0] if len(g) == len(g[0]) == 1 else f"{g[0][0]} .. {g[-1][-1]}" for g in grids]
     roles = [hat_role(p.name, int(p.note)) for p in pads]
 
     entries: dict[str, bytes] = {}
-    for p, f in zip(pads, files, strict=True):
-        x = prepare_one_shot(p.audio, int(p.sample_rate), float(p.tune), float(p.decay))
-        entries[f] = audio.wav_bytes(x, audio.OUTPUT_RATE, bits=24)
-    entries[f"{kit}.sfz"] = _sfz(pads, files, roles).encode()
+    for p, grid in zip(pads, grids, strict=True):
+        for f, x in zip(_flat(grid), _flat(_one_shots(p)), strict=True):
+            entries[f] = audio.wav_bytes(x, audio.OUTPUT_RATE, bits=24)
+    entries[f"{kit}.sfz"] = _sfz(pads, grids, roles).encode()
     info = f"{title}: generated drum hits exported by drumgen. Notes and knobs are in the kit's README.txt."
-    entries["drumkit.xml"] = drumkit_xml(kit, info, pads, titles, files, roles)
+    entries["drumkit.xml"] = drumkit_xml(kit, info, pads, titles, [_hydrogen_layers(g) for g in grids], roles)
     midi_files = _midi_files(kit, pads, pattern, straight)
     entries.update(midi_files)
-    entries["README.txt"] = _readme(title, kit, pads, titles, files, roles, pattern, list(midi_files)).encode()
+    readme = _readme(title, kit, pads, titles, files, roles, pattern, list(midi_files))
+    entries["README.txt"] = (readme + _takes_table(pads, grids)).encode()
     return _zip(kit, entries)
+
+
+def _flat(grid: list[list]) -> list:
+    return [v for row in grid for v in row]
+
+
+def _file_grid(p: KitPad, stem: str) -> list[list[str]]:
+    """WAV names [layer][round robin] that sort: 036_kick.wav for a one-take pad, else 036_kick_v2_rr3.wav."""
+    rows = takes_of(p)
+    if len(rows) == len(rows[0]) == 1:
+        return [[f"{int(p.note):03d}_{stem}.wav"]]
+    return [[f"{int(p.note):03d}_{stem}_v{j + 1}_rr{r + 1}.wav" for r in range(len(row))]
+            for j, row in enumerate(rows)]
+
+
+def _one_shots(p: KitPad) -> list[list[np.ndarray]]:
+    """The pad's takes as one-shots. Each is normalised by prepare_one_shot, then turned down by its own peak
+    relative to the pad's loudest take: soft layers stay soft, and the loudest take peaks at -1 dBFS."""
+    rows = takes_of(p)
+    peaks = [[float(np.max(np.abs(np.nan_to_num(np.asarray(x, np.float32))))) for x in row] for row in rows]
+    top = max(_flat(peaks)) or 1.0
+    return [[prepare_one_shot(x, int(p.sample_rate), float(p.tune), float(p.decay)) * np.float32(peak / top)
+             for x, peak in zip(row, row_peaks, strict=True)] for row, row_peaks in zip(rows, peaks, strict=True)]
+
+
+def _hydrogen_layers(grid: list[list[str]]) -> list[tuple[str, float, float]]:
+    """(file, min, max) per Hydrogen layer: each take with its layer's velocity range in 0..1; round robins
+    beyond Hydrogen's 16 layers an instrument are left out (the README says so)."""
+    keep = max(1, HYDROGEN_MAX_LAYERS // len(grid))
+    ranges = velocity_ranges(len(grid))
+    return [(f, 0.0 if lo == 0 else round(lo / 127, 4), round(hi / 127, 4))
+            for row, (lo, hi) in zip(grid, ranges, strict=True) for f in row[:keep]]
 
 
 def _zip(folder: str, entries: dict[str, bytes]) -> bytes:
@@ -249,7 +330,7 @@ def volume_db(volume: float) -> float:
     return max(SILENT_DB, 20 * math.log10(volume)) if volume > 0 else SILENT_DB
 
 
-def _sfz(pads: list[KitPad], files: list[str], roles: list[str | None]) -> str:
+def _sfz(pads: list[KitPad], grids: list[list[list[str]]], roles: list[str | None]) -> str:
     # Only built names and numbers go into the SFZ: a client's name with a newline could otherwise add opcodes.
     lines = [
         "// drumkit made with drumgen; play it with the kit's .mid (notes below)",
@@ -265,13 +346,18 @@ def _sfz(pads: list[KitPad], files: list[str], roles: list[str | None]) -> str:
         "loop_mode=one_shot amp_velcurve_127=1",
         "",
     ]
-    for p, f, role in zip(pads, files, roles, strict=True):
+    for p, grid, role in zip(pads, grids, roles, strict=True):
         # SFZ choke: starting a region of group 1 stops every region with off_by=1. Both hats are in group 1 and
         # only the open hat has off_by, so a closed hat (or a new open hat) cuts a ringing open hat.
         choke = {"closed": " group=1", "open": " group=1 off_by=1"}.get(role or "", "")
         mix = f" volume={volume_db(p.volume):.2f}" if p.volume != 1 else ""
         mix += f" pan={100 * p.pan:.1f}" if p.pan != 0 else ""
-        lines.append(f"<region> key={int(p.note)} sample={f}{mix}{choke}")
+        for row, (lo, hi) in zip(grid, velocity_ranges(len(grid)), strict=True):
+            vel = f" lovel={lo} hivel={hi}" if len(grid) > 1 else ""
+            for r, f in enumerate(row):
+                # seq_position r+1 of seq_length N: the region plays on every N-th note of its key and range
+                seq = f" seq_length={len(row)} seq_position={r + 1}" if len(row) > 1 else ""
+                lines.append(f"<region> key={int(p.note)}{vel}{seq} sample={f}{mix}{choke}")
     return "\n".join(lines) + "\n"
 
 
@@ -301,6 +387,27 @@ def _readme(title: str, kit: str, pads: list[KitPad], titles: list[str], files: 
         "",
     ]
     return "\n".join(parts)
+
+
+def _takes_table(pads: list[KitPad], grids: list[list[list[str]]]) -> str:
+    """README lines for the pads with velocity layers or round robins: each WAV, its velocity range and take."""
+    lines = []
+    for p, grid in zip(pads, grids, strict=True):
+        if len(grid) == len(grid[0]) == 1:
+            continue
+        dropped = len(grid[0]) - max(1, HYDROGEN_MAX_LAYERS // len(grid))
+        lines.append(f"  note {int(p.note)}: {len(grid)} velocity layer(s) x {len(grid[0])} round robin(s)"
+                     + (f" (Hydrogen plays the first {len(grid[0]) - dropped} of each layer: 16 layers at most)"
+                        if dropped > 0 else ""))
+        for row, (lo, hi) in zip(grid, velocity_ranges(len(grid)), strict=True):
+            for r, f in enumerate(row):
+                lines.append(f"    {f:<44} velocity {lo:>3}..{hi:<3}  round robin {r + 1} of {len(row)}")
+    if not lines:
+        return ""
+    head = ["Velocity layers and round robins (v1 = softest; layers and takes made by the model, see "
+            "drumgen/variations.py):", "  played in turn on repeated notes (SFZ seq_position, Hydrogen ROUND_ROBIN),",
+            "  the layer chosen by the note's velocity (SFZ lovel/hivel, Hydrogen layer min/max)."]
+    return "\n".join(head + lines) + "\n"
 
 
 def _knobs(p: KitPad) -> str:

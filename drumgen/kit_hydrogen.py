@@ -2,7 +2,10 @@
 
 Hydrogen finds a layer's sample by joining the kit folder to the file name alone (a `samples/` prefix is dropped),
 so the WAVs lie next to drumkit.xml. Songs and `h2cli -k` refer to a kit by its `<name>`, which must equal the kit
-folder's name. The kit zip installs as it is with `h2cli -i <kit>.zip`; `h2cli -c` and the import dialog want the
+folder's name. A pad with velocity layers and round robins becomes one `layer` per take, with its velocity
+range as min/max (0..1); where one range holds several takes the instrument's `sampleSelectionAlgo` is
+ROUND_ROBIN (Hydrogen 1.2 then turns through the layers whose range holds the note's velocity), else VELOCITY.
+The kit zip installs as it is with `h2cli -i <kit>.zip`; `h2cli -c` and the import dialog want the
 .h2drumkit extension, which the same zip satisfies when renamed (Hydrogen reads archives with libarchive).
 """
 
@@ -13,6 +16,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 HYDROGEN_NS = "http://www.hydrogen-music.org/drumkit"
+# A pad's samples: one file (velocity 0..1), or (file, min velocity, max velocity) per layer.
+Layers = str | Sequence[tuple[str, float, float]]
 
 
 class Instrument(Protocol):
@@ -23,11 +28,12 @@ class Instrument(Protocol):
     pan: float
 
 
-def drumkit_xml(kit: str, info: str, pads: Sequence[Instrument], titles: list[str], files: list[str],
-                roles: list[str | None]) -> bytes:
+def drumkit_xml(kit: str, info: str, pads: Sequence[Instrument], titles: list[str],
+                files: Sequence[Layers], roles: list[str | None]) -> bytes:
     """drumkit.xml: one drumkit component and, per pad, an instrument (elements in schema order) with one
-    instrumentComponent holding one layer. `kit` is the folder name (Hydrogen's kit name), `info` free text,
-    `files` the WAV names next to drumkit.xml, `roles` the hi-hat roles ('closed', 'open' or None)."""
+    instrumentComponent holding its layers. `kit` is the folder name (Hydrogen's kit name), `info` free text,
+    `files` per pad the WAV name next to drumkit.xml or its (file, min, max) layers, `roles` the hi-hat roles
+    ('closed', 'open' or None)."""
     ET.register_namespace("", HYDROGEN_NS)
     root = ET.Element(f"{{{HYDROGEN_NS}}}drumkit_info")
     for tag, value in (("name", kit), ("author", "drumgen"), ("info", info), ("license", "unspecified"),
@@ -54,7 +60,10 @@ def _number(v: float) -> str:
     return f"{float(v):.6g}"
 
 
-def _instrument(parent: ET.Element, i: int, p: Instrument, title: str, file: str, role: str | None) -> None:
+def _instrument(parent: ET.Element, i: int, p: Instrument, title: str, file: Layers, role: str | None) -> None:
+    layers = [(file, 0.0, 1.0)] if isinstance(file, str) else list(file)
+    ranges = [(lo, hi) for _, lo, hi in layers]
+    algo = "ROUND_ROBIN" if len(set(ranges)) < len(ranges) else "VELOCITY"
     ins = _sub(parent, "instrument")
     for tag, value in (
         # volume is the mixer fader (linear, as the browser's GainNode); pan -1 (left) .. 1 (right). A muted pad
@@ -65,14 +74,15 @@ def _instrument(parent: ET.Element, i: int, p: Instrument, title: str, file: str
         ("Attack", 0), ("Decay", 0), ("Sustain", 1), ("Release", 1000),
         # Hydrogen's mute group: a hit stops the other instruments of its group (both hats: group 0).
         ("muteGroup", 0 if role else -1), ("midiOutChannel", -1), ("midiOutNote", int(p.note)),
-        ("isStopNote", "false"), ("sampleSelectionAlgo", "VELOCITY"), ("isHihat", -1), ("lower_cc", 0),
+        ("isStopNote", "false"), ("sampleSelectionAlgo", algo), ("isHihat", -1), ("lower_cc", 0),
         ("higher_cc", 127), ("FX1Level", 0), ("FX2Level", 0), ("FX3Level", 0), ("FX4Level", 0),
     ):
         _sub(ins, tag, value)
     part = _sub(ins, "instrumentComponent")
     _sub(part, "component_id", 0)
     _sub(part, "gain", 1)
-    layer = _sub(part, "layer")
-    # pitch 0: a pad's tune is already rendered into its WAV.
-    for tag, value in (("filename", file), ("min", 0), ("max", 1), ("gain", 1), ("pitch", 0)):
-        _sub(layer, tag, value)
+    for f, lo, hi in layers:
+        layer = _sub(part, "layer")
+        # pitch 0: a pad's tune is already rendered into its WAV; gain 1: a layer's level is in its WAV too.
+        for tag, value in (("filename", f), ("min", _number(lo)), ("max", _number(hi)), ("gain", 1), ("pitch", 0)):
+            _sub(layer, tag, value)

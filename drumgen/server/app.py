@@ -26,7 +26,7 @@ from drumgen import __version__, audio, checkpoint
 from drumgen.engine import Engine, EngineError, ModelNotFound
 from drumgen.kit import KitError
 from drumgen.pattern import PatternError
-from drumgen.server import export, midi, models, sounds, training
+from drumgen.server import export, midi, models, sounds, training, variations
 from drumgen.server.deps import Services
 from drumgen.server.inference import Busy, Inference, SoundGone
 from drumgen.server.jobs import JobManager
@@ -114,7 +114,7 @@ def create_app(engine: Engine, settings: Settings | None = None, midi_relay=None
     app = FastAPI(title="drumgen", version=__version__, lifespan=lifespan,
                   description="Generative drum models: sample, morph, re-synthesize, export, train. See docs/API.md.")
     app.state.services = services
-    for module in (models, sounds, export, training, midi):
+    for module in (models, sounds, export, training, midi, variations):
         app.include_router(module.router)
     _install_error_handlers(app)
     # outermost first: Host/Origin before anything reads the body

@@ -165,6 +165,10 @@ class PadIn(Strict):
     tune: float = Field(0.0, ge=-24.0, le=24.0, description="semitones (played at rate 2**(tune/12))")
     decay: float = Field(1.0, ge=0.05, le=1.0, description="fraction of the hit kept before it fades out")
     mute: bool = Field(False, description="silent pad (muted or another pad soloed): its notes leave the .mid")
+    round_robin: int = Field(1, ge=1, le=8, description="takes played in turn (1: the sound alone)")
+    velocity_layers: int = Field(1, ge=1, le=4, description="layers chosen by velocity, soft to hard")
+    variation: float = Field(0.3, ge=0.0, le=1.0, description="how different each round robin is (0 identical)")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="the round robins' seed (POST /api/variations)")
 
 
 class KitIn(Strict):
@@ -173,6 +177,29 @@ class KitIn(Strict):
     pattern: PatternIn | None = Field(None, description="the beat, as for /api/export/midi")
     straight: bool = Field(False, description="the kit's .mid without swing (by default it is swung as played, "
                                               "with a straight copy beside it)")
+
+
+class VariationsIn(Strict):
+    sound: SoundId = Field(max_length=64)
+    n: int = Field(4, ge=1, le=8, description="how many takes")
+    amount: float = Field(0.3, ge=0.0, le=1.0, description="0: the sound itself .. 1: another hit of its class")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="take i uses seed + i (default: random)")
+
+
+class LayersIn(Strict):
+    sound: SoundId = Field(max_length=64)
+    k: int = Field(3, ge=1, le=4, description="how many velocity layers")
+
+
+class LayersOut(BaseModel):
+    """k layers soft to hard: layer j plays sounds[j] at gains[j] through a one-pole low-pass at cutoffs[j]
+    (null: none) for MIDI velocities velocities[j] = [lo, hi]."""
+
+    sounds: list[SoundOut]
+    gains: list[float]
+    cutoffs: list[float | None]
+    velocities: list[tuple[int, int]]
+    learned: bool = Field(description="true: the timbre comes from a velocity direction learned from real layers")
 
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]

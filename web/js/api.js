@@ -100,11 +100,22 @@ export async function upload(blob, filename) {
   return (await (await request("/api/uploads", { method: "POST", body: form })).json()).sound;
 }
 
+/** n takes close to a sound (round robins): take i of a seed is the same whatever n is. @returns Sounds */
+export async function variations(sound, n, amount, seed) {
+  return (await (await postJSON("/api/variations", { sound, n, amount, seed })).json()).sounds;
+}
+
+/** k velocity layers of a sound, soft to hard: {sounds, gains, cutoffs, velocities, learned}. */
+export async function layers(sound, k) {
+  return (await postJSON("/api/layers", { sound, k })).json();
+}
+
 export async function exportMidi(pattern, straight = false) {
   return (await postJSON(`/api/export/midi${straight ? "?straight=true" : ""}`, pattern)).blob();
 }
 
-/** body: {name, pads: [{sound, name, note, volume, pan, tune, decay, mute}], pattern, straight} */
+/** body: {name, pads: [{sound, name, note, volume, pan, tune, decay, mute, round_robin, velocity_layers,
+ * variation, seed}], pattern, straight} */
 export async function exportKit(body) {
   return (await postJSON("/api/export/kit", body)).blob();
 }

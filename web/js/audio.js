@@ -2,8 +2,13 @@
 // AudioBufferSourceNode per hit. Times are always on the AudioContext clock, so the same code plays live hits
 // (when = now) and sequenced hits (when = a lookahead time), online or in an OfflineAudioContext.
 //
-//   voice (source -> envelope gain) -> pad gain -> pan -> master -> destination
-//                                                     \-> reverb send -> convolver -> master
+//   voice (source [-> layer low-pass] -> envelope gain) -> pad gain -> pan -> master -> destination
+//                                                                     \-> reverb send -> convolver -> master
+//
+// A pad with round robins and velocity layers (setTakes) picks its layer by the hit's velocity, with the same
+// bounds as the exported kit (drumgen.kit.velocity_ranges: the hardest layer answers 101..127, the sequencer's
+// accents), and turns through that layer's takes on every hit. A layer plays at its gain, through its one-pole
+// low-pass when it has one (drumgen.variations: the same filter in the kit's WAVs).
 
 /** A synthetic room: stereo noise with an exponential decay, as in the WaveGAN demo. */
 export function impulseResponse(ctx, seconds = 2.2, decay = 3.5) {
@@ -16,7 +21,22 @@ export function impulseResponse(ctx, seconds = 2.2, decay = 3.5) {
   return ir;
 }
 
-export const DEFAULT_PAD = { volume: 0.8, pan: 0, tune: 0, decay: 1, mute: false, solo: false, choke: 0 };
+export const DEFAULT_PAD = { volume: 0.8, pan: 0, tune: 0, decay: 1, mute: false, solo: false, choke: 0,
+  roundRobin: 1, velocityLayers: 1, variation: 0.3, variationSeed: 0 };
+
+/** [lo, hi] MIDI velocities of each of k layers, soft to hard: drumgen.kit.velocity_ranges in JS. */
+export function velocityRanges(k) {
+  if (k <= 1) return [[0, 127]];
+  const tops = Array.from({ length: k - 1 }, (_, j) => Math.floor((100 * (j + 1)) / (k - 1))).concat([127]);
+  return tops.map((top, j) => [j === 0 ? 0 : tops[j - 1] + 1, top]);
+}
+
+/** The layer of `ranges` that a velocity 0..1 plays. */
+export function layerOf(ranges, velocity) {
+  const v = Math.round(Math.max(0, Math.min(1, velocity)) * 127);
+  const j = ranges.findIndex(([, hi]) => v <= hi);
+  return j < 0 ? ranges.length - 1 : j;
+}
 
 export class AudioEngine {
   /**
@@ -35,6 +55,8 @@ export class AudioEngine {
     this.buffers = new Array(pads).fill(null); // AudioBuffer per pad, decoded at the context rate
     this.settings = Array.from({ length: pads }, () => ({ ...DEFAULT_PAD }));
     this.voices = Array.from({ length: pads }, () => new Set()); // sounding sources, for choke groups
+    // per pad null, or {layers: [{buffers: [AudioBuffer], gain, cutoff}], ranges, next: [take per layer]}
+    this.takes = new Array(pads).fill(null);
     this.strips = this.settings.map(() => {
       const gain = ctx.createGain();
       const pan = ctx.createStereoPanner();
@@ -53,7 +75,31 @@ export class AudioEngine {
 
   async decode(arrayBuffer) { return this.ctx.decodeAudioData(arrayBuffer); }
 
-  setBuffer(pad, buffer) { this.buffers[pad] = buffer; }
+  setBuffer(pad, buffer) { this.buffers[pad] = buffer; this.takes[pad] = null; }
+
+  /** A pad's round robins and velocity layers, soft to hard: [{buffers, gain, cutoff}] (null: the one buffer). */
+  setTakes(pad, layers) {
+    this.takes[pad] = layers && layers.length ? { layers, ranges: velocityRanges(layers.length),
+      next: layers.map(() => 0) } : null;
+  }
+
+  /** The buffer, gain and low-pass a hit of `velocity` plays on pad: the next take of its velocity's layer. */
+  pick(pad, velocity) {
+    const t = this.takes[pad];
+    if (!t) return { buffer: this.buffers[pad], gain: 1, cutoff: null };
+    const j = layerOf(t.ranges, velocity);
+    const layer = t.layers[j];
+    const buffer = layer.buffers[t.next[j] % layer.buffers.length];
+    t.next[j] = (t.next[j] + 1) % layer.buffers.length;
+    return { buffer, gain: layer.gain, cutoff: layer.cutoff };
+  }
+
+  /** y[n] = a x[n] + (1 - a) y[n-1], as drumgen.variations.one_pole_lowpass (the kit's WAVs). */
+  lowpass(cutoff) {
+    const rate = this.ctx.sampleRate;
+    const a = 1 - Math.exp((-2 * Math.PI * Math.min(cutoff, 0.49 * rate)) / rate);
+    return this.ctx.createIIRFilter([a], [1, a - 1]);
+  }
 
   /** Change a pad's settings ({volume, pan, tune, decay, mute, solo, choke}) and update its strip. */
   setPad(pad, changes) {
@@ -78,17 +124,17 @@ export class AudioEngine {
    * @returns {AudioBufferSourceNode|null} null when the pad has no sound yet
    */
   trigger(pad, when = this.ctx.currentTime, velocity = 1) {
-    const buffer = this.buffers[pad];
-    if (!buffer) return null;
+    if (!this.buffers[pad]) return null;
+    const { buffer, gain, cutoff } = this.pick(pad, velocity);
     const s = this.settings[pad];
     if (s.choke) this.choke(pad, s.choke, when);
     const src = this.ctx.createBufferSource();
     src.buffer = buffer;
     src.playbackRate.value = Math.pow(2, s.tune / 12);
     const env = this.ctx.createGain();
-    env.gain.setValueAtTime(velocity, when);
+    env.gain.setValueAtTime(velocity * gain, when);
     const length = buffer.duration / src.playbackRate.value;
-    src.connect(env).connect(this.strips[pad].gain);
+    (cutoff ? src.connect(this.lowpass(cutoff)) : src).connect(env).connect(this.strips[pad].gain);
     src.start(when);
     if (s.decay < 1) {
       // Shorten the tail: hold briefly for the attack, then fall off so the sound ends at decay * length.

@@ -1,6 +1,9 @@
 // The kit: which sound sits on each pad, what each pad is (its slot from GET /api/pads: name, MIDI note, the
 // classes it asks a class-conditional model for), and the undo history of sound changes. Every change goes
 // through assign(), which decodes first (so a pad never goes silent while loading) and records what it replaced.
+// A pad's round robins and velocity layers are made from its sound and its settings (roundRobin,
+// velocityLayers, variation, variationSeed) by the server (POST /api/variations, /api/layers): sessions keep
+// only those numbers, and the takes are made again when a session loads.
 
 import * as api from "./api.js";
 import { download, fromBase64, toBase64 } from "./session.js";
@@ -26,6 +29,7 @@ export class Kit {
     this.buffers = new Map(); // id -> AudioBuffer, decoded once
     this.undo = [];           // [{what, changes: [{pad, sound, pair}]}], one entry per user action
     this.uploads = new Map(); // upload sound id -> its WAV as base64: a session keeps the user's own file
+    this.takeTokens = [];     // per pad, the latest makeTakes call (an older one that ends later is dropped)
   }
 
   /** Give pad i the note; a pad that had it takes pad i's old one, so one note plays one pad. @returns that pad or -1 */
@@ -71,7 +75,12 @@ export class Kit {
   names() { return this.pads.map((_, i) => this.words(i).name); }
 
   async bufferOf(sound) {
-    if (!this.buffers.has(sound.id)) this.buffers.set(sound.id, await this.engine.decode(await api.bytes(sound.url)));
+    if (!this.buffers.has(sound.id)) {
+      // the promise is kept, so that calls at once for one sound (a pad's layers) share one AudioBuffer
+      const decoding = api.bytes(sound.url).then((data) => this.engine.decode(data));
+      this.buffers.set(sound.id, decoding);
+      decoding.catch(() => this.buffers.delete(sound.id));  // a failed fetch is tried again next time
+    }
     this.sounds.set(sound.id, sound);
     return this.buffers.get(sound.id);
   }
@@ -90,6 +99,33 @@ export class Kit {
       this.engine.setBuffer(c.pad, decoded[k]);
     });
     this.onChange(changes.map((c) => c.pad));
+    await Promise.allSettled(changes.map((c) => this.makeTakes(c.pad)));  // an upload keeps its one sound
+  }
+
+  /**
+   * Make pad i's round robins and velocity layers from its sound and settings, and give them to the engine
+   * (the pad plays its one sound until they are ready). An upload has no latent: it keeps its one sound.
+   * @returns {Promise<string>} what the pad plays now, in words
+   */
+  async makeTakes(i) {
+    const s = this.pads[i].sound, set = this.engine.settings[i];
+    const n = set.roundRobin || 1, k = set.velocityLayers || 1;
+    if (!s || (n <= 1 && k <= 1)) { this.engine.setTakes(i, null); return "one sound"; }
+    if (!s.latent || !s.latent.length) {
+      this.engine.setTakes(i, null);
+      throw new Error(`Pad ${i + 1} plays your own file, which has no latent: round robins and layers need a model's sound.`);
+    }
+    const token = (this.takeTokens[i] = (this.takeTokens[i] || 0) + 1);
+    const takes = [s, ...(n > 1 ? await api.variations(s.id, n - 1, set.variation, set.variationSeed || 0) : [])];
+    const layered = await Promise.all(takes.map((t) => (k > 1 ? api.layers(t.id, k) : null)));
+    const layers = await Promise.all(Array.from({ length: k }, async (_, j) => ({
+      buffers: await Promise.all(takes.map((t, r) => this.bufferOf(layered[r] ? layered[r].sounds[j] : t))),
+      gain: layered[0] ? layered[0].gains[j] : 1,
+      cutoff: layered[0] ? layered[0].cutoffs[j] : null,
+    })));
+    if (token !== this.takeTokens[i] || this.pads[i].sound !== s) return "changed meanwhile";  // a newer call won
+    this.engine.setTakes(i, layers);
+    return `${n} round robin${n > 1 ? "s" : ""} x ${k} layer${k > 1 ? "s" : ""}`;
   }
 
   /** What Undo would undo ("new kit"), or null when there is nothing. */

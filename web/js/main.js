@@ -174,8 +174,13 @@ async function exportKit() {
   const body = {
     name: "drumgen-kit",
     pads: pads.map((p, i) => {
-      const { volume, pan, tune, decay } = engine.settings[i];
-      return { sound: p.sound.id, name: names()[i], note: p.note, volume, pan, tune, decay, mute: !engine.audible(i) };
+      const { volume, pan, tune, decay, roundRobin, velocityLayers, variation, variationSeed } = engine.settings[i];
+      const pad = { sound: p.sound.id, name: names()[i], note: p.note, volume, pan, tune, decay, mute: !engine.audible(i) };
+      // the server makes the pad's round robins and layers again from its sound, as the page made them
+      if (roundRobin > 1 || velocityLayers > 1) {
+        Object.assign(pad, { round_robin: roundRobin, velocity_layers: velocityLayers, variation, seed: variationSeed });
+      }
+      return pad;
     }),
     pattern: apiPattern(),
     straight: $("straight").checked,
@@ -256,11 +261,24 @@ const midi = new Midi({
   onLearn: (pad) => pads.forEach((p, i) => { p.learning = i === pad; redraw(i); }),
 });
 
+// Round robins and velocity layers are made again (by the server) when one of these settings changes.
+const TAKE_SETTINGS = ["roundRobin", "velocityLayers", "variation"];
+const takeTimers = [];
+function remakeTakes(i) {
+  clearTimeout(takeTimers[i]);  // a slider sends many changes: make the takes once it rests
+  takeTimers[i] = setTimeout(() => guard(async () => info(`Pad ${i + 1} plays ${await kit.makeTakes(i)}.`)), 250);
+}
+
 const padHandlers = {
   hit: (i) => hit(i),
   newSound: (i, same) => guard(() => kit.newSound(i, requireModel(), same)),
   lock: (i) => { pads[i].locked = !pads[i].locked; redraw(i); persist(); },
-  setting: (i, changes) => { engine.setPad(i, changes); pads.forEach((_, k) => redraw(k)); persist(); },
+  setting: (i, changes) => {
+    engine.setPad(i, changes);
+    pads.forEach((_, k) => redraw(k));
+    persist();
+    if (TAKE_SETTINGS.some((key) => key in changes)) remakeTakes(i);
+  },
   ab: (i) => guard(() => kit.toggleAB(i)),
   saveWav: (i) => guard(() => kit.saveWav(i)),
   file: (i, f) => guard(() => resynthesize(i, f)),

@@ -30,6 +30,14 @@ const SLIDERS = [
   ["pan", "pan", -1, 1, 0.01],
   ["tune", "tune", -12, 12, 1],
   ["decay", "decay", 0.05, 1, 0.01],
+  ["variation", "variation", 0, 1, 0.05], // how different each round robin is (0: the same hit)
+];
+
+// Whole numbers: how many takes a pad turns through, and how many layers its velocity picks from.
+const COUNTS = [
+  // [setting, label, min, max]
+  ["roundRobin", "round robins", 1, 8],
+  ["velocityLayers", "layers", 1, 4],
 ];
 
 export function el(tag, props = {}, ...children) {
@@ -95,6 +103,16 @@ export class PadView {
       this.inputs[key] = input;
       knobs.append(el("label", { class: "knob" }, el("span", { textContent: label }), input));
     }
+    for (const [key, label, min, max] of COUNTS) {
+      const input = el("input", { type: "number", min, max, step: 1, "aria-label": `Pad ${n} ${label}` });
+      input.addEventListener("change", () => {
+        const v = Math.max(min, Math.min(max, Math.round(+input.value) || min));
+        input.value = v;
+        on.setting(i, { [key]: v });
+      });
+      this.inputs[key] = input;
+      knobs.append(el("label", { class: "knob count" }, el("span", { textContent: label }), input));
+    }
     // The pad's MIDI note: what a controller plays it with, and what every export writes it as.
     this.noteInput = el("input", { type: "number", min: 0, max: 127, step: 1, "aria-label": `Pad ${n} note` });
     this.noteInput.addEventListener("change", () => on.note(i, Math.round(+this.noteInput.value)));
@@ -137,7 +155,9 @@ export class PadView {
     this.learnBtn.setAttribute("aria-pressed", String(!!pad.learning));
     this.abBtn.hidden = !pad.pair;
     this.abBtn.setAttribute("aria-pressed", String(!!pad.pair && pad.sound === pad.pair.original));
-    for (const [key, input] of Object.entries(this.inputs)) input.value = settings[key];
+    for (const [key, input] of Object.entries(this.inputs)) {
+      if (document.activeElement !== input || input.type === "range") input.value = settings[key];
+    }
     if (document.activeElement !== this.noteInput) this.noteInput.value = pad.note;
     this.root.classList.toggle("locked", !!pad.locked);
     this.root.classList.toggle("muted", settings.mute);
