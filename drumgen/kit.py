@@ -45,7 +45,9 @@ import numpy as np
 
 from drumgen import audio, labels, names
 from drumgen.kit_hydrogen import drumkit_xml
-from drumgen.midi import Pattern, note_name, pattern_to_midi
+from drumgen.midi import pattern_to_midi
+from drumgen.pads import note_name
+from drumgen.pattern import Pattern
 
 MAX_PADS = 16
 MAX_LAYERS = 4  # velocity layers per pad

@@ -16,8 +16,8 @@ import math
 
 import mido
 
-from drumgen.pads import DEFAULT_PADS, GM_NOTE_NAMES, note_name  # noqa: F401  (the note map, re-read by callers)
-from drumgen.pattern import (  # noqa: F401  (the grid these files hold)
+from drumgen.pads import note_name
+from drumgen.pattern import (
     BPM_RANGE,
     MAX_NAME,
     MAX_TRACKS,
@@ -26,7 +26,6 @@ from drumgen.pattern import (  # noqa: F401  (the grid these files hold)
     Pattern,
     PatternError,
     Track,
-    default_pattern,
 )
 
 TICKS_PER_BEAT = 480

@@ -14,7 +14,8 @@ import soundfile as sf
 
 from drumgen import synth
 from drumgen.kit import KitError, KitPad, export_kit, hat_role, prepare_one_shot, safe_name, unique_names
-from drumgen.midi import DEFAULT_PADS, Pattern
+from drumgen.pads import DEFAULT_PADS
+from drumgen.pattern import Pattern
 
 NS = {"h": "http://www.hydrogen-music.org/drumkit"}
 CLASS_OF = {"kick": "kick", "snare": "snare", "closed_hat": "hihat", "open_hat": "hihat", "clap": "clap",

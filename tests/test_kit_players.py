@@ -25,7 +25,8 @@ import soundfile as sf
 
 from drumgen import synth
 from drumgen.kit import KitPad, export_kit
-from drumgen.midi import TICKS_PER_BEAT, Pattern
+from drumgen.midi import TICKS_PER_BEAT
+from drumgen.pattern import Pattern
 
 SCHEMA = Path("/usr/share/hydrogen/data/xsd/drumkit.xsd")
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")

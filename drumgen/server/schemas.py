@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from drumgen import midi
+from drumgen.pattern import BPM_RANGE, MAX_NAME, MAX_TRACKS, STEP_CHOICES, SWING_RANGE, Pattern
 from drumgen.server.inference import Known
 
 SoundId = str
@@ -131,27 +131,27 @@ class Mix4In(Strict):
 
 
 class TrackIn(Strict):
-    name: str | None = Field(None, max_length=midi.MAX_NAME, description="default: the note's GM name")
+    name: str | None = Field(None, max_length=MAX_NAME, description="default: the note's GM name")
     note: int = Field(ge=0, le=127, description="MIDI note (36 = kick in General MIDI)")
-    steps: list[int] = Field(max_length=max(midi.STEP_CHOICES), description="velocity per step, 0 = rest")
+    steps: list[int] = Field(max_length=max(STEP_CHOICES), description="velocity per step, 0 = rest")
 
 
 class PatternIn(Strict):
     """A Pattern (the sequencer's grid), typed for OpenAPI. The rules beyond types (steps lists as long as
-    `steps`, distinct notes, velocities 0..127) are drumgen.midi.Pattern's own, applied by `pattern()`."""
+    `steps`, distinct notes, velocities 0..127) are drumgen.pattern.Pattern's own, applied by `pattern()`."""
 
-    bpm: float = Field(ge=midi.BPM_RANGE[0], le=midi.BPM_RANGE[1])
-    swing: float = Field(0.5, ge=midi.SWING_RANGE[0], le=midi.SWING_RANGE[1], description="MPC swing, 0.5 straight")
+    bpm: float = Field(ge=BPM_RANGE[0], le=BPM_RANGE[1])
+    swing: float = Field(0.5, ge=SWING_RANGE[0], le=SWING_RANGE[1], description="MPC swing, 0.5 straight")
     steps: Literal[16, 32, 64] = Field(description="16th notes: one, two or four bars of 4/4")
-    tracks: list[TrackIn] = Field(max_length=midi.MAX_TRACKS)
+    tracks: list[TrackIn] = Field(max_length=MAX_TRACKS)
 
     @model_validator(mode="after")
     def _rules(self) -> PatternIn:
         self.pattern()  # a PatternError (a ValueError) becomes a 422 naming the field
         return self
 
-    def pattern(self) -> midi.Pattern:
-        return midi.Pattern.from_dict(self.model_dump(exclude_none=True))
+    def pattern(self) -> Pattern:
+        return Pattern.from_dict(self.model_dump(exclude_none=True))
 
 
 class PadIn(Strict):
