@@ -1,6 +1,7 @@
 """Velocity layers and round robins (issue 21): learn the velocity direction, check the layers, measure the takes.
 
     python benchmarks/velocity_layers.py [--model checkpoints/autoencoder] [--install] [--amount 0.3]
+    python benchmarks/velocity_layers.py --heldout-check      # soft vs hard layers against the held-out kits'
 
 1. Learn: every multi-layer instrument of the hydrogen-drumkits train kits (drumgen.corpus.HYDROGEN_DRUMKITS less
    the held-out ones; never GMRockKit or TR808EmulationKit) gives its softest and hardest recorded layers. Through
@@ -64,11 +65,12 @@ def instrument_layers(xml_path: Path) -> list[tuple[str, list[tuple[str, float, 
     return out
 
 
-def real_instruments(kits_root: Path) -> list[dict]:
-    """Every multi-layer instrument of the train kits: class, kit, and its layers' audio as recorded."""
+def real_instruments(kits_root: Path, heldout: bool = False) -> list[dict]:
+    """Every multi-layer instrument of the train kits (or of the held-out kits): class, kit, and its layers'
+    audio as recorded."""
     found = []
     for kit in corpus.HYDROGEN_DRUMKITS:
-        if kit in corpus.DEFAULT_HELDOUT or kit in corpus.EVALUATION_KITS:
+        if (kit in corpus.DEFAULT_HELDOUT) != heldout or kit in corpus.EVALUATION_KITS:
             continue
         xml = kits_root / kit / "drumkit.xml"
         if not xml.is_file():
@@ -147,6 +149,30 @@ def rising_share(engine: Engine, name: str, label: str, n: int, k: int) -> float
     return float(np.mean(ok)) if ok else 0.0
 
 
+def heldout_check(engine: Engine, name: str, kits_root: Path, per_class: int) -> str:
+    """Soft against hard, per class: the level drop (dB) and the spectral-centroid ratio of the real layers of the
+    held-out kits' instruments (never learned from) and of the model's softest and hardest generated layers."""
+    rate = engine.get(name).config.sample_rate
+    real: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for ins in real_instruments(kits_root, heldout=True):
+        (xs, rs, _), (xh, rh, _) = ins["takes"][0], ins["takes"][-1]
+        a, b = prepared(engine, name, xs, rs), prepared(engine, name, xh, rh)
+        drop = rms_db(xs) - rms_db(xh)  # as recorded: the level is part of a soft hit
+        real[ins["label"]].append((drop, centroid(a, rate) / max(centroid(b, rate), 1e-9)))
+    rows = []
+    for label in CLASSES:
+        hits = layer_audio(engine, name, label, per_class, 2)
+        gen = [(rms_db(xs[0]) - rms_db(xs[-1]), centroid(xs[0], rate) / max(centroid(xs[-1], rate), 1e-9))
+               for xs in hits]
+        r = real.get(label, [])
+        rows.append([label, len(r), round(float(np.mean([d for d, _ in r])), 1) if r else "-",
+                     round(float(np.mean([c for _, c in r])), 2) if r else "-",
+                     round(float(np.mean([d for d, _ in gen])), 1) if gen else "-",
+                     round(float(np.mean([c for _, c in gen])), 2) if gen else "-"])
+    return table(["class", "held-out instruments", "real soft-hard dB", "real centroid soft/hard",
+                  "generated soft-hard dB", "generated centroid soft/hard"], rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=str(ROOT / "checkpoints" / "autoencoder"), help="checkpoint folder")
@@ -156,9 +182,18 @@ def main() -> None:
     ap.add_argument("--per-class", type=int, default=8, help="sampled hits per class")
     ap.add_argument("--takes", type=int, default=4, help="round robins and layers per sampled hit")
     ap.add_argument("--keep", type=float, default=0.75, help="keep a class's direction when this share rises")
+    ap.add_argument("--heldout-check", action="store_true",
+                    help="only compare soft and hard layers with the held-out kits' recorded ones (learns nothing)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     engine, name = Engine.of(args.model, tagger=False)
+    if args.heldout_check:
+        record(f"Velocity layers of {name} against the held-out kits' recorded layers",
+               heldout_check(engine, name, Path(args.kits), args.per_class),
+               "Softest against hardest layer, per class. Real: the multi-layer instruments of the held-out "
+               "hydrogen-drumkits kits (never read to learn the layers), level as recorded and centroid of the "
+               "peak-normalised hits; generated: 2 layers of hits sampled per class (velocity_layers).")
+        return
     instruments = real_instruments(Path(args.kits))
     print(f"{len(instruments)} multi-layer instruments in the train kits")
 
