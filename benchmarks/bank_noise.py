@@ -7,8 +7,8 @@
 
 A model fine-tuned on a kit of a few dozen hits stores one latent per hit and samples blends of neighbouring ones
 (DrumModel.sample_stored). With so few, the blend of two lands next to one of them: a near-copy of the user's own
-hit. models/base.py raises the noise for small banks (SMALL_BANK_NOISE of the class spread at 32 latents or
-fewer); this measures the trade that sets it: at each noise, 250 hits against the kit (Frechet distance, diversity
+hit. models/base.py raises the noise for small banks (the config's prior_small_bank_noise of the class spread at
+32 latents or fewer); this measures the trade that sets it: at each noise, 250 hits against the kit (Frechet distance, diversity
 ratio, near-copy rate against the kit's own hits), the same measure as finetune.py. Prints a table and appends it
 to RESULTS.md.
 """
@@ -49,21 +49,17 @@ def main() -> None:
     count = int(getattr(model, "prior_count", 0))
     if not count:
         raise SystemExit(f"{args.model} has no stored latents: nothing to blend (fine-tune it on a kit first)")
-    shipped, rows = base.SMALL_BANK_NOISE, []
-    try:
-        for v in noises:
-            base.SMALL_BANK_NOISE = v
-            r = measure(args.model, stats)
-            mark = " (shipped)" if v == shipped else ""
-            rows.append([f"{base.bank_noise(model.config.prior_noise, count):g}{mark}", r["frechet"],
-                         r["diversity_ratio"], r.get("near_copy_rate")])
-            print(f"noise {v:g} done", flush=True)
-    finally:
-        base.SMALL_BANK_NOISE = shipped
+    shipped, rows = model.config.prior_small_bank_noise, []
+    for v in noises:  # the config's knob, set on each measured copy: nothing global changes
+        r = measure(args.model, stats, small_bank_noise=v)
+        mark = " (shipped)" if v == shipped else ""
+        rows.append([f"{base.bank_noise(model.config.prior_noise, count, v):g}{mark}", r["frechet"],
+                     r["diversity_ratio"], r.get("near_copy_rate")])
+        print(f"noise {v:g} done", flush=True)
     text = table(["noise (x class spread)", "Frechet to kit", "diversity ratio", "near-copy rate"], rows)
     record(f"Small-bank noise of {args.model.name} ({model.kind}, {count} stored latents) on {kit_name}", text,
            f"The same weights and stored latents at every row; only the noise differs (at {count} latents the "
-           f"sampler uses SMALL_BANK_NOISE, {shipped:g} as shipped). Near-copies are against the kit's own hits.")
+           f"sampler uses its config's prior_small_bank_noise, {shipped:g} as shipped). Near-copies are against the kit's own hits.")
 
 
 if __name__ == "__main__":

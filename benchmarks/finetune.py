@@ -36,8 +36,11 @@ from drumgen.train import TrainOptions, train
 N = 250
 
 
-def measure(ckpt: Path, stats: dict) -> dict:
+def measure(ckpt: Path, stats: dict, small_bank_noise: float | None = None) -> dict:
+    """N hits of the checkpoint against `stats`; `small_bank_noise` overrides its config's (bank_noise.py)."""
     engine, name = Engine.of(ckpt, name="model", tagger=False)
+    if small_bank_noise is not None:
+        engine.get(name).config.prior_small_bank_noise = small_bank_noise
     sounds = engine.sample(name, N, seed=7)
     x = np.stack([s.audio for s in sounds])
     return evaluate.evaluate_hits(x, sounds[0].sample_rate, stats)

@@ -133,7 +133,7 @@ def test_resume_continues_the_same_run(hits_dir, tmp_path):
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
 
 
-def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir, monkeypatch):
+def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir):
     out, seconds = trained
     assert seconds < 60
     m = checkpoint.load(out)
@@ -155,7 +155,7 @@ def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir, monkeypat
         assert torch.allclose(m.prior_latents[: len(x)], m.encode(x), atol=1e-4)
     bank = m.prior_latents[: len(x)]
     # the large-bank sampler: these 12 hits are a small bank, which samples wider on purpose (tested below)
-    monkeypatch.setattr(base, "SMALL_BANK_NOISE", m.config.prior_noise)
+    m.config.prior_small_bank_noise = m.config.prior_noise
     z = m.sample_latents(512, torch.Generator().manual_seed(0))
     assert z.shape == (512, 136)
     def nearest(z):  # median distance to the closest stored latent
@@ -199,7 +199,7 @@ def test_sampling_noise_grows_as_the_stored_bank_shrinks():
     assert between == sorted(between, reverse=True) and 0.2 < min(between) and max(between) < base.SMALL_BANK_NOISE
 
 
-def test_a_small_bank_samples_new_latents_not_its_own(monkeypatch):
+def test_a_small_bank_samples_new_latents_not_its_own():
     """24 stored latents (a small kit): the median sample sits more than twice as far from its nearest stored
     latent as it would with the large-bank noise."""
     m = tiny(prior_size=24)
@@ -210,7 +210,7 @@ def test_a_small_bank_samples_new_latents_not_its_own(monkeypatch):
         return float(torch.cdist(z, bank).min(1).values.median())
 
     wide = spread_from_bank()
-    monkeypatch.setattr(base, "SMALL_BANK_NOISE", m.config.prior_noise)
+    m.config.prior_small_bank_noise = m.config.prior_noise  # the knob lives in the config
     narrow = spread_from_bank()
     assert wide > 2 * narrow
 

@@ -61,10 +61,6 @@ class Config(BaseConfig):
     fft_sizes: tuple[int, ...] = (2048, 1024, 512, 256, 128)
     noise_seed: int = 1234
     batch_size: int = 16
-    prior_size: int = 1024  # training latents kept for sampling (a class-stratified subset of larger sets)
-    prior_neighbours: int = 8  # a sample blends a latent with one of its nearest same-class latents
-    prior_noise: float = 0.2  # ... plus this much of the class's per-number spread in Gaussian noise (more
-    # for a bank of under 256 latents: models/base.py bank_noise)
 
 
 PRESETS: dict[str, dict] = {

@@ -20,17 +20,17 @@ MAX_PRIOR_SIZE = 8192  # bounds the stored-prior buffers a (tampered) stored con
 GAUSSIAN_LIMIT = 3.0  # a Gaussian-prior latent stays within +-3 sigma per number (uniform: [-1, 1])
 # A small bank of stored latents samples with more noise: with a few hits per class, a blend of two neighbours lands
 # next to one of them (a near-copy of a training hit). From LARGE_BANK stored latents down to SMALL_BANK the noise
-# grows from the config's prior_noise to SMALL_BANK_NOISE of the class's spread, linearly in log(count).
+# grows from the config's prior_noise to its prior_small_bank_noise of the class's spread, linearly in log(count).
 SMALL_BANK, LARGE_BANK, SMALL_BANK_NOISE = 32, 256, 1.5
 
 
-def bank_noise(prior_noise: float, count: int) -> float:
+def bank_noise(prior_noise: float, count: int, small_bank_noise: float = SMALL_BANK_NOISE) -> float:
     """The noise a stored prior of `count` latents samples with: `prior_noise` for a bank of LARGE_BANK or more,
-    rising to SMALL_BANK_NOISE (never below prior_noise) at SMALL_BANK or fewer, linearly in log(count)."""
+    rising to `small_bank_noise` (never below prior_noise) at SMALL_BANK or fewer, linearly in log(count)."""
     if count >= LARGE_BANK:
         return prior_noise
     w = min(1.0, math.log(LARGE_BANK / max(count, 1)) / math.log(LARGE_BANK / SMALL_BANK))
-    return max(prior_noise, prior_noise + w * (SMALL_BANK_NOISE - prior_noise))
+    return max(prior_noise, prior_noise + w * (small_bank_noise - prior_noise))
 
 
 class StoredConfig:
@@ -57,6 +57,12 @@ class BaseConfig(StoredConfig):
     labels: tuple[str, ...] = ()  # class names the model is conditioned on; () = unconditional
     batch_size: int = 32
     preset: str = "custom"
+    # The stored-latent prior (the autoencoder's always, a GAN's after a latent fit): how many latents it keeps,
+    # and how new hits blend them (DrumModel.sample_stored).
+    prior_size: int = 1024  # training latents kept for sampling (a class-stratified subset of larger sets)
+    prior_neighbours: int = 8  # a sample blends a latent with one of its nearest same-class latents
+    prior_noise: float = 0.2  # ... plus this much of the class's per-number spread in Gaussian noise,
+    prior_small_bank_noise: float = SMALL_BANK_NOISE  # ... rising to this for a bank of SMALL_BANK or fewer
 
 
 class DrumModel(nn.Module):
@@ -146,7 +152,7 @@ class DrumModel(nn.Module):
         t ~ U(0, 1), sigma the pool's per-number spread, s = `bank_noise(prior_noise, stored count)`."""
         c = self.config
         count = int(self.prior_count)
-        noise = bank_noise(c.prior_noise, count)
+        noise = bank_noise(c.prior_noise, count, c.prior_small_bank_noise)
         bank, bank_labels = self.prior_latents[:count].detach().cpu(), self.prior_labels[:count].cpu()
         out = []
         for k in range(n):

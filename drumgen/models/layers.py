@@ -49,9 +49,6 @@ class GANConfig(BaseConfig):
     fit_lr: float = 3e-4  # latent fit: the generator's learning rate
     fit_latent_lr: float = 0.02  # latent fit: the latents' learning rate
     prior_size: int = LATENT_FIT_MAX_HITS  # latent fit: stored latents (one per hit of the kit)
-    prior_neighbours: int = 8  # a sample blends a stored latent with one of its nearest same-class latents
-    prior_noise: float = 0.2  # ... plus this much of the class's per-number spread in noise (more for a
-    # bank of under 256 latents: models/base.py bank_noise)
 
     def __post_init__(self):
         if self.latent_prior not in ("uniform", "gaussian"):
