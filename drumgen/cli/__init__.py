@@ -10,6 +10,7 @@
     models    list checkpoints
     serve     the browser drum machine and HTTP API
     corpus    build the training corpus from packaged drum libraries (hydrogen-drumkits, sonic-pi, GM SoundFonts)
+    loop      a drum loop -> a kit (pads as WAVs) and a beat (pattern.json, .mid)
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ PITCH = "Train generative drum models on your own hits and play them in a browse
 EPILOG = "Run `drumgen VERB --help` for a verb's options. Docs: README.md; HTTP API: docs/API.md."
 # The verbs in the order of the data flow; each is a module here with PARSER (add_parser's keywords), add_args(p)
 # and run(args) -> exit code.
-VERBS = ("inspect", "tag", "train", "generate", "resynth", "interpolate", "eval", "models", "serve", "corpus")
+VERBS = ("inspect", "tag", "train", "generate", "resynth", "interpolate", "eval", "models", "serve", "corpus",
+         "loop")
 
 
 def build_parser() -> argparse.ArgumentParser:

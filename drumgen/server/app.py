@@ -26,7 +26,7 @@ from drumgen import __version__, audio, checkpoint
 from drumgen.engine import Engine, EngineError, ModelNotFound
 from drumgen.kit import KitError
 from drumgen.pattern import PatternError
-from drumgen.server import export, midi, models, sounds, training, variations
+from drumgen.server import export, loop, midi, models, sounds, training, variations
 from drumgen.server.deps import Services
 from drumgen.server.inference import Busy, Inference, SoundGone
 from drumgen.server.jobs import JobManager
@@ -42,7 +42,7 @@ def _body_limits(settings: Settings):
     def limit(path: str) -> int:
         if path == "/api/train":
             return settings.max_train_bytes
-        if path in ("/api/resynthesize", "/api/uploads"):
+        if path in ("/api/resynthesize", "/api/uploads", "/api/loop"):
             return settings.max_upload_bytes + (64 << 10)  # the file plus the form's other fields
         return settings.max_json_bytes
     return limit
@@ -114,7 +114,7 @@ def create_app(engine: Engine, settings: Settings | None = None, midi_relay=None
     app = FastAPI(title="drumgen", version=__version__, lifespan=lifespan,
                   description="Generative drum models: sample, morph, re-synthesize, export, train. See docs/API.md.")
     app.state.services = services
-    for module in (models, sounds, export, training, midi, variations):
+    for module in (models, sounds, export, training, midi, variations, loop):
         app.include_router(module.router)
     _install_error_handlers(app)
     # outermost first: Host/Origin before anything reads the body

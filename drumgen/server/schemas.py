@@ -224,3 +224,30 @@ class JobOut(BaseModel):
 
 class JobEnvelope(BaseModel):
     job: JobOut
+
+
+class LoopPad(BaseModel):
+    sound: SoundOut
+    name: str
+    note: int
+    hits: int
+    label: str
+
+
+class LoopOnset(BaseModel):
+    time: float
+    pad: int
+    velocity: int
+    step: int
+    offset_ms: float
+
+
+class LoopOut(BaseModel):
+    bpm: float
+    bars: int
+    steps: int
+    swing: float
+    pattern: dict[str, Any]
+    pads: list[LoopPad]
+    onsets: list[LoopOnset]
+    notes: list[str] = []
