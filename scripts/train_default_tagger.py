@@ -26,6 +26,7 @@ import torch
 from drumgen import checkpoint, corpus, tagger
 from drumgen.labels import CLASSES
 from drumgen.models.tagger import Config
+from drumgen.train import tagger as tagger_training
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "checkpoints" / "tagger"
@@ -52,10 +53,10 @@ def train(args: argparse.Namespace) -> int:
     xv, yv, _ = corpus.load_split(args.corpus, "validation", cfg.sample_rate, cfg.length)
     kits = np.array([q.split("/")[1] for q in paths])
     if args.synth:
-        xs, ys = tagger.synth_hits(args.synth, cfg.sample_rate, cfg.length, seed=1)
+        xs, ys = tagger_training.synth_hits(args.synth, cfg.sample_rate, cfg.length, seed=1)
         x, y, kits = np.concatenate([x, xs]), np.concatenate([y, ys]), np.concatenate([kits, ["synth"] * len(ys)])
     # The last model is kept (no keep_best): the validation score printed is the one the run ends on.
-    model, summary = tagger.train_tagger(x, y, CLASSES, cfg.sample_rate, seed=args.seed, config=cfg,
+    model, summary = tagger_training.train_tagger(x, y, CLASSES, cfg.sample_rate, seed=args.seed, config=cfg,
                                          x_val=xv, y_val=yv, groups=kits, strong_augment=True, eval_every=500,
                                          log=lambda s: print(s.replace("held-out", "validation"), flush=True),
                                          **extra)

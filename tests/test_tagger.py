@@ -12,8 +12,10 @@ import pytest
 import torch
 
 from drumgen import synth, tagger
+from drumgen.cli import tag as tag_verb
 from drumgen.labels import CLASSES
 from drumgen.models.tagger import Config, Tagger
+from drumgen.train import tagger as tagger_training
 
 TINY = Config(sample_rate=16000, length=8000, n_fft=512, hop=128, n_mels=32, channels=[8, 16, 16], hidden=32,
               segments_ms=[30, 100, 500], envelope_points=8, freq_mask=4, time_mask=4)
@@ -22,9 +24,9 @@ TINY = Config(sample_rate=16000, length=8000, n_fft=512, hop=128, n_mels=32, cha
 @pytest.fixture(scope="module")
 def trained():
     torch.manual_seed(0)
-    x, y = tagger.synth_hits(10, TINY.sample_rate, TINY.length, seed=0)
+    x, y = tagger_training.synth_hits(10, TINY.sample_rate, TINY.length, seed=0)
     groups = np.arange(len(y)) % 3  # three pretend kits: exercises the kit-spread sampling
-    model, summary = tagger.train_tagger(x, y, CLASSES, TINY.sample_rate, steps=80, batch=24, config=TINY,
+    model, summary = tagger_training.train_tagger(x, y, CLASSES, TINY.sample_rate, steps=80, batch=24, config=TINY,
                                          strong_augment=True, groups=groups, log=lambda s: None)
     return model, summary
 
@@ -52,8 +54,8 @@ def test_summary_branch_and_masks():
 
 
 def test_strong_augment_keeps_shape_and_level():
-    x, _ = tagger.synth_hits(2, 22050, 8000, seed=3)
-    out = tagger.augment(torch.from_numpy(x), torch.Generator().manual_seed(0), 22050, strong=True)
+    x, _ = tagger_training.synth_hits(2, 22050, 8000, seed=3)
+    out = tagger_training.augment(torch.from_numpy(x), torch.Generator().manual_seed(0), 22050, strong=True)
     assert out.shape == x.shape and torch.isfinite(out).all()
     assert (out.abs().amax(dim=1) > 0.05).all()  # no hit turned to silence
     assert not torch.allclose(out, torch.from_numpy(x))
@@ -61,7 +63,7 @@ def test_strong_augment_keeps_shape_and_level():
 
 def test_tiny_tagger_beats_chance_on_unseen_synth_hits(trained):
     model, summary = trained
-    x, y = tagger.synth_hits(6, 44100, 44100, seed=123)  # other hits, another rate: resampled inside predict
+    x, y = tagger_training.synth_hits(6, 44100, 44100, seed=123)  # other hits, another rate: resampled inside predict
     result = tagger.evaluate(model, x, y, 44100)
     assert result["accuracy"] > 0.6, result  # chance is 1/7
     assert summary["steps"] == 80 and summary["cpu_seconds"] > 0
@@ -74,7 +76,7 @@ def test_save_load_same_output(tmp_path, trained):
     model, summary = trained
     tagger.save(model, tmp_path / "ck", {"steps": summary["steps"]})
     again = tagger.load(tmp_path / "ck")
-    x, _ = tagger.synth_hits(1, TINY.sample_rate, TINY.length, seed=5)
+    x, _ = tagger_training.synth_hits(1, TINY.sample_rate, TINY.length, seed=5)
     assert np.allclose(tagger.predict_proba(model, x, TINY.sample_rate), tagger.predict_proba(again, x, TINY.sample_rate))
     assert again.config == model.config and again.summary == {"steps": 80}
     with pytest.raises(tagger.TaggerError, match="no tagger checkpoint"):
@@ -83,8 +85,8 @@ def test_save_load_same_output(tmp_path, trained):
 
 def run_tag(argv: list[str], capsys) -> str:
     p = argparse.ArgumentParser()
-    tagger.add_tag_args(p)
-    assert tagger.cmd_tag(p.parse_args(argv)) == 0
+    tag_verb.add_args(p)
+    assert tag_verb.run(p.parse_args(argv)) == 0
     return capsys.readouterr().out
 
 
@@ -140,8 +142,8 @@ def test_per_folder_confidence_report(tmp_path, trained, capsys):
     assert sorted(Path(line.split()[0]).relative_to(tmp_path / "hits").as_posix() for line in report) == \
         ["hihat", "one/kick", "one/snare"]  # each hit's own folder
     p = argparse.ArgumentParser()
-    tagger.add_tag_args(p)
-    assert tagger.cmd_tag(p.parse_args([str(tmp_path / "hits"), "--checkpoint", str(tmp_path / "ck"), "--json"])) == 0
+    tag_verb.add_args(p)
+    assert tag_verb.run(p.parse_args([str(tmp_path / "hits"), "--checkpoint", str(tmp_path / "ck"), "--json"])) == 0
     out, err = capsys.readouterr()
     assert len(json.loads(out)) == 5  # stdout stays the rows
     folders = json.loads(err.strip().splitlines()[-1])["folders"]

@@ -1,0 +1,178 @@
+"""Training the drum tagger: augmentation that keeps a hit's class, synthetic extra hits, and the loop.
+
+    model, summary = train_tagger(x, y, labels, sample_rate)   # x [N, T] float32, y [N] class index
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from drumgen import audio, synth
+from drumgen.labels import CLASSES
+from drumgen.models.tagger import Config, Tagger
+from drumgen.tagger import TaggerError, evaluate, prepare_input
+
+
+def _speed(x: torch.Tensor, speed: float, t: int) -> torch.Tensor:
+    """Resample rows [B, T] by `speed` (pitch and length together), cut/zero-padded back to t samples."""
+    x = F.interpolate(x[:, None], scale_factor=1 / speed, mode="linear", align_corners=False)[:, 0]
+    return F.pad(x, (0, max(0, t - x.shape[1])))[:, :t]
+
+
+def mix_second_hit(x: torch.Tensor, g: torch.Generator, sample_rate: int, share: float,
+                   db: tuple[float, float] = (14.0, 30.0)) -> torch.Tensor:
+    """On `share` of the rows of x [B, T], add another row of the batch `db` (peak to peak) down, 0-150 ms later:
+    the bleed of other drums into a close mic, or a hit sliced from a beat. The label stays the loud hit's."""
+    b, t = x.shape
+    if share <= 0 or b < 2:
+        return x
+    r = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
+    other = x[(torch.arange(b) + 1 + torch.randint(0, b - 1, (1,), generator=g)) % b]  # never the row itself
+    delay = int(r(1) * 0.15 * sample_rate)
+    other = F.pad(other, (delay, 0))[:, :t]
+    peak = lambda v: v.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)  # noqa: E731
+    level = 10 ** (-(db[0] + (db[1] - db[0]) * r(b, 1)) / 20) * (r(b, 1) < share)
+    return x + other / peak(other) * peak(x) * level
+
+
+def augment(x: torch.Tensor, g: torch.Generator, sample_rate: int, strong: bool = False,
+            mix: float = 0.0, mix_db: tuple[float, float] = (14.0, 30.0)) -> torch.Tensor:
+    """Random variations of real hits [B, T] that keep their class: what differs between kits and mics.
+
+    Speed (pitch and length together; +-8%, or with `strong` +-3 semitones in four groups per batch), time shift
+    (-5..+15 ms), spectral tilt (+-4 dB/octave, other mics and EQ), an early fade on a third of the hits (choked or
+    shortened samples), a faint noise floor. `strong` adds a random peaking EQ (+-9 dB, a tuned drum or another
+    room) and, on a third of the hits, a short noise-reverb tail (20-200 ms decay). Gain and polarity are left
+    out: the model peak-normalises and looks at magnitudes, so both would be no-ops. `mix` > 0 adds a quiet
+    second hit to that share of the rows first (see `mix_second_hit`).
+    """
+    x = mix_second_hit(x, g, sample_rate, mix, mix_db)
+    b, t = x.shape
+    r = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
+    if strong:
+        groups = torch.arange(b) % 4
+        speeds = 2 ** ((r(4) * 6 - 3) / 12)  # +-3 semitones
+        x = torch.cat([_speed(x[groups == k], float(speeds[k]), t) for k in range(4)])[torch.argsort(torch.argsort(groups, stable=True))]
+    else:
+        x = _speed(x, float(0.92 + 0.16 * r(1)), t)
+    shifts = ((r(b) * 0.020 - 0.005) * sample_rate).long()
+    x = torch.stack([torch.roll(F.pad(row, (0, abs(int(s)))), int(s))[:t] if s >= 0 else
+                     F.pad(row[-int(s):], (0, -int(s))) for row, s in zip(x, shifts, strict=True)])
+    n = 2 * t if strong else t  # room for the reverb tail before it is cut
+    spec = torch.fft.rfft(x, n=n, dim=1)
+    f = torch.fft.rfftfreq(n, 1 / sample_rate).clamp_min(20.0)
+    tilt_db = r(b, 1) * 8 - 4  # dB per octave around 1 kHz: gain = tilt_db * log2(f / 1k) dB
+    gain_db = tilt_db * torch.log2(f / 1000.0)
+    if strong:
+        centre = 2 ** (r(b, 1) * 8 + 6)  # 64 Hz .. 16 kHz
+        width = 0.3 + r(b, 1) * 1.2  # octaves
+        gain_db = gain_db + (r(b, 1) * 18 - 9) * torch.exp(-0.5 * (torch.log2(f / centre) / width) ** 2)
+        tau = (0.02 + 0.18 * r(b, 1)) * sample_rate
+        k = torch.arange(t)[None].float()
+        ir = torch.randn(b, t, generator=g) * torch.exp(-k / tau)
+        ir = ir / ir.norm(dim=1, keepdim=True) * (0.05 + 0.4 * r(b, 1)) * (r(b, 1) < 0.33)
+        ir[:, 0] += 1.0  # dry path
+        spec = spec * torch.fft.rfft(ir, n=n, dim=1)
+    x = torch.fft.irfft(spec * 10 ** (gain_db / 20), n=n, dim=1)[:, :t]
+    fade_at = (0.05 + 0.6 * r(b, 1)) * t
+    idx = torch.arange(t)[None].float()
+    fade = torch.where(idx > fade_at, torch.exp(-(idx - fade_at) / (0.05 * sample_rate)), torch.ones(()))
+    x = torch.where(r(b, 1) < 0.33, x * fade, x)
+    peak = x.abs().amax(dim=1, keepdim=True)
+    return x + torch.randn(x.shape, generator=g) * peak * 10 ** (-(30 + 40 * r(b, 1)) / 20)
+
+
+def synth_hits(per_class: int, sample_rate: int, length: int, seed: int,
+               classes: tuple[str, ...] = CLASSES) -> tuple[np.ndarray, np.ndarray]:
+    """`per_class` procedural hits of each class: x [C * per_class, length], y [C * per_class]."""
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for i, kind in enumerate(classes):
+        for _ in range(per_class):
+            xs.append(audio.fit_length(synth.hit(kind, rng, sample_rate), length, sample_rate))
+            ys.append(i)
+    return np.stack(xs).astype(np.float32), np.array(ys, dtype=np.int64)
+
+
+def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ...], sample_rate: int, *,
+                 steps: int = 1500, batch: int = 32, lr: float = 3e-3, seed: int = 0,
+                 config: Config | None = None, x_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
+                 eval_every: int = 250, keep_best: bool = False, strong_augment: bool = False,
+                 groups: np.ndarray | None = None, kit_power: float = 0.5, mix: float = 0.0,
+                 mix_db: tuple[float, float] = (14.0, 30.0), ema: float = 0.0, log=print) -> tuple[Tagger, dict]:
+    """Train a tagger on hits x [N, T] at `sample_rate` with class indices y [N] into `labels`.
+
+    Batches are class-balanced (every tag is drawn equally often, so a rare tag is not ignored) and augmented
+    (see `augment`). AdamW with a one-cycle learning rate. x_val/y_val are scored every `eval_every` steps and
+    in the summary; only with keep_best is the best-scoring model kept (never do that when x_val is the test set:
+    picking the best of many looks at the test set is training on it). `groups` [N] (e.g. the kit of each hit)
+    spreads each tag's draws over its groups: a hit's weight within its tag goes as (hits of its group) ** -kit_power
+    (1/sqrt by default; 1 gives every group of a tag the same share), so one big kit does not stand for the whole tag. `mix`: share of training hits given a second hit `mix_db` dB down. `ema` > 0: the model returned (and scored) is
+    the exponential moving average of the weights with this decay per step, which is steadier than the last step. Returns (model in eval mode, summary dict with steps, seconds and metrics).
+    """
+    labels = list(labels)
+    y = np.asarray(y, dtype=np.int64)
+    present = sorted(set(y.tolist()))
+    if len(present) < 2:
+        raise TaggerError(f"a tagger needs hits of at least two tags; got {[labels[i] for i in present]}")
+    torch.manual_seed(seed)
+    config = dataclasses.replace(config or Config(), labels=labels)
+    model = Tagger(config)
+    xt = prepare_input(model, x, sample_rate)
+    rate = config.sample_rate
+    xt = F.pad(xt, (0, config.length - xt.shape[1]))
+    g = torch.Generator().manual_seed(seed)
+    counts = np.bincount(y, minlength=len(labels))
+    within = np.ones(len(y))
+    if groups is not None:
+        groups = np.asarray(groups)
+        pair = np.array([f"{a}|{b}" for a, b in zip(y, groups, strict=True)])
+        _, inv, n_pair = np.unique(pair, return_inverse=True, return_counts=True)
+        within = n_pair[inv].astype(float) ** -kit_power
+    class_sum = np.bincount(y, weights=within, minlength=len(labels))
+    weights = torch.from_numpy(within / class_sum[y])
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    best, best_state, history = -1.0, None, []
+    averaged = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(ema), use_buffers=True) if ema else None
+    start = time.process_time()
+    for step in range(1, steps + 1):
+        model.train()
+        idx = torch.multinomial(weights, batch, replacement=True, generator=g)
+        xb = augment(xt[idx], g, rate, strong=strong_augment, mix=mix, mix_db=mix_db)
+        loss = F.cross_entropy(model(xb), torch.from_numpy(y)[idx], label_smoothing=0.05)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
+        if x_val is not None and y_val is not None and (step % eval_every == 0 or step == steps):
+            result = evaluate(model, x_val, y_val, sample_rate)
+            history.append({"step": step, "loss": float(loss.detach()), **{k: result[k] for k in ("accuracy", "balanced_accuracy")}})
+            log(f"step {step}: loss {float(loss.detach()):.3f}, held-out accuracy {result['accuracy']:.3f} "
+                f"(balanced {result['balanced_accuracy']:.3f})")
+            if keep_best and result["balanced_accuracy"] > best:
+                best, best_state = result["balanced_accuracy"], {k: v.clone() for k, v in model.state_dict().items()}
+        elif step % eval_every == 0:
+            log(f"step {step}: loss {float(loss):.3f}")
+    if averaged is not None:  # the average replaces the last step's weights (batch-norm statistics averaged too)
+        model.load_state_dict(averaged.module.state_dict())
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    summary = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "kit_power": kit_power, "mix": mix, "mix_db": list(mix_db), "ema": ema, "cpu_seconds": round(time.process_time() - start, 1),
+               "train_hits": {labels[i]: int(c) for i, c in enumerate(counts)}, "history": history}
+    if x_val is not None and y_val is not None:
+        summary["heldout"] = evaluate(model, x_val, y_val, sample_rate)
+    return model, summary
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Folders
