@@ -10,7 +10,7 @@ convergence of
   - a different hit of the same class (what it must beat by far);
 the latency of encode + decode of one hit and of GAN inversion (on --gan, or on the model's own decoder used as a
 decode-only model when no GAN is given); and interpolation smoothness: along K-step paths between pairs of hits,
-the distance in the drumgen.metrics embedding to each endpoint should move monotonically, without jumps.
+the distance in the drumgen.eval.metrics embedding to each endpoint should move monotonically, without jumps.
 Prints a table and appends it to benchmarks/RESULTS.md with the date, machine and exact command.
 """
 
@@ -29,12 +29,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import record, table  # noqa: E402
 
-from drumgen import audio, checkpoint, inversion, metrics, synth  # noqa: E402
-from drumgen.dataset import find_files  # noqa: E402
-from drumgen.engine import Engine, Sound  # noqa: E402
-from drumgen.labels import label_from_path  # noqa: E402
+from drumgen import checkpoint  # noqa: E402
+from drumgen.data.dataset import find_files  # noqa: E402
+from drumgen.data.labels import label_from_path  # noqa: E402
+from drumgen.dsp import synth  # noqa: E402
+from drumgen.dsp.spectral import magnitude  # noqa: E402
+from drumgen.engine import (  # noqa: E402
+    Engine,
+    Sound,
+    inversion,  # noqa: E402
+)
+from drumgen.eval import metrics  # noqa: E402
+from drumgen.io import audio  # noqa: E402
 from drumgen.losses import log_spectral_distance_db  # noqa: E402
-from drumgen.spectral import magnitude  # noqa: E402
 
 
 def spectral_convergence(x: torch.Tensor, y: torch.Tensor, fft_sizes=(2048, 512, 128)) -> torch.Tensor:

@@ -23,8 +23,9 @@ import torch
 from common import record, table
 from finetune import measure, one_kit
 
-from drumgen import checkpoint, evaluate
-from drumgen.dataset import load_folder
+from drumgen import checkpoint
+from drumgen.data.dataset import load_folder
+from drumgen.eval import evaluate
 from drumgen.models import base
 
 

@@ -23,7 +23,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import record, table  # noqa: E402
 
-from drumgen import devices, synth  # noqa: E402
+from drumgen import devices  # noqa: E402
+from drumgen.dsp import synth  # noqa: E402
 from drumgen.engine import Engine  # noqa: E402
 from drumgen.train import TrainOptions, train  # noqa: E402
 

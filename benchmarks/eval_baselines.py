@@ -20,8 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from drumgen import audio, corpus, evaluate, synth
-from drumgen.labels import CLASSES
+from drumgen.data import corpus
+from drumgen.data.labels import CLASSES
+from drumgen.dsp import synth
+from drumgen.eval import evaluate
+from drumgen.io import audio
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SR = evaluate.EVAL_RATE
@@ -57,7 +60,7 @@ def main() -> int:
     # The real row excludes exact training hits from near-copy counting: it *is* the training set, so its rate
     # is 1 by definition; report it against itself only for Frechet/diversity.
     rows = {"real: corpus train kits": x_train, "noise bursts": bursts("noise", args.n, 1),
-            "sine bursts": bursts("sine", args.n, 2), "procedural synth (drumgen.synth)": synth_hits(args.n, 3)}
+            "sine bursts": bursts("sine", args.n, 2), "procedural synth (drumgen.dsp.synth)": synth_hits(args.n, 3)}
     header = ("| set | hits | Frechet to held-out | diversity ratio | near-copy rate | inception-style score | "
               "tagger confidence | classes covered |")
     lines = [header, "|" + "---|" * 8]
@@ -76,7 +79,7 @@ def main() -> int:
         with open(RESULTS, "a") as f:
             f.write(f"\n## Evaluation baselines ({datetime.date.today()})\n\nMachine: {machine}. Command: `{cmd}`. "
                     f"Reference: {len(x_ref)} hits of the held-out Hydrogen kits; training kits: {len(x_train)} hits. "
-                    f"Embedding: drumgen.metrics.embed v{evaluate.metrics.EMBED_VERSION}.\n\n{table}\n")
+                    f"Embedding: drumgen.eval.metrics.embed v{evaluate.metrics.EMBED_VERSION}.\n\n{table}\n")
     return 0
 
 

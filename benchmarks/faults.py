@@ -27,7 +27,8 @@ from common import record, table
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from drumgen import checkpoint, synth  # noqa: E402
+from drumgen import checkpoint  # noqa: E402
+from drumgen.dsp import synth  # noqa: E402
 from drumgen.models import model_class  # noqa: E402
 
 

@@ -8,7 +8,7 @@
 make a 30-hit kit).
 
 Measures 250 generated hits of the base model and of the fine-tuned one against the kit (Frechet distance of
-drumgen.metrics.embed, diversity ratio, near-copy rate against the kit's own hits, which are the fine-tune's
+drumgen.eval.metrics.embed, diversity ratio, near-copy rate against the kit's own hits, which are the fine-tune's
 training data), prints a table and appends it to RESULTS.md. The fine-tune is `drumgen train --init BASE` (for a
 GAN on a kit this small, a latent fit: models/layers.py). A middle row shows the base model with only its latent
 prior moved to the kit, no training: for an autoencoder the encoded latents of the kit's hits, for a GAN each hit's
@@ -28,9 +28,10 @@ import numpy as np
 import torch
 from common import record, table
 
-from drumgen import checkpoint, evaluate
-from drumgen.dataset import find_files, load_folder
+from drumgen import checkpoint
+from drumgen.data.dataset import find_files, load_folder
 from drumgen.engine import Engine
+from drumgen.eval import evaluate
 from drumgen.train import TrainOptions, train
 
 N = 250

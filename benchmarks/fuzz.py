@@ -1,4 +1,4 @@
-"""Audio fuzzing with a fixed time budget: mutated files of every format fed to drumgen.audio.load.
+"""Audio fuzzing with a fixed time budget: mutated files of every format fed to drumgen.io.audio.load.
 
     python benchmarks/fuzz.py [--seconds 300] [--seed 0] [--process]
 
@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import asyncio  # noqa: E402
 
-from drumgen import audio, synth  # noqa: E402
+from drumgen.dsp import synth  # noqa: E402
+from drumgen.io import audio  # noqa: E402
 
 FORMATS = [("WAV", "PCM_16", ".wav"), ("WAV", "PCM_24", ".wav"), ("WAV", "FLOAT", ".wav"),
            ("AIFF", "PCM_16", ".aiff"), ("FLAC", "PCM_16", ".flac"), ("OGG", "VORBIS", ".ogg"),

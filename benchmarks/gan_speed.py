@@ -28,7 +28,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drumgen import audio, checkpoint, spectral, synth  # noqa: E402
+from drumgen import checkpoint  # noqa: E402
+from drumgen.dsp import spectral, synth  # noqa: E402
+from drumgen.io import audio  # noqa: E402
 from drumgen.models import model_class  # noqa: E402
 
 KINDS = ("wavegan", "specgan")

@@ -3,7 +3,7 @@
     python benchmarks/latent_prior.py [--model checkpoints/autoencoder] [--corpus runs/corpus]
 
 One trained autoencoder, several ways to draw the latents it decodes into new hits. Each variant is saved as a
-checkpoint and scored exactly as the default checkpoints are (drumgen.evaluate.measure_model: 250 hits through
+checkpoint and scored exactly as the default checkpoints are (drumgen.eval.evaluate.measure_model: 250 hits through
 the Engine, classes drawn per seed as the app draws them, against the corpus's held-out kits), next to the real
 floor (250 real train-kit hits measured the same way):
 
@@ -32,8 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import record, table  # noqa: E402
 
-from drumgen import checkpoint, corpus, evaluate  # noqa: E402
-from drumgen.labels import CLASSES  # noqa: E402
+from drumgen import checkpoint  # noqa: E402
+from drumgen.data import corpus  # noqa: E402
+from drumgen.data.labels import CLASSES  # noqa: E402
+from drumgen.eval import evaluate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # name -> config changes on top of the model's own; None: no stored latents (the fitted Gaussian)

@@ -17,9 +17,9 @@ import numpy as np
 import soundfile as sf
 from common import record, table
 
-from drumgen import synth
-from drumgen.dataset import load_folder
-from drumgen.labels import CLASSES
+from drumgen.data.dataset import load_folder
+from drumgen.data.labels import CLASSES
+from drumgen.dsp import synth
 
 FORMATS = [("wav", "WAV", "PCM_16", 44100), ("wav", "WAV", "PCM_24", 48000), ("flac", "FLAC", "PCM_16", 44100),
            ("aiff", "AIFF", "PCM_24", 44100), ("ogg", "OGG", "VORBIS", 44100)]

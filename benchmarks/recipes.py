@@ -9,7 +9,7 @@ A recipe is a named variant of drumgen.train.TrainOptions (model kind, preset, c
 class conditioning, batch size, seed): one entry of RECIPES. `run` trains it on the train kits of the built corpus
 in RUNS/RECIPE (default runs/recipes/RECIPE), stopping at each mark. At a mark the run's checkpoint (the one the
 training loop keeps: best Frechet distance to the training hits so far) is copied to RUNS/RECIPE/mark_XXX/ and
-scored exactly as scripts/train_defaults.py scores the default checkpoints (drumgen.evaluate.measure_model): 250
+scored exactly as scripts/train_defaults.py scores the default checkpoints (drumgen.eval.evaluate.measure_model): 250
 hits sampled with a fixed seed, against the held-out kits: Frechet distance, diversity ratio, near-copy rate to the
 train kits and the classes the tagger (checkpoints/tagger) finds. The weights of that moment are scored too
 (mark_XXX/latest/, under "latest"): a GAN's kept checkpoint can stay put for a while, the latest weights show whether
@@ -17,7 +17,7 @@ training still moves. Scores go to RUNS/RECIPE/scores.json. Calling
 `run` again continues from the last scored mark (the training loop's resume state), in this session or a later one.
 
 `report` prints recipe x mark with the real-data floor (250 real train-kit hits measured against the held-out kits
-the same way: drumgen.evaluate.real_floor), draws Frechet distance against CPU-minutes (one line per recipe, log
+the same way: drumgen.eval.evaluate.real_floor), draws Frechet distance against CPU-minutes (one line per recipe, log
 y) to benchmarks/recipes.png and appends the table to benchmarks/RESULTS.md.
 
 What "minutes" means: the training loop's measured step time (the summed wall time of its train steps, kept in the
@@ -48,7 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
-from drumgen import audio, checkpoint, evaluate  # noqa: E402
+from drumgen import checkpoint  # noqa: E402
+from drumgen.eval import evaluate  # noqa: E402
+from drumgen.io import audio  # noqa: E402
 from drumgen.train import TrainOptions, train, trained_seconds  # noqa: E402
 
 DEFAULT_CORPUS = ROOT / "runs" / "corpus"

@@ -25,7 +25,8 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import record, table  # noqa: E402
 
-from drumgen import checkpoint, pads, synth  # noqa: E402
+from drumgen import checkpoint, pads  # noqa: E402
+from drumgen.dsp import synth  # noqa: E402
 from drumgen.engine import Engine  # noqa: E402
 
 

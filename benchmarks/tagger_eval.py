@@ -21,12 +21,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import record, table  # noqa: E402
 
-from drumgen import tagger  # noqa: E402
-from drumgen.labels import CLASSES  # noqa: E402
+from drumgen.data.labels import CLASSES  # noqa: E402
+from drumgen.engine import tagging as tagger  # noqa: E402
 
 
 def report(r: dict) -> str:
-    """drumgen.tagger.evaluate_split's slices as Markdown tables."""
+    """drumgen.engine.tagging.evaluate_split's slices as Markdown tables."""
     parts = [table(["slice", "accuracy", "hits"],
                    [["all hits", round(r["accuracy"], 3), r["n"]], ["mean of per-class", round(r["balanced_accuracy"], 3), ""]]
                    + [[f"class {c}", round(a, 3), n] for c, (a, n) in r["per_class"].items()]

@@ -3,16 +3,16 @@
     python benchmarks/velocity_layers.py [--model checkpoints/autoencoder] [--install] [--amount 0.3]
     python benchmarks/velocity_layers.py --heldout-check      # soft vs hard layers against the held-out kits'
 
-1. Learn: every multi-layer instrument of the hydrogen-drumkits train kits (drumgen.corpus.HYDROGEN_DRUMKITS less
+1. Learn: every multi-layer instrument of the hydrogen-drumkits train kits (drumgen.data.corpus.HYDROGEN_DRUMKITS less
    the held-out ones; never GMRockKit or TR808EmulationKit) gives its softest and hardest recorded layers. Through
    the model's encoder (Engine.encode: peak-normalised, so the step is timbre only), per class,
        d = mean over instruments of (z_hard - z_soft) / (v_hard - v_soft)
        level_db = mean of (L_soft - L_hard) / (v_hard - v_soft)   (L: RMS in dB of the files as recorded)
    with v a layer's mid velocity (0..1). `--install` writes them as <model>/velocity.safetensors (what
-   drumgen.variations.velocity_layers reads); without it they go to runs/velocity.safetensors.
+   drumgen.engine.variations.velocity_layers reads); without it they go to runs/velocity.safetensors.
 2. Check: per class, 8 sampled hits with 4 layers each through d: the share whose RMS and spectral centroid
    both rise from soft to hard. A class's d is kept only where that share is at least --keep; the other
-   classes keep their measured level and take the fallback's low-pass (drumgen.variations). The table shows
+   classes keep their measured level and take the fallback's low-pass (drumgen.engine.variations). The table shows
    the check again on what was kept.
 3. Measure: per class, the mean multi-resolution log-spectral distance (drumgen.losses.log_spectral_distance_db,
    dB) between consecutive takes: a pad's generated round robins (variations at --amount) and its generated
@@ -37,9 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import record, table  # noqa: E402
 
-from drumgen import audio, corpus, variations  # noqa: E402
-from drumgen.engine import Engine  # noqa: E402
-from drumgen.labels import CLASSES  # noqa: E402
+from drumgen.data import corpus  # noqa: E402
+from drumgen.data.labels import CLASSES  # noqa: E402
+from drumgen.engine import (
+    Engine,  # noqa: E402
+    variations,  # noqa: E402
+)
+from drumgen.io import audio  # noqa: E402
 from drumgen.losses import log_spectral_distance_db  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

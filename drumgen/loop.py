@@ -15,7 +15,7 @@ the band-filtered slice (choosing only among that band's classes) for a second o
 Tempo: librosa's beat tracker gives the octave (or `bars` with the file's length does), then a grid search of
 the 16th period and a line fitted through the hits on 8th notes (which swing does not move) give the tempo to a
 small fraction of a BPM; swing is the median place of the off-beat 16ths (MPC convention, REFERENCES.md).
-Pads: hits of one class are grouped by drumgen.metrics.embed (average linkage); each pad keeps the hit nearest its
+Pads: hits of one class are grouped by drumgen.eval.metrics.embed (average linkage); each pad keeps the hit nearest its
 group's centre among the longer slices, and takes its class's General MIDI note (drumgen.pads), distinct notes.
 """
 
@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from drumgen import audio, metrics, names
+from drumgen.eval import metrics
+from drumgen.io import audio, names
 from drumgen.pads import GM_DRUMS
 from drumgen.pattern import Pattern, Track
 
@@ -230,7 +231,7 @@ OWNS = {"kick": ("low",), "tom": ("low", "mid"), "snare": ("mid", "high"), "clap
 def _tag(active: list[list[str]], slices: dict[str, list[np.ndarray]], rate: int, model) -> list[_Hit]:
     """Each onset's full slice named by the tagger, plus a hit for a low or high band its class does not explain
     (named from that band's slice, among that band's classes)."""
-    from drumgen import tagger
+    from drumgen.engine import tagging as tagger
 
     labels = list(model.labels)
     probs = tagger.predict_proba(model, _padded(slices["full"]), rate)
@@ -512,7 +513,8 @@ def default_tagger():
     """The shipped tagger (checkpoints/tagger), loaded once by path (not through a server's engine)."""
     global _TAGGER
     if _TAGGER is None:
-        from drumgen import checkpoint, tagger
+        from drumgen import checkpoint
+        from drumgen.engine import tagging as tagger
 
         _TAGGER = tagger.load(checkpoint.default_dir() / "tagger")
     return _TAGGER
@@ -525,7 +527,7 @@ def default_tagger():
 def write(result: LoopResult, out: str | os.PathLike, stem: str = "loop") -> dict[str, Any]:
     """Pads as WAVs (NNN_name.wav), pattern.json, STEM.mid and report.json into `out`; -> the report with the
     file names."""
-    from drumgen.midi import pattern_to_midi
+    from drumgen.io.midi import pattern_to_midi
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from drumgen import spectral
+from drumgen.dsp import spectral
 
 
 class MultiResolutionSTFTLoss(nn.Module):

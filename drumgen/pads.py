@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 class Slot(NamedTuple):
     """One pad slot: `slot` is a file-name-safe id, `name` what the pad says, `note` its default GM note,
-    `classes` the drumgen.labels classes a class-conditional model is asked for here (the first is preferred)."""
+    `classes` the drumgen.data.labels classes a class-conditional model is asked for here (the first is preferred)."""
 
     slot: str
     name: str
@@ -52,7 +52,7 @@ GM_DRUMS: dict[str, int] = {
     "rim": 37,
     "low_tom": 45,
     "crash": 49,
-    # Class names of drumgen.labels, so a labelled sound gets a sensible note.
+    # Class names of drumgen.data.labels, so a labelled sound gets a sensible note.
     "hihat": 42,
     "tom": 45,
     "cymbal": 49,

@@ -4,7 +4,7 @@ install the chosen run with its model card.
     python scripts/train_default_tagger.py --corpus runs/corpus-v2 --variant mix     # -> runs/tagger-v2/mix
     python scripts/train_default_tagger.py --corpus runs/corpus-v2 --install runs/tagger-v2/mix
 
-A variant trains on the train split (plus procedural hits from drumgen.synth) and is scored on the validation
+A variant trains on the train split (plus procedural hits from drumgen.dsp.synth) and is scored on the validation
 kits only; that is how settings are chosen. --install copies the chosen run into checkpoints/tagger, scores the
 held-out kits once (never used to choose) and writes the card. Build the corpus with
 `drumgen corpus all --out runs/corpus-v2`. Each run is a few CPU-minutes on one thread.
@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from drumgen import checkpoint, corpus, tagger
-from drumgen.labels import CLASSES
+from drumgen import checkpoint
+from drumgen.data import corpus
+from drumgen.data.labels import CLASSES
+from drumgen.engine import tagging as tagger
 from drumgen.models.tagger import Config
 from drumgen.train import tagger as tagger_training
 
@@ -62,7 +64,7 @@ def train(args: argparse.Namespace) -> int:
                                          **extra)
     summary["validation"] = tagger.evaluate_split(model, args.corpus, "validation")
     summary.pop("heldout", None)  # train_tagger's name for x_val; here it is the validation split
-    summary.update(variant=args.variant, what=what, synth=args.synth, data=f"{args.corpus} train split + drumgen.synth",
+    summary.update(variant=args.variant, what=what, synth=args.synth, data=f"{args.corpus} train split + drumgen.dsp.synth",
                    command="python " + " ".join(sys.argv))
     out = Path(args.out or RUNS / args.variant)
     tagger.save(model, out, summary)
@@ -105,7 +107,7 @@ def card(model, held: dict, manifest: dict, notes: str | None) -> str:
              "## Data", "",
              "The corpus built by `drumgen corpus all --out runs/corpus-v2`: Debian's hydrogen-drumkits, Sonic Pi's "
              "drum samples and the drum kits of the FluidR3 and TimGM6mb General MIDI soundfonts, split by whole kit. "
-             f"Training used the train kits plus {s['synth']} procedural hits per class from drumgen.synth. Labels "
+             f"Training used the train kits plus {s['synth']} procedural hits per class from drumgen.dsp.synth. Labels "
              "come from each kit's instrument names. Kit licences and authors: runs/corpus-v2/manifest.json and "
              "checkpoints/README.md.", ""]
     for split in ("train", "validation", "heldout"):

@@ -10,7 +10,7 @@ state) until that total is reached, so a long run can span sessions. --latent-fi
 to every train hit and the generator to play them back (models/layers.py), in runs/<model>-latent, started from
 the adversarial run and resumable the same way; the installed model samples blends of those latents.
 --install measures the best checkpoint on the held-out kits (250 generated hits, the measures of
-drumgen.evaluate) and writes checkpoints/<model>/ with model.safetensors and a model card (README.md).
+drumgen.eval.evaluate) and writes checkpoints/<model>/ with model.safetensors and a model card (README.md).
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from pathlib import Path
 
 import torch
 
-from drumgen import checkpoint, corpus, evaluate
-from drumgen.labels import CLASSES
+from drumgen import checkpoint
+from drumgen.data import corpus
+from drumgen.data.labels import CLASSES
+from drumgen.eval import evaluate
 from drumgen.train import TrainOptions, train, trained_seconds
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ os.environ.setdefault("DRUMGEN_MODELS_DIR", tempfile.mkdtemp(prefix="drumgen-tes
 @pytest.fixture
 def hits_dir(tmp_path):
     """A folder of 2 synthesized hits per class at 22.05 kHz, in class folders."""
-    from drumgen import synth
+    from drumgen.dsp import synth
 
     synth.write_folder(tmp_path / "hits", per_class=2, seed=1, sample_rate=22050)
     return tmp_path / "hits"

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from drumgen import audio, synth
+from drumgen.dsp import synth
+from drumgen.io import audio
 
 
 def _hit(sr=44100):

@@ -1,4 +1,4 @@
-"""The autoencoder (drumgen.models.autoencoder), GAN inversion (drumgen.inversion) and the engine/CLI paths that
+"""The autoencoder (drumgen.models.autoencoder), GAN inversion (drumgen.engine.inversion) and the engine/CLI paths that
 use them: re-synthesis, interpolation, four-corner mixing. Tiny presets, synthesized hits, one core."""
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from drumgen import audio, checkpoint, inversion, synth
+from drumgen import checkpoint
 from drumgen.cli import main
-from drumgen.engine import Engine, Sound
+from drumgen.dsp import synth
+from drumgen.engine import Engine, Sound, inversion
+from drumgen.io import audio
 from drumgen.losses import MultiResolutionSTFTLoss, log_spectral_distance_db
 from drumgen.models import base
 from drumgen.models.autoencoder import PRESETS, Autoencoder, Config

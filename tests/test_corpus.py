@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from drumgen import audio, corpus, corpus_sonicpi, corpus_soundfont, evaluate, synth
 from drumgen.cli import corpus as corpus_verb
-from drumgen.labels import CLASSES
+from drumgen.data import corpus, corpus_sonicpi, corpus_soundfont
+from drumgen.data.labels import CLASSES
+from drumgen.dsp import synth
+from drumgen.eval import evaluate
+from drumgen.io import audio
 
 NS = 'xmlns="http://www.hydrogen-music.org/drumkit"'
 

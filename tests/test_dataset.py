@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from drumgen import synth
 from drumgen.cli import main
-from drumgen.dataset import EmptyDatasetError, load_folder
-from drumgen.labels import label_from_path
+from drumgen.data.dataset import EmptyDatasetError, load_folder
+from drumgen.data.labels import label_from_path
+from drumgen.dsp import synth
 
 
 @pytest.fixture

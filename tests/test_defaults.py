@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from drumgen import audio, checkpoint
+from drumgen import checkpoint
 from drumgen.engine import Engine
+from drumgen.io import audio
 
 SHIPPED = [p.name for p in checkpoint.list_dir(checkpoint.default_dir())]
 GENERATIVE = [n for n in SHIPPED if checkpoint.read_metadata(checkpoint.default_dir() / n)["kind"] != "tagger"]

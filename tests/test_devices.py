@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from drumgen import checkpoint, devices, synth, testing
+from drumgen import checkpoint, devices, testing
 from drumgen.cli import main
+from drumgen.dsp import synth
 from drumgen.engine import Engine
 from drumgen.train import TrainOptions, train
 
@@ -48,7 +49,7 @@ def ckpts(tmp_path_factory):
 @pytest.mark.skipif(not NO_GPU, reason="needs a machine without CUDA")
 def test_every_verb_refuses_an_absent_device(ckpts, tmp_path, capsys):
     hit = tmp_path / "hit.wav"
-    from drumgen import audio
+    from drumgen.io import audio
 
     audio.write_wav(hit, synth.hit("kick", 1), synth.SAMPLE_RATE)
     model = str(ckpts / "autoencoder-tiny")

@@ -7,8 +7,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from drumgen import audio, synth
-from drumgen.dataset import load_folder
+from drumgen.data.dataset import load_folder
+from drumgen.dsp import synth
+from drumgen.io import audio
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,9 +15,11 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from drumgen import audio, checkpoint, synth
+from drumgen import checkpoint
 from drumgen.cli import main
+from drumgen.dsp import synth
 from drumgen.engine import Engine
+from drumgen.io import audio
 from drumgen.losses import gradient_penalty
 from drumgen.models import model_class
 from drumgen.models.wavegan import PhaseShuffle, WaveGAN
@@ -245,7 +247,7 @@ def test_fine_tune_on_a_small_kit_fits_latents_and_samples_near_them(kind, base,
     names = [m.config.labels[int(i)] for i in m.prior_labels]
     assert sorted(names) == ["kick"] * 3 + ["snare"] * 3
     # it learns to play the kit back: the whole kit's reconstruction error is below the starting latents'
-    from drumgen.dataset import load_folder
+    from drumgen.data.dataset import load_folder
 
     data = load_folder(kit, m.config.sample_rate, m.config.slice_length, cache_dir=False)
     x, y = torch.from_numpy(data.x), torch.tensor([m.config.labels.index(data.labels[i]) for i in data.y])

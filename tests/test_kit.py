@@ -12,8 +12,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from drumgen import synth
-from drumgen.kit import KitError, KitPad, export_kit, hat_role, prepare_one_shot, safe_name, unique_names
+from drumgen.dsp import synth
+from drumgen.kit.export import (
+    KitError,
+    KitPad,
+    export_kit,
+    hat_role,
+    prepare_one_shot,
+    safe_name,
+    unique_names,
+)
 from drumgen.pads import DEFAULT_PADS
 from drumgen.pattern import Pattern
 

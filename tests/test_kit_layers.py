@@ -13,7 +13,7 @@ import mido
 import numpy as np
 import pytest
 
-from drumgen.kit import KitPad, export_kit, velocity_ranges
+from drumgen.kit.export import KitPad, export_kit, velocity_ranges
 from tests.test_kit_players import (
     NS,
     RATE,

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from drumgen import synth
-from drumgen.kit import KitPad, export_kit
-from drumgen.midi import TICKS_PER_BEAT
+from drumgen.dsp import synth
+from drumgen.io.midi import TICKS_PER_BEAT
+from drumgen.kit.export import KitPad, export_kit
 from drumgen.pattern import Pattern
 
 SCHEMA = Path("/usr/share/hydrogen/data/xsd/drumkit.xsd")

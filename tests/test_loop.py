@@ -8,8 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from drumgen import audio, loop, synth
+from drumgen import loop
 from drumgen.cli import main
+from drumgen.dsp import synth
+from drumgen.io import audio
 from drumgen.pattern import Pattern
 
 SR = synth.SAMPLE_RATE

@@ -7,7 +7,8 @@ import httpx
 import numpy as np
 import pytest
 
-from drumgen import audio, synth
+from drumgen.dsp import synth
+from drumgen.io import audio
 from drumgen.pattern import Pattern
 from tests.test_loop import SR, groove
 

@@ -8,9 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from drumgen import audio, evaluate, metrics, synth
 from drumgen.cli import eval as eval_verb
-from drumgen.labels import CLASSES
+from drumgen.data.labels import CLASSES
+from drumgen.dsp import synth
+from drumgen.eval import evaluate, metrics
+from drumgen.io import audio
 
 SR = 22050
 

@@ -1,4 +1,4 @@
-"""drumgen.midi: pattern validation, pattern <-> SMF through mido, swing timing, controller relay."""
+"""drumgen.io.midi: pattern validation, pattern <-> SMF through mido, swing timing, controller relay."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drumgen.midi import midi_to_pattern, pattern_to_midi
-from drumgen.midi_input import MidiRelay, MidiUnavailable
+from drumgen.io.midi import midi_to_pattern, pattern_to_midi
+from drumgen.io.midi_input import MidiRelay, MidiUnavailable
 from drumgen.pads import DEFAULT_PADS, GM_DRUMS
 from drumgen.pattern import Pattern, PatternError
 from drumgen.testing import QueueInput

@@ -29,13 +29,28 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_layout_tree_names_every_module():
-    """The annotated file tree is how a newcomer finds where a change goes: every module and package is in it."""
+    """The annotated file tree is how a newcomer finds where a change goes: every module and package is in it,
+    the modules of drumgen's folders (apart from cli/, server/, models/, train/, which say their files inline)
+    under their folder."""
     tree = README.split("## Layout", 1)[1].split("```")[1]
     listed = set(re.findall(r"^\s+(\S+?)/?\s", tree, re.M))
     package = ROOT / "drumgen"
     ours = {p.name for p in package.glob("*.py") if p.name not in ("__init__.py", "__main__.py", "testing.py")}
-    ours |= {p.name for p in package.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    folders = [p for p in package.iterdir() if p.is_dir() and (p / "__init__.py").exists()]
+    ours |= {p.name for p in folders}
     assert sorted(ours - listed) == []
+    for folder in folders:
+        if folder.name in ("cli", "server", "models", "train"):
+            continue
+        after = tree.split(f"\n  {folder.name}/", 1)[1].split("\n")[1:]
+        block = []
+        for line in after:  # the folder's own lines: indented deeper than a top-level entry
+            if not line.startswith("    "):
+                break
+            block.append(line)
+        lines = {m.group(1) for line in block if (m := re.match(r"^    (\S+\.py)\s", line))}
+        modules = {p.name for p in folder.glob("*.py") if p.name != "__init__.py"}
+        assert sorted(modules - lines) == [], folder.name
 
 
 def test_readme_note_map_is_the_pad_table():

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from drumgen import audio, corpus, synth
-from drumgen.labels import CLASSES
+from drumgen.data import corpus
+from drumgen.data.labels import CLASSES
+from drumgen.dsp import synth
+from drumgen.io import audio
 from drumgen.train import trained_seconds
 
 ROOT = Path(__file__).resolve().parent.parent

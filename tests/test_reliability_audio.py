@@ -1,4 +1,4 @@
-"""Hostile audio: whatever bytes arrive, drumgen.audio answers with an AudioError naming a known reason, or with a
+"""Hostile audio: whatever bytes arrive, drumgen.io.audio answers with an AudioError naming a known reason, or with a
 prepared hit, never another exception, never a hang, and never an allocation a header merely declares.
 
 Hand-made files cover the known crafted-file shapes (huge declared sizes, absurd rates and channel counts, NaN and
@@ -19,7 +19,9 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drumgen import audio, dataset, synth
+from drumgen.data import dataset
+from drumgen.dsp import synth
+from drumgen.io import audio
 
 RATE, LENGTH = 16000, 4096
 FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow], derandomize=True)

@@ -9,7 +9,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drumgen import midi
+from drumgen.io import midi
 from drumgen.pattern import MAX_TRACKS, Pattern, PatternError
 
 FUZZ = settings(max_examples=200, deadline=1000, suppress_health_check=[HealthCheck.too_slow], derandomize=True)

@@ -16,7 +16,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 import drumgen.server.app  # noqa: F401  (the code under test: a broken import fails here)
-from drumgen import audio, synth
+from drumgen.dsp import synth
+from drumgen.io import audio
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +136,7 @@ def test_decode_worker_memory_is_capped(tmp_path, monkeypatch):
     from drumgen.server.settings import Settings
 
     (tmp_path / "hog_worker.py").write_text(
-        "import numpy as np\nfrom drumgen import audio\nfrom drumgen.server import decode_worker\n"
+        "import numpy as np\nfrom drumgen.io import audio\nfrom drumgen.server import decode_worker\n"
         "audio.read = lambda *a, **k: (np.ones(1 << 31, np.float32), 8000)\n"
         "raise SystemExit(decode_worker.main())\n")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))

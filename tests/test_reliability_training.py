@@ -17,7 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-from drumgen import checkpoint, synth
+from drumgen import checkpoint
+from drumgen.dsp import synth
 from drumgen.models import model_class
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from drumgen import audio, synth
+from drumgen.dsp import synth
+from drumgen.io import audio
 from drumgen.server import uploads
 from drumgen.server.settings import Settings
 

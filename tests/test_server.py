@@ -19,8 +19,9 @@ import soundfile as sf
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from drumgen import audio, midi, synth
-from drumgen.midi_input import MidiRelay
+from drumgen.dsp import synth
+from drumgen.io import audio, midi
+from drumgen.io.midi_input import MidiRelay
 from drumgen.testing import QueueInput
 
 
@@ -201,7 +202,7 @@ def _audio_file(kind="snare", seconds=None) -> bytes:
 
 
 def test_resynthesize(client, all_models):
-    """Through every model: an autoencoder encodes, a GAN inverts (drumgen.inversion)."""
+    """Through every model: an autoencoder encodes, a GAN inverts (drumgen.engine.inversion)."""
     for name in all_models:
         r = client.post("/api/resynthesize", data={"model": name},
                         files={"file": ("../../my kick.wav", _audio_file("kick"))})

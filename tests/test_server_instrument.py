@@ -13,7 +13,9 @@ import pytest
 import soundfile as sf
 from websockets.sync.client import connect
 
-from drumgen import audio, pads, synth
+from drumgen import pads
+from drumgen.dsp import synth
+from drumgen.io import audio
 from drumgen.pattern import default_pattern
 
 

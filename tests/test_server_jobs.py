@@ -12,7 +12,8 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from drumgen import audio, synth
+from drumgen.dsp import synth
+from drumgen.io import audio
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from drumgen import synth, tagger
 from drumgen.cli import tag as tag_verb
-from drumgen.labels import CLASSES
+from drumgen.data.labels import CLASSES
+from drumgen.dsp import synth
+from drumgen.engine import tagging as tagger
 from drumgen.models.tagger import Config, Tagger
 from drumgen.train import tagger as tagger_training
 

@@ -1,4 +1,4 @@
-"""drumgen.variations: round robins and velocity layers made by the model, in Python and over HTTP.
+"""drumgen.engine.variations: round robins and velocity layers made by the model, in Python and over HTTP.
 
 Tiny untrained checkpoints of every kind (drumgen.testing); sounds are sampled from them or synthesised here.
 """
@@ -15,8 +15,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from drumgen import audio, synth, variations
-from drumgen.engine import Engine, EngineError, Sound
+from drumgen.dsp import synth
+from drumgen.engine import Engine, EngineError, Sound, variations
+from drumgen.io import audio
 from drumgen.losses import log_spectral_distance_db
 from drumgen.testing import make_tiny_checkpoints, tiny_kinds
 

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from drumgen import audio, synth, testing
+from drumgen import testing
+from drumgen.dsp import synth
+from drumgen.io import audio
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"

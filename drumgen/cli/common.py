@@ -22,6 +22,6 @@ def add_checkpoints_arg(p: argparse.ArgumentParser) -> None:
 
 def engine_for(model_arg: str, checkpoints: str | None, device: str = "auto"):
     from drumgen import checkpoint
-    from drumgen.engine import Engine
+    from drumgen.engine.engine import Engine
 
     return Engine.of(checkpoint.resolve(model_arg, checkpoints), device=device)  # that model only

@@ -1,4 +1,4 @@
-"""`drumgen corpus`: lay out a training corpus from packaged drum libraries (drumgen.corpus), with reference
+"""`drumgen corpus`: lay out a training corpus from packaged drum libraries (drumgen.data.corpus), with reference
 statistics for `drumgen eval` when asked."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
-from drumgen import corpus
-from drumgen.evaluate import EVAL_LENGTH, EVAL_RATE, reference_stats, save_reference_stats
+from drumgen.data import corpus
+from drumgen.eval.evaluate import EVAL_LENGTH, EVAL_RATE, reference_stats, save_reference_stats
 
 PARSER = dict(help="build a training corpus from installed drum kits")
 

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from drumgen.evaluate import (
+from drumgen.eval.evaluate import (
     EVAL_RATE,
     EvalError,
     evaluate_hits,

@@ -23,7 +23,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drumgen import audio
+    from drumgen.io import audio
 
     engine, name = common.engine_for(args.model, args.checkpoints, args.device)
     sounds = engine.sample(name, args.n, seed=args.seed, label=args.label)

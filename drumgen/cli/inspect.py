@@ -19,8 +19,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drumgen import audio
-    from drumgen.dataset import inspect_folder
+    from drumgen.data.dataset import inspect_folder
+    from drumgen.io import audio
 
     report = inspect_folder(args.data_dir, args.sample_rate, split=args.split,
                             cache_dir=False if args.no_cache else None)

@@ -23,8 +23,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drumgen import audio
-    from drumgen.engine import Sound
+    from drumgen.engine.engine import Sound
+    from drumgen.io import audio
 
     engine, name = common.engine_for(args.model, args.checkpoints, args.device)
     corners = [args.a, args.b] + ([args.c, args.d] if args.c or args.d else [])

@@ -22,7 +22,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from drumgen import audio, loop
+    from drumgen import loop
+    from drumgen.io import audio
 
     x, rate = audio.read(args.file, max_seconds=loop.MAX_SECONDS)
     result = loop.analyse(x, rate, bpm=args.bpm, bars=args.bars, steps=args.steps, quantize=args.quantize)

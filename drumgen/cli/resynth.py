@@ -21,8 +21,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def audio_inputs(path: Path) -> list[Path]:
-    from drumgen.audio import AUDIO_EXTENSIONS
-    from drumgen.dataset import find_files
+    from drumgen.data.dataset import find_files
+    from drumgen.io.audio import AUDIO_EXTENSIONS
 
     if path.is_file():
         return [path]
@@ -32,7 +32,7 @@ def audio_inputs(path: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drumgen import audio
+    from drumgen.io import audio
 
     engine, name = common.engine_for(args.model, args.checkpoints, args.device)
     src = Path(args.input)

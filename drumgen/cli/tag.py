@@ -8,8 +8,7 @@ import csv
 import json
 import sys
 
-from drumgen.models.tagger import Config
-from drumgen.tagger import (
+from drumgen.engine.tagging import (
     DEFAULT_CHECKPOINT,
     TaggerError,
     folder_confidence,
@@ -20,6 +19,7 @@ from drumgen.tagger import (
     sort_into,
     tag_folder,
 )
+from drumgen.models.tagger import Config
 from drumgen.train.tagger import train_tagger
 
 PARSER = dict(help="label hits by class with the tagger, or train a tagger on your own tags")

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from drumgen import spectral
+from drumgen.dsp import spectral
 from drumgen.losses import MultiResolutionSTFTLoss
 from drumgen.models.base import BaseConfig, DrumModel
 
@@ -286,7 +286,7 @@ class Autoencoder(DrumModel):
         """audio [B, slice_length] -> posterior means [B, D*F + G] (deterministic)."""
         if x.shape[-1] != self.config.slice_length:
             raise ValueError(f"encode takes hits of {self.config.slice_length} samples; got {x.shape[-1]} "
-                             f"(prepare them with drumgen.audio.prepare)")
+                             f"(prepare them with drumgen.io.audio.prepare)")
         mu_t, _, mu_g, _ = self.encoder(x)
         return self.pack(mu_t, mu_g)
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from drumgen import spectral
+from drumgen.dsp import spectral
 from drumgen.models.base import DrumModel
 from drumgen.models.layers import WGANGP, GANConfig, LabelConcat, ProjectionHead
 

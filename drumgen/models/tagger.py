@@ -1,7 +1,7 @@
 """The drum tagger: a small CNN over log-mel spectrograms that names the class of a one-shot.
 
 Four 3x3 conv blocks (conv, batch norm, ReLU, 2x2 max-pool) then global average+max pooling over time and
-frequency, a 128-d penultimate layer (the features `drumgen.tagger.features` returns for metrics), and a linear
+frequency, a 128-d penultimate layer (the features `drumgen.engine.tagging.features` returns for metrics), and a linear
 classifier; with `segments_ms` set, a summary branch (band levels per time segment, loudness envelope) joins the
 pooled CNN features before the penultimate layer. About 140k parameters (~560 KB in float32) as shipped (2 s input). Built only from `Config`, which the checkpoint stores.
 
@@ -17,8 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from drumgen.labels import CLASSES
-from drumgen.metrics import mel_filterbank
+from drumgen.data.labels import CLASSES
+from drumgen.eval.metrics import mel_filterbank
 from drumgen.models.base import StoredConfig
 
 

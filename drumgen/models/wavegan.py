@@ -20,7 +20,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from drumgen import spectral
+from drumgen.dsp import spectral
 from drumgen.losses import MultiResolutionSTFTLoss
 from drumgen.models.base import DrumModel
 from drumgen.models.layers import WGANGP, GANConfig, LabelConcat, ProjectionHead

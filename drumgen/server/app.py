@@ -22,9 +22,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from drumgen import __version__, audio, checkpoint
-from drumgen.engine import Engine, EngineError, ModelNotFound
-from drumgen.kit import KitError
+from drumgen import __version__, checkpoint
+from drumgen.engine.engine import Engine, EngineError, ModelNotFound
+from drumgen.io import audio
+from drumgen.kit.export import KitError
 from drumgen.pattern import PatternError
 from drumgen.server import export, loop, midi, models, sounds, training, variations
 from drumgen.server.deps import Services
@@ -90,7 +91,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(engine: Engine, settings: Settings | None = None, midi_relay=None) -> FastAPI:
-    """The FastAPI app over `engine`. `midi_relay` (a drumgen.midi_input.MidiRelay or anything with receive(timeout),
+    """The FastAPI app over `engine`. `midi_relay` (a drumgen.io.midi_input.MidiRelay or anything with receive(timeout),
     close() and name) feeds /ws/midi."""
     settings = settings or Settings()
     jobs_dir = settings.jobs_dir or Path(tempfile.mkdtemp(prefix="drumgen-jobs-"))
@@ -133,7 +134,7 @@ def _open_midi(name: str | None):
     if not name:
         return None
     try:
-        from drumgen.midi_input import MidiRelay
+        from drumgen.io.midi_input import MidiRelay
 
         relay = MidiRelay.open(name)
     except Exception as e:  # no rtmidi, no ALSA, no such port: the drum machine works without it

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from drumgen import audio
+from drumgen.io import audio
 
 MEMORY_LIMIT = 2 << 30  # bytes of address space; numpy + libsndfile need about a quarter of it
 

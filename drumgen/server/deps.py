@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from drumgen.engine import Engine
+from drumgen.engine.engine import Engine
 from drumgen.server.inference import Inference
 from drumgen.server.settings import Settings
 

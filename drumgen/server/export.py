@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response
 
-from drumgen import kit, midi, variations
+from drumgen.engine import variations
+from drumgen.io import midi
+from drumgen.kit import export as kit
 from drumgen.server.deps import Svc
 from drumgen.server.schemas import KitIn, PatternIn
 from drumgen.server.uploads import safe_part
@@ -31,7 +33,7 @@ async def export_kit(body: KitIn, svc: Svc,
                      ) -> Response:
     """The kit as the user hears it: each pad's tune and decay are rendered into its WAV, volume and pan go into
     the SFZ and drumkit.xml, muted pads' notes leave the .mid (see the kit's README.txt). A pad's round robins
-    and velocity layers are made here from its sound, variation and seed (drumgen.variations.kit_takes)."""
+    and velocity layers are made here from its sound, variation and seed (drumgen.engine.variations.kit_takes)."""
     pattern = body.pattern.pattern() if body.pattern is not None else None
     pads = []
     for pad in body.pads:

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from drumgen import audio, pictures
-from drumgen.engine import Engine, EngineError, Sound
+from drumgen.engine.engine import Engine, EngineError, Sound
+from drumgen.eval import pictures
+from drumgen.io import audio
 from drumgen.server.settings import Settings
 
 log = logging.getLogger("drumgen.server")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgen import checkpoint
-from drumgen.engine import Engine
+from drumgen.engine.engine import Engine
 from drumgen.server.uploads import safe_part
 
 log = logging.getLogger("drumgen.server")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from drumgen import loop
-from drumgen.engine import Sound
+from drumgen.engine.engine import Sound
 from drumgen.server import uploads
 from drumgen.server.deps import Svc
 from drumgen.server.schemas import LoopOnset, LoopOut, LoopPad, SoundOut

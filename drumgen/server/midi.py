@@ -15,7 +15,7 @@ router = APIRouter(tags=["midi"])
 
 
 class MidiHub:
-    """Reads `relay.receive(timeout)` (a drumgen.midi_input.MidiRelay, or None) in a thread and hands each event to
+    """Reads `relay.receive(timeout)` (a drumgen.io.midi_input.MidiRelay, or None) in a thread and hands each event to
     every subscribed WebSocket's queue on the event loop."""
 
     def __init__(self, relay=None):

@@ -8,7 +8,7 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Path, Response, UploadFile
 
-from drumgen.engine import Sound
+from drumgen.engine.engine import Sound
 from drumgen.server import uploads
 from drumgen.server.deps import Svc
 from drumgen.server.schemas import (

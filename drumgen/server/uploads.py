@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from drumgen import audio, names
+from drumgen.io import audio, names
 from drumgen.server.settings import Settings
 
 WORKER = "drumgen.server.decode_worker"  # module run as `python -m WORKER`
@@ -60,7 +60,7 @@ async def decode_untrusted(data: bytes, settings: Settings) -> tuple[np.ndarray,
 
 
 def safe_part(name: str, fallback: str = "file", limit: int = 48) -> str:
-    """One path component made only of [A-Za-z0-9_-] (drumgen.names.safe_part: never '..', '/', a device name)."""
+    """One path component made only of [A-Za-z0-9_-] (drumgen.io.names.safe_part: never '..', '/', a device name)."""
     return names.safe_part(name, fallback, limit)
 
 

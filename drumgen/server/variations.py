@@ -1,4 +1,4 @@
-"""Round robins and velocity layers of a sound (drumgen.variations): what a pad plays on repeated and soft hits."""
+"""Round robins and velocity layers of a sound (drumgen.engine.variations): what a pad plays on repeated and soft hits."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 from fastapi import APIRouter
 
-from drumgen import variations
+from drumgen.engine import variations
 from drumgen.server.deps import Svc
 from drumgen.server.schemas import LayersIn, LayersOut, SoundOut, SoundsOut, VariationsIn
 

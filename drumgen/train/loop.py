@@ -30,8 +30,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from drumgen import audio, checkpoint, devices, pictures
-from drumgen.dataset import load_folder
+from drumgen import checkpoint, devices
+from drumgen.data.dataset import load_folder
+from drumgen.eval import pictures
+from drumgen.io import audio
 from drumgen.models import model_class
 from drumgen.train.options import (
     TrainingError,
@@ -214,7 +216,7 @@ class Run:
 
     def frechet(self) -> float:
         """Frechet distance between generated hits and the training hits (lower is better)."""
-        from drumgen import metrics
+        from drumgen.eval import metrics
 
         if self._reference is None:
             pick = np.random.default_rng(0).choice(len(self.data), min(len(self.data), 512), replace=False)

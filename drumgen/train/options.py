@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from drumgen import checkpoint
-from drumgen.dataset import Dataset
+from drumgen.data.dataset import Dataset
 from drumgen.models import model_class
 from drumgen.models.base import MAX_PRIOR_SIZE
 from drumgen.models.layers import LATENT_FIT_MAX_HITS

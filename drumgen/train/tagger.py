@@ -12,10 +12,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from drumgen import audio, synth
-from drumgen.labels import CLASSES
+from drumgen.data.labels import CLASSES
+from drumgen.dsp import synth
+from drumgen.engine.tagging import TaggerError, evaluate, prepare_input
+from drumgen.io import audio
 from drumgen.models.tagger import Config, Tagger
-from drumgen.tagger import TaggerError, evaluate, prepare_input
 
 
 def _speed(x: torch.Tensor, speed: float, t: int) -> torch.Tensor:

@@ -17,9 +17,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from drumgen import audio, checkpoint
-from drumgen.labels import CLASSES
-from drumgen.metrics import confusion_matrix
+from drumgen import checkpoint
+from drumgen.data.labels import CLASSES
+from drumgen.eval.metrics import confusion_matrix
+from drumgen.io import audio
 from drumgen.models.tagger import Tagger
 
 DEFAULT_CHECKPOINT = checkpoint.default_dir() / "tagger"  # the shipped one ($DRUMGEN_CHECKPOINTS holds)
@@ -114,12 +115,12 @@ def source_of(kit: dict) -> str:
 
 
 def evaluate_split(model: Tagger, corpus_dir: str | os.PathLike, split: str = "heldout") -> dict:
-    """Score a built corpus's split (drumgen.corpus) sliced every way: {"n", "accuracy", "balanced_accuracy",
+    """Score a built corpus's split (drumgen.data.corpus) sliced every way: {"n", "accuracy", "balanced_accuracy",
     "nll" (mean -log p of the true class: smoother than accuracy for choosing between runs on few hits),
     "per_class", "per_source", "per_kit" (each name -> [accuracy, hits]), "confusion" (rows true, columns
     predicted, in CLASSES order)}. A predicted tag outside CLASSES (a user's tagger) counts as wrong and is left
     out of the matrix."""
-    from drumgen import corpus
+    from drumgen.data import corpus
 
     cfg = model.config
     x, y, paths = corpus.load_split(corpus_dir, split, cfg.sample_rate, cfg.length)
@@ -146,7 +147,7 @@ def load_tagged_folder(root: str | os.PathLike, sample_rate: int, length: int) -
 
     Any tag names work ("dusty-kicks", "808", ...). Files directly in root have no tag and are left out.
     """
-    from drumgen.dataset import load_folder
+    from drumgen.data.dataset import load_folder
 
     data = load_folder(root, sample_rate, length)
     tags = [Path(item.path).parts[0] if len(Path(item.path).parts) > 1 else None for item in data.report.loaded]
@@ -162,7 +163,7 @@ def load_tagged_folder(root: str | os.PathLike, sample_rate: int, length: int) -
 def tag_folder(model: Tagger, root: str | os.PathLike) -> list[dict]:
     """Tag every hit below `root`: [{"path", "label", "confidence"}] (paths as given, sorted), plus unusable files
     with label None and their reason."""
-    from drumgen.dataset import load_folder
+    from drumgen.data.dataset import load_folder
 
     rate, length = model.config.sample_rate, model.config.length
     root = Path(root)

@@ -1,4 +1,4 @@
-"""The drum one-shots of Debian's `sonic-pi-samples` package as corpus kits (drumgen.corpus.Source).
+"""The drum one-shots of Debian's `sonic-pi-samples` package as corpus kits (drumgen.data.corpus.Source).
 
 Sonic Pi ships ~170 samples from freesound.org, each with its author and licence in Debian's copyright file. The
 class of each comes from SAMPLES, a table reviewed by hand (file -> class, or None with the reason it is left out):
@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from drumgen.corpus import Candidate, CorpusError, Kit, Source
+from drumgen.data.corpus import Candidate, CorpusError, Kit, Source
 
 SAMPLES_DIR = "/usr/share/sonic-pi/samples"
 COPYRIGHT = "/usr/share/doc/sonic-pi-samples/copyright"

@@ -2,12 +2,12 @@
 
 Sources (each gives kits of labelled one-shots with their licence and author):
     hydrogen    Debian's hydrogen-drumkits (this module: drumkit.xml instrument names -> class)
-    sonic-pi    Debian's sonic-pi-samples (drumgen.corpus_sonicpi: a reviewed table of file names)
-    soundfont   the General MIDI drum kits of a SoundFont (drumgen.corpus_soundfont: rendered, GM key map)
+    sonic-pi    Debian's sonic-pi-samples (drumgen.data.corpus_sonicpi: a reviewed table of file names)
+    soundfont   the General MIDI drum kits of a SoundFont (drumgen.data.corpus_soundfont: rendered, GM key map)
 
 Hydrogen: each kit folder holds a drumkit.xml that names its instruments ("Kick", "Hi Hat Closed", "Paiste Ride")
 and the sample files of each instrument's velocity layers. Instrument names are mapped to the seven classes with
-`drumgen.labels` (the file name is the fallback when the instrument name says nothing, e.g. "15"); hits whose
+`drumgen.data.labels` (the file name is the fallback when the instrument name says nothing, e.g. "15"); hits whose
 class cannot be told are reported and left out.
 
 Whole kits are held out for evaluation (and optionally set aside for validation), so the tagger and the Frechet
@@ -39,8 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-from drumgen import audio, metrics
-from drumgen.labels import CLASSES, label_from_name
+from drumgen.data.labels import CLASSES, label_from_name
+from drumgen.eval import metrics
+from drumgen.io import audio
 
 KITS_ROOT = "/usr/share/hydrogen/data/drumkits"
 DEBIAN_COPYRIGHT = "/usr/share/doc/hydrogen-drumkits/copyright"
@@ -202,7 +203,7 @@ def _place(src: Path, dst: Path, mode: str) -> None:
         dst.symlink_to(src)
     elif mode == "copy":
         shutil.copy2(src, dst)
-    else:  # "wav": decode with drumgen.audio and write a 44.1 kHz mono WAV
+    else:  # "wav": decode with drumgen.io.audio and write a 44.1 kHz mono WAV
         x, rate = audio.read(src)
         audio.write_wav(dst, x, rate)
 
@@ -456,7 +457,7 @@ def named_sources(source: str, soundfont: str | os.PathLike | None = None, kits_
                   samples_dir: str | os.PathLike | None = None) -> tuple[list[Source], tuple[str, ...], tuple[str, ...]]:
     """A source by its CLI name -> (sources, default held-out kits, default validation kits). "all": the Hydrogen
     kits (prefixed h2-), the Sonic Pi samples, and the GM kits of FluidR3_GM and TimGM6mb, in one corpus."""
-    from drumgen import corpus_sonicpi, corpus_soundfont  # they build on this module
+    from drumgen.data import corpus_sonicpi, corpus_soundfont  # they build on this module
 
     if source == "hydrogen":
         return [hydrogen_source(kits_root)], DEFAULT_HELDOUT, ()

@@ -43,9 +43,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from drumgen import audio, labels, names
-from drumgen.kit_hydrogen import drumkit_xml
-from drumgen.midi import pattern_to_midi
+from drumgen.data import labels
+from drumgen.io import audio, names
+from drumgen.io.midi import pattern_to_midi
+from drumgen.kit.hydrogen import drumkit_xml
 from drumgen.pads import note_name
 from drumgen.pattern import Pattern
 
@@ -107,7 +108,7 @@ def takes_of(p: KitPad) -> list[list[np.ndarray]]:
 
 
 def safe_name(s: object, default: str = "pad", max_length: int = NAME_LENGTH) -> str:
-    """A kit file-name part: drumgen.names.safe_part, lowercased (short names that sort in a sampler's browser);
+    """A kit file-name part: drumgen.io.names.safe_part, lowercased (short names that sort in a sampler's browser);
     `default` (then 'pad') when nothing is left."""
     return names.safe_part(s, names.safe_part(default, "pad", max_length, lower=True), max_length, lower=True)
 
@@ -127,7 +128,7 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 def display_name(s: object, default: str) -> str:
-    """A name fit for XML and text files (drumgen.names.display_text)."""
+    """A name fit for XML and text files (drumgen.io.names.display_text)."""
     return names.display_text(s, default)
 
 
@@ -407,7 +408,7 @@ def _takes_table(pads: list[KitPad], grids: list[list[list[str]]]) -> str:
     if not lines:
         return ""
     head = ["Velocity layers and round robins (v1 = softest; layers and takes made by the model, see "
-            "drumgen/variations.py):", "  played in turn on repeated notes (SFZ seq_position, Hydrogen ROUND_ROBIN),",
+            "drumgen/engine/variations.py):", "  played in turn on repeated notes (SFZ seq_position, Hydrogen ROUND_ROBIN),",
             "  the layer chosen by the note's velocity (SFZ lovel/hivel, Hydrogen layer min/max)."]
     return "\n".join(head + lines) + "\n"
 

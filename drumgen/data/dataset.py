@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from drumgen import audio
-from drumgen.labels import CLASSES, label_from_path
+from drumgen.data.labels import CLASSES, label_from_path
+from drumgen.io import audio
 
 CACHE_VERSION = 1
 SPLIT_MAX_SECONDS = 20 * 60  # a recording longer than this is refused even with --split

@@ -40,7 +40,7 @@ def invert(model, x: torch.Tensor, seconds: float = 2.0, candidates: int = 32, b
     """
     if x.dim() != 2 or x.shape[0] != 1 or x.shape[1] != model.config.slice_length:
         raise InversionError(f"invert takes one hit shaped [1, {model.config.slice_length}]; got {list(x.shape)} "
-                             f"(prepare it with drumgen.audio.prepare)")
+                             f"(prepare it with drumgen.io.audio.prepare)")
     if not torch.isfinite(x).all() or x.abs().max() < 1e-6:
         raise InversionError("the hit is silent or holds NaN samples; nothing to invert")
     deadline = time.monotonic() + seconds

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from drumgen.engine import Engine, EngineError, Sound
-from drumgen.kit import layer_velocity, velocity_ranges
+from drumgen.engine.engine import Engine, EngineError, Sound
+from drumgen.kit.export import layer_velocity, velocity_ranges
 
 MAX_TAKES = 8  # round robins per pad
 MAX_LAYERS = 4  # velocity layers per pad

@@ -19,8 +19,9 @@ import os
 import numpy as np
 import torch
 
-from drumgen import audio, mixing
-from drumgen.registry import EngineError, ModelNotFound, Registry  # noqa: F401  (the engine's errors)
+from drumgen.engine import mixing
+from drumgen.engine.registry import EngineError, ModelNotFound, Registry  # noqa: F401  (the engine's errors)
+from drumgen.io import audio
 
 
 @dataclasses.dataclass
@@ -56,7 +57,7 @@ class Sound:
 
 
 class Engine(Registry):
-    """The operations on the loaded models (drumgen.registry): generate, decode, encode, tag, morph.
+    """The operations on the loaded models (drumgen.engine.registry): generate, decode, encode, tag, morph.
     Thread-safe: one lock per model."""
 
     # -- generation ------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ class Engine(Registry):
                 with torch.no_grad():
                     z = model.encode(xt)
             else:
-                from drumgen import inversion
+                from drumgen.engine import inversion
 
                 y = self._label_tensor(name, [label]) if model.config.labels else None
                 z = inversion.invert(model, xt, label=None if y is None else y.to(self.device))
@@ -191,7 +192,7 @@ class Engine(Registry):
         tagger = self.tagger
         if tagger is None:
             return [None] * len(x)
-        from drumgen import tagger as tagging
+        from drumgen.engine import tagging
 
         with self._tagger_lock:
             return list(tagging.predict(tagger, x, sample_rate)[0])
@@ -200,7 +201,7 @@ class Engine(Registry):
         tagger = self.tagger
         if tagger is None:
             return allowed[0]
-        from drumgen import tagger as tagging
+        from drumgen.engine import tagging
 
         labels, probs = tagging.predict(tagger, x[None], sample_rate)
         order = np.argsort(-probs[0])

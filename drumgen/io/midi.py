@@ -1,4 +1,4 @@
-"""Patterns as MIDI files, and the General MIDI drum map (controller input: drumgen.midi_input).
+"""Patterns as MIDI files, and the General MIDI drum map (controller input: drumgen.io.midi_input).
 
 A Pattern is the sequencer's grid: `steps` 16th notes (one, two or four bars of 4/4) and, per track, a MIDI note and
 one velocity per step (0 = no hit). `pattern_to_midi` writes it as a type-1 Standard MIDI File that every DAW

@@ -1,4 +1,4 @@
-"""The General MIDI drum kits of a SoundFont as corpus kits (drumgen.corpus.Source): one rendered hit per key.
+"""The General MIDI drum kits of a SoundFont as corpus kits (drumgen.data.corpus.Source): one rendered hit per key.
 
 Every preset of bank 128 (Standard, Room, Power, Electronic, TR-808, Jazz, Brush, Orchestra, and their variants) is
 one kit. Each key of the GM percussion map is rendered with tinysoundfont (note-on, held 0.2 s, note-off, until the
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from drumgen import audio
-from drumgen.corpus import DUPLICATE_SIMILARITY, Candidate, CorpusError, Kit, Source, fingerprint
+from drumgen.data.corpus import DUPLICATE_SIMILARITY, Candidate, CorpusError, Kit, Source, fingerprint
+from drumgen.io import audio
 
 # The two SoundFonts `drumgen corpus all` reads: named one by one, never found by listing their folder (other
 # packages put SoundFonts there that are kept for evaluation).

@@ -19,8 +19,11 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
-from drumgen import audio, checkpoint, corpus, metrics
-from drumgen.dataset import find_files
+from drumgen import checkpoint
+from drumgen.data import corpus
+from drumgen.data.dataset import find_files
+from drumgen.eval import metrics
+from drumgen.io import audio
 
 EVAL_RATE = 44100
 EVAL_LENGTH = 44100  # the embedding looks at the first second
@@ -167,7 +170,7 @@ def evaluate_hits(x_gen: np.ndarray, sample_rate: int, stats: dict[str, np.ndarr
     if "train_emb" in stats:
         out["near_copy_rate"] = metrics.near_copy_rate(emb, stats["train_emb"], float(stats["train_threshold"][0]))
     if tagger is not None:
-        from drumgen.tagger import predict_proba
+        from drumgen.engine.tagging import predict_proba
 
         probs = predict_proba(tagger, x_gen, sample_rate)
         out["tagger"] = {"histogram": metrics.class_histogram(probs, tagger.labels),
@@ -189,7 +192,7 @@ def measure_model(checkpoint_dir: str | os.PathLike, stats: dict[str, np.ndarray
     With a tagger and a class-conditional model, `tagger_agreement` is the fraction of hits the tagger files
     under the class the model was asked for. Returns evaluate_hits' dict (plus tagger_agreement)."""
     from drumgen import checkpoint
-    from drumgen.engine import Engine
+    from drumgen.engine.engine import Engine
 
     try:
         engine, name = Engine.of(checkpoint_dir, tagger=False)
@@ -200,7 +203,7 @@ def measure_model(checkpoint_dir: str | os.PathLike, stats: dict[str, np.ndarray
     x = np.stack([s.audio for s in sounds])  # [n, T] at the model's rate
     result = evaluate_hits(x, model.config.sample_rate, stats, tagger)
     if tagger is not None and model.config.labels:
-        from drumgen.tagger import predict
+        from drumgen.engine.tagging import predict
 
         labels, _ = predict(tagger, x, model.config.sample_rate)
         asked = [s.label for s in sounds]
@@ -251,7 +254,7 @@ def resynth_errors(input_dir: str | os.PathLike, output_dir: str | os.PathLike) 
 
 def load_tagger(spec: str):
     """'default' (the shipped tagger, None when a fresh clone lacks it), 'none', or a checkpoint path."""
-    from drumgen import tagger
+    from drumgen.engine import tagging as tagger
 
     if spec == "none":
         return None

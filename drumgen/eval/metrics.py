@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from drumgen import audio
+from drumgen.io import audio
 
 EMBED_VERSION = 1  # bump when embed() changes: stored reference statistics then refuse to load
 EMBED_RATE = 22050  # drum timbre above 11 kHz matters little for telling sets apart; half the rate halves the cost

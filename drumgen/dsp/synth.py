@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drumgen.labels import CLASSES
+from drumgen.data.labels import CLASSES
 
 SAMPLE_RATE = 44100
 
@@ -123,7 +123,7 @@ def hit(kind: str, rng: np.random.Generator | int | None = None, sample_rate: in
 def write_folder(out: str | Path, per_class: int = 4, seed: int = 0, sample_rate: int = SAMPLE_RATE,
                  classes: tuple[str, ...] = CLASSES) -> list[Path]:
     """Write `per_class` hits of each class as WAVs into class folders (out/kick/kick_000.wav, ...)."""
-    from drumgen import audio
+    from drumgen.io import audio
 
     rng = np.random.default_rng(seed)
     paths = []

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from drumgen import spectral
+from drumgen.dsp import spectral
 
 
 def waveform_peaks(x: np.ndarray, buckets: int = 64) -> list[float]:
