@@ -50,7 +50,7 @@ import common  # noqa: E402
 
 from drumgen import checkpoint  # noqa: E402
 from drumgen.eval import evaluate  # noqa: E402
-from drumgen.io import audio  # noqa: E402
+from drumgen.io.files import atomic_write_bytes  # noqa: E402
 from drumgen.train import TrainOptions, train, trained_seconds  # noqa: E402
 
 DEFAULT_CORPUS = ROOT / "runs" / "corpus"
@@ -131,7 +131,7 @@ def load_scores(run_dir: Path) -> dict[str, Any]:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    audio.atomic_write_bytes(path, (json.dumps(doc, indent=1) + "\n").encode())
+    atomic_write_bytes(path, (json.dumps(doc, indent=1) + "\n").encode())
 
 
 def _reference(corpus_dir: Path) -> tuple[dict, Any]:
@@ -300,7 +300,7 @@ def report(names: list[str] | None, corpus_dir: Path, runs: Path, plot: Path, re
     headers, rows = report_rows(docs, floor)
     text = common.table(headers, rows)
     series = {d["name"]: [(m["minutes"], m["frechet"]) for m in d["marks"] if m.get("frechet")] for d in docs}
-    audio.atomic_write_bytes(plot, plot_png(series, floor.get("frechet")))
+    atomic_write_bytes(plot, plot_png(series, floor.get("frechet")))
     threads = sorted({d["threads"] for d in docs})
     notes = (f"Frechet distance to the held-out kits of {HITS} hits per checkpoint (the one the training loop kept, "
              f"best by its own measure; 'latest' = the weights at the mark; seed "

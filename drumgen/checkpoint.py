@@ -23,7 +23,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from drumgen.io.audio import atomic_write_bytes
+from drumgen.io.files import atomic_write_bytes
 from drumgen.models import model_class
 
 FORMAT = "drumgen-1"

@@ -32,6 +32,7 @@ import numpy as np
 
 from drumgen.eval import metrics
 from drumgen.io import audio, names
+from drumgen.io.files import atomic_write_bytes
 from drumgen.pads import GM_DRUMS
 from drumgen.pattern import Pattern, Track
 
@@ -537,7 +538,7 @@ def write(result: LoopResult, out: str | os.PathLike, stem: str = "loop") -> dic
         audio.write_wav(out / name, p.audio, result.sample_rate)
         entry["file"] = name
     (out / "pattern.json").write_text(json.dumps(result.pattern.to_dict(), indent=1))
-    audio.atomic_write_bytes(out / f"{stem}.mid", pattern_to_midi(result.pattern))
+    atomic_write_bytes(out / f"{stem}.mid", pattern_to_midi(result.pattern))
     report["files"] = {"pattern": "pattern.json", "midi": f"{stem}.mid", "report": "report.json"}
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report

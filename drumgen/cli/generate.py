@@ -24,6 +24,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from drumgen.io import audio
+    from drumgen.io.files import atomic_write_bytes
 
     engine, name = common.engine_for(args.model, args.checkpoints, args.device)
     sounds = engine.sample(name, args.n, seed=args.seed, label=args.label)
@@ -33,6 +34,6 @@ def run(args: argparse.Namespace) -> int:
         fname = f"{i:03d}_{s.label or name}.wav"
         audio.write_wav(out / fname, s.audio, s.sample_rate, bits=args.bits)
         listing.append({"file": fname, "model": name, "seed": s.seed, "label": s.label, "latent": s.latent.tolist()})
-    audio.atomic_write_bytes(out / "sounds.json", json.dumps(listing, indent=1).encode())
+    atomic_write_bytes(out / "sounds.json", json.dumps(listing, indent=1).encode())
     print(f"wrote {len(sounds)} hits to {out} (44.1 kHz {args.bits}-bit WAV; latents in sounds.json)")
     return 0

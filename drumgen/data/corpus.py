@@ -42,6 +42,7 @@ import numpy as np
 from drumgen.data.labels import CLASSES, label_from_name
 from drumgen.eval import metrics
 from drumgen.io import audio
+from drumgen.io.files import atomic_write_bytes
 
 KITS_ROOT = "/usr/share/hydrogen/data/drumkits"
 DEBIAN_COPYRIGHT = "/usr/share/doc/hydrogen-drumkits/copyright"
@@ -490,8 +491,8 @@ def _write_index(out: Path, hits: list[Hit], manifest: dict) -> None:
             buf = io.StringIO()
             csv.writer(buf).writerows([("path", "label"), *rows])
             (out / split).mkdir(parents=True, exist_ok=True)
-            audio.atomic_write_bytes(out / split / "labels.csv", buf.getvalue().encode())
-    audio.atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=1).encode())
+            atomic_write_bytes(out / split / "labels.csv", buf.getvalue().encode())
+    atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=1).encode())
 
 
 def format_stats(manifest: dict) -> str:

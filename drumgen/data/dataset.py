@@ -21,6 +21,7 @@ import numpy as np
 
 from drumgen.data.labels import CLASSES, label_from_path
 from drumgen.io import audio
+from drumgen.io.files import atomic_write_bytes
 
 CACHE_VERSION = 1
 SPLIT_MAX_SECONDS = 20 * 60  # a recording longer than this is refused even with --split
@@ -168,7 +169,7 @@ def _cached_prepare(path: Path, rel: str, sample_rate: int, length: int, split: 
             os.replace(tmp, data_path)
         facts = [{"suffix": m.path[len(rel):], "seconds": m.seconds, "sample_rate": m.sample_rate,
                   "channels": m.channels} for m, _ in loaded]
-        audio.atomic_write_bytes(meta_path, json.dumps({
+        atomic_write_bytes(meta_path, json.dumps({
             "loaded": facts, "skipped": [{"reason": s.reason, "detail": s.detail} for s in skipped]}).encode())
     except OSError:
         pass  # a read-only cache only costs speed

@@ -14,13 +14,14 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 import soxr
+
+from drumgen.io.files import atomic_write_bytes
 
 OUTPUT_RATE = 44100
 AUDIO_EXTENSIONS = {".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".mp3"}
@@ -288,34 +289,3 @@ def _subtype(bits: int) -> str:
     if bits not in subtypes:
         raise ValueError(f"bits must be 16, 24 or 32; got {bits}")
     return subtypes[bits]
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write a file so that a reader sees the old version or the new one, never a half-written file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            # mkstemp makes the file private (0600); a WAV, kit or checkpoint gets the mode a new file would get
-            if hasattr(os, "fchmod"):  # not on Windows, where mkstemp files are not private anyway
-                os.fchmod(f.fileno(), 0o666 & ~_umask())
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    """The process umask, read without changing it (os.umask can only be read by setting it, which races with
-    other threads creating files)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022

@@ -34,6 +34,7 @@ from drumgen import checkpoint, devices
 from drumgen.data.dataset import load_folder
 from drumgen.eval import pictures
 from drumgen.io import audio
+from drumgen.io.files import atomic_write_bytes
 from drumgen.models import model_class
 from drumgen.train.options import (
     TrainingError,
@@ -232,7 +233,7 @@ class Run:
         folder = self.out / "previews" / f"step_{self.step:07d}"
         x = self.generate(self.preview_z, self.preview_y)
         paths = [str(audio.write_wav(folder / f"{i}.wav", hit, self.cfg.sample_rate)) for i, hit in enumerate(x)]
-        audio.atomic_write_bytes(folder / "spectrograms.png", pictures.spectrogram_grid_png(x, self.cfg.sample_rate))
+        atomic_write_bytes(folder / "spectrograms.png", pictures.spectrogram_grid_png(x, self.cfg.sample_rate))
         return paths
 
     def summary(self) -> dict[str, Any]:
