@@ -3,7 +3,7 @@
     python benchmarks/autoencoder_bench.py --model CKPT [--data DIR] [--gan CKPT] [--threads 1]
 
 For every hit in --data (default: synthesized hits of every class, a seed no training run here uses) it reports,
-at the model's rate, the mean log-spectral distance (dB, drumgen.losses.log_spectral_distance_db) and spectral
+at the model's rate, the mean log-spectral distance (dB, drumgen.dsp.spectral.log_spectral_distance_db) and spectral
 convergence of
   - the model's re-synthesis (encode -> decode, or GAN inversion for decode-only models),
   - the input low-passed at 4 kHz (what the autoencoder must beat),
@@ -33,7 +33,10 @@ from drumgen import checkpoint  # noqa: E402
 from drumgen.data.dataset import find_files  # noqa: E402
 from drumgen.data.labels import label_from_path  # noqa: E402
 from drumgen.dsp import synth  # noqa: E402
-from drumgen.dsp.spectral import magnitude  # noqa: E402
+from drumgen.dsp.spectral import (
+    log_spectral_distance_db,  # noqa: E402
+    magnitude,  # noqa: E402
+)
 from drumgen.engine import (  # noqa: E402
     Engine,
     Sound,
@@ -41,7 +44,6 @@ from drumgen.engine import (  # noqa: E402
 )
 from drumgen.eval import metrics  # noqa: E402
 from drumgen.io import audio  # noqa: E402
-from drumgen.losses import log_spectral_distance_db  # noqa: E402
 
 
 def spectral_convergence(x: torch.Tensor, y: torch.Tensor, fft_sizes=(2048, 512, 128)) -> torch.Tensor:

@@ -14,7 +14,7 @@
    both rise from soft to hard. A class's d is kept only where that share is at least --keep; the other
    classes keep their measured level and take the fallback's low-pass (drumgen.engine.variations). The table shows
    the check again on what was kept.
-3. Measure: per class, the mean multi-resolution log-spectral distance (drumgen.losses.log_spectral_distance_db,
+3. Measure: per class, the mean multi-resolution log-spectral distance (drumgen.dsp.spectral.log_spectral_distance_db,
    dB) between consecutive takes: a pad's generated round robins (variations at --amount) and its generated
    velocity layers, against the consecutive recorded layers of the same instruments in the train kits; every hit
    prepared the same way (audio.prepare at the model's rate and slice length: peak-normalised).
@@ -39,12 +39,12 @@ from common import record, table  # noqa: E402
 
 from drumgen.data import corpus  # noqa: E402
 from drumgen.data.labels import CLASSES  # noqa: E402
+from drumgen.dsp.spectral import log_spectral_distance_db  # noqa: E402
 from drumgen.engine import (
     Engine,  # noqa: E402
     variations,  # noqa: E402
 )
 from drumgen.io import audio  # noqa: E402
-from drumgen.losses import log_spectral_distance_db  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -246,7 +246,7 @@ def main() -> None:
     headers = ["class", "real instruments", "real pairs", "real consecutive layers (dB)",
                f"generated round robins, amount {args.amount:g} (dB)", "generated layers (dB)",
                "layers rising (RMS and centroid)", "soft timbre", "level drop (dB, velocity 1 -> 0)"]
-    notes = ("Distances: mean multi-resolution log-spectral distance (drumgen.losses.log_spectral_distance_db) "
+    notes = ("Distances: mean multi-resolution log-spectral distance (drumgen.dsp.spectral.log_spectral_distance_db) "
              "between consecutive takes, peak-normalised at the model's rate. Real: consecutive recorded velocity "
              "layers of one instrument (hydrogen-drumkits train kits; they are what these kits have as takes). "
              f"Generated: {args.per_class} hits per class, each with {args.takes - 1} variations (round robins) "

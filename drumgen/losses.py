@@ -32,22 +32,6 @@ class MultiResolutionSTFTLoss(nn.Module):
         return total / len(self.fft_sizes)
 
 
-def log_spectral_distance_db(x: torch.Tensor, y: torch.Tensor, fft_sizes: tuple[int, ...] = (2048, 512, 128),
-                             floor_db: float = -80.0) -> torch.Tensor:
-    """Mean absolute difference of dB magnitudes over several STFT sizes, per item: [B, T] x2 -> [B].
-
-    Both magnitudes are floored `floor_db` below the louder signal's peak so that silence does not dominate.
-    """
-    out = []
-    for n_fft in fft_sizes:
-        mx = 20 * torch.log10(spectral.magnitude(x, n_fft) + 1e-9)
-        my = 20 * torch.log10(spectral.magnitude(y, n_fft) + 1e-9)
-        top = torch.maximum(mx.amax(dim=(1, 2)), my.amax(dim=(1, 2)))[:, None, None]
-        mx, my = mx.clamp_min(top + floor_db), my.clamp_min(top + floor_db)
-        out.append((mx - my).abs().mean(dim=(1, 2)))
-    return torch.stack(out).mean(0)
-
-
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, *cond) -> torch.Tensor:
     """WGAN-GP: E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates x_hat between real and fake.
 

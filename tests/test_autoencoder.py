@@ -14,9 +14,10 @@ from torch import nn
 from drumgen import checkpoint
 from drumgen.cli import main
 from drumgen.dsp import synth
+from drumgen.dsp.spectral import log_spectral_distance_db
 from drumgen.engine import Engine, Sound, inversion
 from drumgen.io import audio
-from drumgen.losses import MultiResolutionSTFTLoss, log_spectral_distance_db
+from drumgen.losses import MultiResolutionSTFTLoss
 from drumgen.models import base
 from drumgen.models.autoencoder import PRESETS, Autoencoder, Config
 from drumgen.models.base import BaseConfig, DrumModel, bank_noise

@@ -16,9 +16,9 @@ import torch
 from safetensors.torch import save_file
 
 from drumgen.dsp import synth
+from drumgen.dsp.spectral import log_spectral_distance_db
 from drumgen.engine import Engine, EngineError, Sound, variations
 from drumgen.io import audio
-from drumgen.losses import log_spectral_distance_db
 from drumgen.testing import make_tiny_checkpoints, tiny_kinds
 
 LABELS = ("kick", "snare")

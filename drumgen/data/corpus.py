@@ -38,9 +38,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from drumgen.data.labels import CLASSES, label_from_name
-from drumgen.eval import metrics
+from drumgen.dsp import spectral
 from drumgen.io import audio
 from drumgen.io.files import atomic_write_bytes
 
@@ -281,7 +282,7 @@ def build_hydrogen_corpus(out_dir: str | os.PathLike, kits_root: str | os.PathLi
 FINGERPRINT_RATE = 22050
 FINGERPRINT_SECONDS = 0.5
 _FP_FFT, _FP_HOP, _FP_MELS, _FP_FLOOR_DB = 1024, 256, 40, -80.0
-_FP_BANK = metrics.mel_filterbank(FINGERPRINT_RATE, _FP_FFT, _FP_MELS, 30.0, FINGERPRINT_RATE / 2)
+_FP_BANK = spectral.mel_filterbank(FINGERPRINT_RATE, _FP_FFT, _FP_MELS, 30.0).numpy()
 
 
 def fingerprint(x: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -292,8 +293,8 @@ def fingerprint(x: np.ndarray, sample_rate: int) -> np.ndarray:
     x = x.mean(axis=1) if x.ndim == 2 else x
     n = int(FINGERPRINT_SECONDS * FINGERPRINT_RATE)
     x = audio.prepare(x, sample_rate, FINGERPRINT_RATE, n)
-    frames = np.lib.stride_tricks.sliding_window_view(np.pad(x, (0, _FP_FFT)), _FP_FFT)[::_FP_HOP][: n // _FP_HOP]
-    power = np.abs(np.fft.rfft(frames * np.hanning(_FP_FFT), axis=-1)) ** 2
+    padded = torch.from_numpy(np.pad(x, (0, _FP_FFT)).astype(np.float32))[None]
+    power = spectral.power(padded, _FP_FFT, _FP_HOP, center=False)[0, :, : n // _FP_HOP].T.numpy()  # [frames, K]
     db = 10 * np.log10(power @ _FP_BANK.T + 1e-10)
     v = np.maximum(db - db.max(), _FP_FLOOR_DB).ravel()
     v = v - v.mean()

@@ -1,6 +1,9 @@
-"""Short-time Fourier transforms, log-magnitude and mel spectrograms, and Griffin-Lim phase reconstruction (torch).
+"""The one home of short-time Fourier transforms: STFT, log-magnitude and mel spectrograms, the mel filterbank,
+the multi-resolution dB distance, and Griffin-Lim phase reconstruction (torch).
 
-All functions take audio as [B, T] float tensors and use a periodic Hann window; `hop` defaults to n_fft // 4.
+Models, the tagger, the measures (drumgen.eval.metrics) and the corpus fingerprints all go through these, so a
+"spectrogram" means one thing everywhere. All functions take audio as [B, T] float tensors (float32 or float64)
+and use a periodic Hann window; `hop` defaults to n_fft // 4.
 """
 
 from __future__ import annotations
@@ -16,11 +19,20 @@ def _window(n_fft: int, device: str, dtype: torch.dtype) -> torch.Tensor:
     return torch.hann_window(n_fft, periodic=True, device=device, dtype=dtype)
 
 
-def stft(x: torch.Tensor, n_fft: int, hop: int | None = None, center: bool = True) -> torch.Tensor:
-    """[B, T] -> complex [B, n_fft // 2 + 1, frames]."""
+def stft(x: torch.Tensor, n_fft: int, hop: int | None = None, center: bool = True,
+         pad_mode: str = "reflect") -> torch.Tensor:
+    """[B, T] -> complex [B, n_fft // 2 + 1, frames]. With `center`, frame k is centred on sample k * hop and the
+    ends are padded by `pad_mode` ("reflect", or "constant" for zeros); without, frame k starts there."""
     hop = hop or n_fft // 4
     w = _window(n_fft, str(x.device), x.dtype)
-    return torch.stft(x, n_fft, hop, window=w, center=center, return_complex=True)
+    return torch.stft(x, n_fft, hop, window=w, center=center, pad_mode=pad_mode, return_complex=True)
+
+
+def power(x: torch.Tensor, n_fft: int, hop: int | None = None, center: bool = True,
+          pad_mode: str = "reflect") -> torch.Tensor:
+    """[B, T] -> [B, F, frames] power |X|^2."""
+    spec = stft(x, n_fft, hop, center, pad_mode)
+    return spec.real**2 + spec.imag**2
 
 
 def istft(spec: torch.Tensor, n_fft: int, hop: int | None = None, length: int | None = None) -> torch.Tensor:
@@ -45,8 +57,12 @@ def hz_to_mel(f: float | torch.Tensor):
 
 
 @functools.lru_cache(maxsize=16)
-def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, fmin: float = 20.0, fmax: float | None = None) -> torch.Tensor:
-    """Triangular HTK-mel filters, [n_mels, n_fft // 2 + 1], each filter's area normalised to 1."""
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 20.0,
+                   fmax: float | None = None) -> torch.Tensor:
+    """Triangular filters [n_mels, n_fft // 2 + 1], equally spaced on the HTK mel scale from fmin to fmax
+    (default: Nyquist), each summing to 1, so a band's value is the mean power of its bins and bands of different
+    widths sit on one dB scale. A band narrower than one bin takes its nearest bin. Treat the result as read-only
+    (it is cached)."""
     fmax = fmax or sample_rate / 2
     mels = torch.linspace(float(hz_to_mel(float(fmin))), float(hz_to_mel(float(fmax))), n_mels + 2)
     hz = 700.0 * (10 ** (mels / 2595.0) - 1)
@@ -55,15 +71,37 @@ def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, fmin: float = 20.0
     up = (freqs[None] - lower) / (center - lower).clamp_min(1e-6)
     down = (upper - freqs[None]) / (upper - center).clamp_min(1e-6)
     fb = torch.clamp(torch.minimum(up, down), min=0.0)
+    empty = fb.sum(dim=1) == 0
+    if empty.any():
+        nearest = (freqs[None] - center[empty]).abs().argmin(dim=1)
+        fb[empty.nonzero()[:, 0], nearest] = 1.0
     return fb / fb.sum(dim=1, keepdim=True).clamp_min(1e-9)
 
 
 def log_mel(x: torch.Tensor, sample_rate: int, n_fft: int = 1024, hop: int | None = None, n_mels: int = 64,
             eps: float = 1e-5) -> torch.Tensor:
     """[B, T] -> [B, n_mels, frames] log mel energies."""
-    fb = mel_filterbank(n_mels, n_fft, sample_rate).to(x.device, x.dtype)
-    power = magnitude(x, n_fft, hop) ** 2
-    return torch.log(torch.einsum("mf,bft->bmt", fb, power) + eps)
+    fb = mel_filterbank(sample_rate, n_fft, n_mels).to(x.device, x.dtype)
+    p = magnitude(x, n_fft, hop) ** 2
+    return torch.log(torch.einsum("mf,bft->bmt", fb, p) + eps)
+
+
+def log_spectral_distance_db(x: torch.Tensor, y: torch.Tensor, fft_sizes: tuple[int, ...] = (2048, 512, 128),
+                             floor_db: float = -80.0, pad_mode: str = "reflect") -> torch.Tensor:
+    """Mean absolute difference of dB magnitudes over several STFT sizes, per item: [B, T] x2 -> [B].
+
+    Both magnitudes are floored `floor_db` below the louder signal's peak so that inaudible bins do not dominate.
+    0 for identical signals. The one dB distance of drumgen: training's re-synthesis measure, the benchmarks' and
+    drumgen.eval.metrics.resynthesis_error.
+    """
+    out = []
+    for n_fft in fft_sizes:
+        mx = 20 * torch.log10(stft(x, n_fft, pad_mode=pad_mode).abs() + 1e-9)
+        my = 20 * torch.log10(stft(y, n_fft, pad_mode=pad_mode).abs() + 1e-9)
+        top = torch.maximum(mx.amax(dim=(1, 2)), my.amax(dim=(1, 2)))[:, None, None]
+        mx, my = mx.clamp_min(top + floor_db), my.clamp_min(top + floor_db)
+        out.append((mx - my).abs().mean(dim=(1, 2)))
+    return torch.stack(out).mean(0)
 
 
 def griffin_lim(mag: torch.Tensor, n_fft: int, hop: int | None = None, iters: int = 16, length: int | None = None,

@@ -19,7 +19,9 @@ embedding differs.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
+from drumgen.dsp import spectral
 from drumgen.io import audio
 
 EMBED_VERSION = 1  # bump when embed() changes: stored reference statistics then refuse to load
@@ -35,44 +37,15 @@ FLOOR_DB = -100.0
 EPS = 1e-10
 
 
-def _mel(f: np.ndarray) -> np.ndarray:
-    return 2595.0 * np.log10(1.0 + f / 700.0)
-
-
-def mel_filterbank(sample_rate: int = EMBED_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
-                    fmin: float = FMIN, fmax: float = FMAX) -> np.ndarray:
-    """Triangular filters [n_mels, n_fft // 2 + 1], equally spaced on the mel scale, each summing to 1.
-
-    Area-normalised so that a band's value is the mean power of its bins: bands of different widths then sit on
-    the same dB scale.
-    """
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    edges_mel = np.linspace(_mel(np.array(fmin)), _mel(np.array(fmax)), n_mels + 2)
-    edges = 700.0 * (10 ** (edges_mel / 2595.0) - 1.0)
-    fb = np.zeros((n_mels, freqs.shape[0]))
-    for m in range(n_mels):
-        lo, mid, hi = edges[m], edges[m + 1], edges[m + 2]
-        up = (freqs - lo) / max(mid - lo, EPS)
-        down = (hi - freqs) / max(hi - mid, EPS)
-        fb[m] = np.clip(np.minimum(up, down), 0.0, None)
-        if fb[m].sum() == 0:  # a band narrower than one bin: take the nearest bin
-            fb[m, np.argmin(np.abs(freqs - mid))] = 1.0
-        fb[m] /= fb[m].sum()
-    return fb.astype(np.float32)
-
-
-_FB = mel_filterbank()
+_FB = spectral.mel_filterbank(EMBED_RATE, N_FFT, N_MELS, FMIN, FMAX).numpy()
 _FREQS = np.fft.rfftfreq(N_FFT, 1.0 / EMBED_RATE).astype(np.float32)
-_WINDOW = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
 
 
 def _power_frames(x: np.ndarray) -> np.ndarray:
     """[B, N_FRAMES * HOP] -> power spectrogram [B, N_FRAMES, N_FFT // 2 + 1] (frames start at 0, not centred)."""
-    padded = np.pad(x, ((0, 0), (0, N_FFT)))
-    idx = np.arange(N_FRAMES)[:, None] * HOP + np.arange(N_FFT)[None, :]
-    frames = padded[:, idx] * _WINDOW  # [B, F, N_FFT]
-    spec = np.fft.rfft(frames, axis=-1)
-    return (spec.real**2 + spec.imag**2).astype(np.float32) / (N_FFT / 4)
+    padded = torch.from_numpy(np.ascontiguousarray(np.pad(x, ((0, 0), (0, N_FFT))), dtype=np.float32))
+    p = spectral.power(padded, N_FFT, HOP, center=False)[..., :N_FRAMES]  # [B, K, F]
+    return p.transpose(1, 2).numpy() / (N_FFT / 4)
 
 
 def _db(p: np.ndarray) -> np.ndarray:
@@ -277,35 +250,24 @@ def near_copy_rate(emb_gen: np.ndarray, emb_train: np.ndarray, threshold: float 
 RESOLUTIONS = (2048, 512, 128)  # FFT sizes; hop is a quarter of each
 
 
-def _stft_mag(x: np.ndarray, n_fft: int) -> np.ndarray:
-    """[T] -> magnitude [frames, n_fft // 2 + 1] (Hann window, hop n_fft / 4, zero-padded ends)."""
-    hop = n_fft // 4
-    x = np.pad(np.asarray(x, np.float64), (n_fft // 2, n_fft // 2))
-    n = max(1, 1 + (x.shape[0] - n_fft) // hop)
-    x = np.pad(x, (0, max(0, (n - 1) * hop + n_fft - x.shape[0])))
-    idx = np.arange(n)[:, None] * hop + np.arange(n_fft)[None, :]
-    return np.abs(np.fft.rfft(x[idx] * np.hanning(n_fft + 1)[:-1], axis=-1))
-
-
 def resynthesis_error(x: np.ndarray, y: np.ndarray, floor_db: float = -80.0) -> dict[str, float]:
     """Multi-resolution STFT error of y (re-synthesis) against x (input), both [T] at the same rate.
 
-    Returns {"log_mag_db": mean |20 log10 |X| - 20 log10 |Y|| in dB, each clamped below at `floor_db` relative to
-    x's peak magnitude so inaudible bins do not dominate, "spectral_convergence": || |X| - |Y| ||_F / || |X| ||_F},
-    both averaged over FFT sizes 2048, 512 and 128. The shorter signal is zero-padded. 0 for identical signals.
+    Returns {"log_mag_db": drumgen.dsp.spectral.log_spectral_distance_db over FFT sizes 2048, 512 and 128 (dB
+    magnitudes floored `floor_db` below the louder signal's peak, so inaudible bins do not dominate),
+    "spectral_convergence": || |X| - |Y| ||_F / || |X| ||_F averaged over the same sizes}. The shorter signal is
+    zero-padded. 0 for identical signals. Computed in float64.
     """
     x, y = np.asarray(x, np.float64).reshape(-1), np.asarray(y, np.float64).reshape(-1)
-    n = max(x.shape[0], y.shape[0])
-    x, y = np.pad(x, (0, n - x.shape[0])), np.pad(y, (0, n - y.shape[0]))
-    log_err, sc = [], []
+    n = max(x.shape[0], y.shape[0], max(RESOLUTIONS))
+    tx = torch.from_numpy(np.pad(x, (0, n - x.shape[0])))[None]
+    ty = torch.from_numpy(np.pad(y, (0, n - y.shape[0])))[None]
+    log_mag = float(spectral.log_spectral_distance_db(tx, ty, RESOLUTIONS, floor_db)[0])
+    sc = []
     for n_fft in RESOLUTIONS:
-        mx, my = _stft_mag(x, n_fft), _stft_mag(y, n_fft)
-        ref = max(float(mx.max()), 1e-12)
-        dx = np.maximum(20 * np.log10(mx / ref + 1e-12), floor_db)
-        dy = np.maximum(20 * np.log10(my / ref + 1e-12), floor_db)
-        log_err.append(float(np.abs(dx - dy).mean()))
-        sc.append(float(np.linalg.norm(mx - my) / max(np.linalg.norm(mx), 1e-12)))
-    return {"log_mag_db": float(np.mean(log_err)), "spectral_convergence": float(np.mean(sc))}
+        mx, my = spectral.magnitude(tx, n_fft), spectral.magnitude(ty, n_fft)
+        sc.append(float(torch.linalg.norm(mx - my) / torch.linalg.norm(mx).clamp_min(1e-12)))
+    return {"log_mag_db": log_mag, "spectral_convergence": float(np.mean(sc))}
 
 
 # ---------------------------------------------------------------------------------------------------------------

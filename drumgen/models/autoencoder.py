@@ -165,7 +165,7 @@ class Decoder(nn.Module):
         spec = spectral.stft(noise, n_fft, self.hop)
         spec = spec / spectral.istft(spec, n_fft, self.hop, c.slice_length).pow(2).mean().sqrt()  # gain 1 -> RMS 1
         self.register_buffer("noise_spec", spec[0], persistent=False)  # complex [n_fft/2+1, T/hop + 1]
-        fb = spectral.mel_filterbank(c.noise_bands, n_fft, c.sample_rate, 20.0)  # [bands, bins]
+        fb = spectral.mel_filterbank(c.sample_rate, n_fft, c.noise_bands, 20.0)  # [bands, bins]
         interp = fb.T / fb.T.sum(1, keepdim=True).clamp_min(1e-9)
         self.register_buffer("band_to_bin", interp.clone(), persistent=False)  # [bins, bands]
 

@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from drumgen.data.labels import CLASSES
-from drumgen.eval.metrics import mel_filterbank
+from drumgen.dsp import spectral
 from drumgen.models.base import StoredConfig
 
 
@@ -63,10 +63,9 @@ class Tagger(nn.Module):
     def __init__(self, config: Config):
         super().__init__()
         self.config = config
-        fb = mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.sample_rate / 2)
+        fb = spectral.mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin)
         # Derived from the config, not learned: kept out of the state dict (persistent=False).
-        self.register_buffer("fb", torch.from_numpy(fb), persistent=False)
-        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        self.register_buffer("fb", fb.clone(), persistent=False)
         chans = [1, *config.channels]
         self.blocks = nn.Sequential(*[Block(a, b) for a, b in zip(chans[:-1], chans[1:], strict=True)])
         n_stats = len(config.segments_ms) * config.n_mels + config.envelope_points
@@ -85,8 +84,7 @@ class Tagger(nn.Module):
         x = x[:, : c.length]
         x = F.pad(x, (0, c.length - x.shape[1]))
         x = x / x.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)  # level-invariant: tags ignore loudness
-        spec = torch.stft(x, c.n_fft, c.hop, window=self.window, center=True, return_complex=True)
-        power = spec.real**2 + spec.imag**2  # [B, K, F]
+        power = spectral.power(x, c.n_fft, c.hop)  # [B, K, F]
         mel = torch.einsum("mk,bkf->bmf", self.fb, power) / (c.n_fft / 4)
         return ((10 * torch.log10(mel + 1e-10)).clamp_min(-100.0) + 50.0).div(20.0).unsqueeze(1)
 

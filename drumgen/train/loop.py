@@ -202,7 +202,7 @@ class Run:
     @torch.no_grad()
     def resynthesis_error(self) -> float:
         """Mean multi-resolution log-spectral distance (dB) of encode -> decode over 32 fixed training hits."""
-        from drumgen.losses import log_spectral_distance_db
+        from drumgen.dsp.spectral import log_spectral_distance_db
 
         pick = np.random.default_rng(0).choice(len(self.data), min(len(self.data), 32), replace=False)
         x = torch.from_numpy(self.data.x[pick]).to(self.device)
