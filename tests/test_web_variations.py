@@ -91,6 +91,21 @@ def test_page_makes_plays_and_restores_takes(browser, server, size):
     layer_buffers = page.evaluate("drumgen.engine.takes[0].layers.length")
     assert layer_buffers == 2
 
+    # "Takes" auditions the whole set: each layer soft to hard, its round robins in turn
+    page.wait_for_timeout(500)  # let a second, debounced makeTakes (one per changed count) land first
+    page.evaluate("""() => { window.__aud = []; window.__pick = drumgen.engine.pick;
+      const pick = drumgen.engine.pick.bind(drumgen.engine);
+      drumgen.engine.pick = (pad, velocity) => { const got = pick(pad, velocity);
+        const layer = drumgen.engine.takes[pad].layers.find(l => l.gain === got.gain);
+        window.__aud.push({ velocity, gain: got.gain, take: layer.buffers.indexOf(got.buffer) });
+        return got; }; }""")
+    page.get_by_role("button", name="Audition pad 1's takes, soft to hard").click()
+    page.wait_for_function("window.__aud.length >= 6")
+    heard = page.evaluate("() => { drumgen.engine.pick = window.__pick; return window.__aud; }")
+    assert [a["take"] for a in heard] == [0, 1, 2, 0, 1, 2], heard
+    assert heard[0]["gain"] < heard[3]["gain"] == 1 and heard[2]["velocity"] < heard[3]["velocity"], heard
+    assert "2 layer(s) x 3 round robin(s)" in page.locator("#status").inner_text()
+
     # Web MIDI: plain hits (velocity 100) turn through the soft layer, accents (127) play the loud one
     if size[0] < 700:
         page.get_by_role("button", name="Pad 1 settings").click()  # fold the pad's settings away again

@@ -148,6 +148,24 @@ export class AudioEngine {
     return src;
   }
 
+  /**
+   * Audition a pad's whole set: every velocity layer soft to hard, each layer's round robins in turn, `gap`
+   * seconds apart from `when`, through the pad's strip as the sequencer plays them.
+   * @returns {number} hits scheduled (0: the pad has no sound yet)
+   */
+  auditionTakes(pad, when = this.ctx.currentTime, gap = 0.3) {
+    if (!this.buffers[pad]) return 0;
+    const t = this.takes[pad];
+    if (!t) { this.trigger(pad, when, 1); return 1; }
+    let k = 0;
+    t.layers.forEach((layer, j) => {
+      const [lo, hi] = t.ranges[j];
+      t.next[j] = 0; // from the first take, so the set sounds in its order
+      for (let r = 0; r < layer.buffers.length; r++) this.trigger(pad, when + gap * k++, Math.round((lo + hi) / 2) / 127);
+    });
+    return k;
+  }
+
   /** Play a buffer that is on no pad (a morph or training preview) straight into the master bus. */
   preview(buffer, when = this.ctx.currentTime) {
     const src = this.ctx.createBufferSource();

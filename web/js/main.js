@@ -89,6 +89,17 @@ function hit(i, velocity = 1) {
   views[i].flash();
 }
 
+/** Play pad i's round robins and velocity layers one after another, soft to hard. */
+function auditionTakes(i) {
+  if (ctx.state !== "running") ctx.resume();
+  const t = engine.takes[i];
+  const n = engine.auditionTakes(i, ctx.currentTime + 0.02);
+  if (!n) { info(`Pad ${i + 1} has no sound yet.`); return; }
+  views[i].flash();
+  info(t ? `Pad ${i + 1}: ${t.layers.length} layer(s) x ${t.layers[0].buffers.length} round robin(s), soft to hard.`
+    : `Pad ${i + 1} has one take: set its round robins or layers to make more.`);
+}
+
 async function audition(soundOrUrl) {
   if (ctx.state !== "running") await ctx.resume();
   const buffer = typeof soundOrUrl === "string"
@@ -288,6 +299,7 @@ const padHandlers = {
   }),
   learn: (i) => guard(() => midi.learn(i)),
   note: (i, note) => setNote(i, note),
+  audition: (i) => auditionTakes(i),
 };
 table.forEach((_, i) => views.push(new PadView($("pads"), i, padHandlers)));
 // Pads whose slots are the hats share a choke group: the closed hat cuts the open hat.

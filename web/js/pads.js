@@ -56,7 +56,7 @@ export class PadView {
    * @param {HTMLElement} parent
    * @param {number} i pad index
    * @param {object} on callbacks: hit(i), newSound(i, sameClass), lock(i), setting(i, changes), ab(i),
-   *   saveWav(i), file(i, File), dropSound(i, id), learn(i), note(i, note)
+   *   saveWav(i), file(i, File), dropSound(i, id), learn(i), note(i, note), audition(i)
    */
   constructor(parent, i, on) {
     this.i = i;
@@ -92,6 +92,7 @@ export class PadView {
       tool("New", `New sound for pad ${n}`, () => on.newSound(i, false)),
       tool("Like", `New sound of the same class for pad ${n}`, () => on.newSound(i, true)),
       this.lockBtn, this.muteBtn, this.soloBtn, this.abBtn,
+      tool("Takes", `Audition pad ${n}'s takes, soft to hard`, () => on.audition(i)),
       tool("WAV", `Save WAV pad ${n}`, () => on.saveWav(i)),
       el("label", { class: "tool file", title: "Re-synthesize an audio file on this pad" }, "File", this.file),
       this.learnBtn);
