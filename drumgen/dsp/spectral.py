@@ -64,9 +64,11 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 20.0
     widths sit on one dB scale. A band narrower than one bin takes its nearest bin. Treat the result as read-only
     (it is cached)."""
     fmax = fmax or sample_rate / 2
-    mels = torch.linspace(float(hz_to_mel(float(fmin))), float(hz_to_mel(float(fmax))), n_mels + 2)
+    # Always on the CPU, whatever the default device: models build on 'meta' to check a checkpoint's shapes, and
+    # a cached meta filterbank would then reach the real build.
+    mels = torch.linspace(float(hz_to_mel(float(fmin))), float(hz_to_mel(float(fmax))), n_mels + 2, device="cpu")
     hz = 700.0 * (10 ** (mels / 2595.0) - 1)
-    freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1, device="cpu")
     lower, center, upper = hz[:-2, None], hz[1:-1, None], hz[2:, None]
     up = (freqs[None] - lower) / (center - lower).clamp_min(1e-6)
     down = (upper - freqs[None]) / (upper - center).clamp_min(1e-6)
