@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from drumgen.data import corpus
+from drumgen.data import corpus, corpus_hydrogen
 from drumgen.data.labels import CLASSES
 from drumgen.dsp import synth
 from drumgen.eval import evaluate
@@ -52,7 +52,7 @@ def main() -> int:
     args = p.parse_args()
     torch.set_num_threads(1)
     if not (Path(args.corpus) / "manifest.json").is_file():
-        corpus.build_hydrogen_corpus(args.corpus)
+        corpus_hydrogen.build_hydrogen_corpus(args.corpus)
     x_ref, _, _ = corpus.load_split(args.corpus, "heldout", SR, SR)
     x_train, _, _ = corpus.load_split(args.corpus, "train", SR, SR)
     stats = evaluate.reference_stats(x_ref, SR, x_train)

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from drumgen.cli import corpus as corpus_verb
-from drumgen.data import corpus, corpus_sonicpi, corpus_soundfont
+from drumgen.data import corpus, corpus_hydrogen, corpus_sonicpi, corpus_soundfont
 from drumgen.data.labels import CLASSES
 from drumgen.dsp import synth
 from drumgen.eval import evaluate
@@ -58,7 +58,7 @@ def kits(tmp_path):
 
 
 def test_build_labels_from_instrument_names_and_splits(tmp_path, kits):
-    m = corpus.build_hydrogen_corpus(tmp_path / "out", kits, heldout=("Electro",), copyright_file=tmp_path / "none")
+    m = corpus_hydrogen.build_hydrogen_corpus(tmp_path / "out", kits, heldout=("Electro",), copyright_file=tmp_path / "none")
     by_kit = {k["name"]: k for k in m["kits"]}
     acoustic, electro = by_kit["Acoustic"], by_kit["Electro"]
     # "Kick" wins over the file name tom-0105.wav; the hand drum is perc, not a kick.
@@ -76,20 +76,20 @@ def test_build_labels_from_instrument_names_and_splits(tmp_path, kits):
 
 
 def test_copy_mode_and_errors(tmp_path, kits):
-    m = corpus.build_hydrogen_corpus(tmp_path / "out", kits, heldout=(), mode="wav", copyright_file=tmp_path / "x")
+    m = corpus_hydrogen.build_hydrogen_corpus(tmp_path / "out", kits, heldout=(), mode="wav", copyright_file=tmp_path / "x")
     first = tmp_path / "out" / m["hits"][0]["path"]
     assert first.is_file() and not first.is_symlink()
     with pytest.raises(corpus.CorpusError, match="not found"):
-        corpus.build_hydrogen_corpus(tmp_path / "o2", kits, heldout=("Nope",))
+        corpus_hydrogen.build_hydrogen_corpus(tmp_path / "o2", kits, heldout=("Nope",))
     with pytest.raises(corpus.CorpusError, match="no drumkit.xml"):
-        corpus.build_hydrogen_corpus(tmp_path / "o3", tmp_path / "empty")
+        corpus_hydrogen.build_hydrogen_corpus(tmp_path / "o3", tmp_path / "empty")
 
 
 def test_debian_copyright_parsing(tmp_path):
     f = tmp_path / "copyright"
     f.write_text("Format: x\n\nFiles:\n drumkits/Gimme?A?Hand?1.0.h2drumkit\n drumkits/B.h2drumkit\n"
                  "Copyright: G\nLicense: GPL-2\n\nFiles: drumkits/C.h2drumkit\nLicense: CC0\n")
-    assert corpus.debian_licenses(f) == {"Gimme A Hand 1.0": "GPL-2", "B": "GPL-2", "C": "CC0"}
+    assert corpus_hydrogen.debian_licenses(f) == {"Gimme A Hand 1.0": "GPL-2", "B": "GPL-2", "C": "CC0"}
 
 
 def test_cmd_corpus_writes_stats(tmp_path, kits, capsys):
@@ -109,17 +109,17 @@ def test_evaluation_kits_are_never_read(tmp_path, kits, monkeypatch):
     package's own kits are taken."""
     write_kit(kits, "GMRockKit", [("Kick", [("k.wav", "kick")])])
     write_kit(kits, "TR808EmulationKit", [("Snare", [("s.wav", "snare")])])
-    m = corpus.build_hydrogen_corpus(tmp_path / "out", kits, heldout=("Electro",), copyright_file=tmp_path / "none")
+    m = corpus_hydrogen.build_hydrogen_corpus(tmp_path / "out", kits, heldout=("Electro",), copyright_file=tmp_path / "none")
     assert {k["name"] for k in m["kits"]} == {"Acoustic", "Electro"}
     assert set(m["left_out"]) == {"GMRockKit", "TR808EmulationKit"}
     assert not any("GMRock" in h["source"] or "TR808" in h["source"] for h in m["hits"])
     assert "left out GMRockKit" in corpus.format_stats(m)
     # the Debian folder: only the package's kits (here none of the fake ones is)
-    monkeypatch.setattr(corpus, "KITS_ROOT", str(kits))
-    keep, left_out = corpus._kit_folders(kits)
+    monkeypatch.setattr(corpus_hydrogen, "KITS_ROOT", str(kits))
+    keep, left_out = corpus_hydrogen._kit_folders(kits)
     assert keep == [] and left_out["Acoustic"] == "not a kit of the hydrogen-drumkits package"
-    monkeypatch.setattr(corpus, "HYDROGEN_DRUMKITS", ("Acoustic",))
-    keep, left_out = corpus._kit_folders(kits)
+    monkeypatch.setattr(corpus_hydrogen, "HYDROGEN_DRUMKITS", ("Acoustic",))
+    keep, left_out = corpus_hydrogen._kit_folders(kits)
     assert [k.name for k in keep] == ["Acoustic"] and set(left_out) == {"Electro", "GMRockKit", "TR808EmulationKit"}
 
 
@@ -267,22 +267,22 @@ def test_near_duplicates_stay_on_one_side(tmp_path):
 
 
 def test_splits_validation_and_errors(tmp_path, kits):
-    m = corpus.build_hydrogen_corpus(tmp_path / "out", kits, heldout=("Electro",), validation=("Acoustic",),
+    m = corpus_hydrogen.build_hydrogen_corpus(tmp_path / "out", kits, heldout=("Electro",), validation=("Acoustic",),
                                      copyright_file=tmp_path / "none")
     assert set(m["totals"]) == {"train", "validation", "heldout"} and m["validation"] == ["Acoustic"]
     assert (tmp_path / "out" / "validation" / "labels.csv").is_file()
     x, y, _ = corpus.load_split(tmp_path / "out", "validation", 22050, 11025)
     assert len(y) == 4
     with pytest.raises(corpus.CorpusError, match="both held out and for validation"):
-        corpus.build_hydrogen_corpus(tmp_path / "o2", kits, heldout=("Electro",), validation=("Electro",))
+        corpus_hydrogen.build_hydrogen_corpus(tmp_path / "o2", kits, heldout=("Electro",), validation=("Electro",))
 
 
 def test_cmd_corpus_sources(tmp_path, kits, monkeypatch, capsys):
     """`drumgen corpus all` puts the three sources in one corpus, kits named by source."""
     monkeypatch.setattr(corpus_soundfont, "FontRenderer", FakeRenderer)
     monkeypatch.setattr(corpus_soundfont, "GM_KEYS", {k: corpus_soundfont.GM_KEYS[k] for k in (36, 38, 42)})
-    monkeypatch.setattr(corpus, "DEFAULT_HELDOUT", ("Electro",))
-    monkeypatch.setattr(corpus, "DEFAULT_VALIDATION", ())
+    monkeypatch.setattr(corpus_hydrogen, "DEFAULT_HELDOUT", ("Electro",))
+    monkeypatch.setattr(corpus_hydrogen, "DEFAULT_VALIDATION", ())
     monkeypatch.setattr(corpus_sonicpi, "COPYRIGHT", str(tmp_path / "none"))
     for name in ("FluidR3_GM.sf2", "TimGM6mb.sf2"):
         (tmp_path / name).write_bytes(b"RIFF")

@@ -13,15 +13,9 @@ import pytest
 import soundfile as sf
 
 from drumgen.dsp import synth
-from drumgen.kit.export import (
-    KitError,
-    KitPad,
-    export_kit,
-    hat_role,
-    prepare_one_shot,
-    safe_name,
-    unique_names,
-)
+from drumgen.kit.export import KitError, export_kit, safe_name, unique_names
+from drumgen.kit.one_shots import prepare_one_shot
+from drumgen.kit.pad import KitPad, hat_role
 from drumgen.pads import DEFAULT_PADS
 from drumgen.pattern import Pattern
 

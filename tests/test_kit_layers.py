@@ -13,7 +13,8 @@ import mido
 import numpy as np
 import pytest
 
-from drumgen.kit.export import KitPad, export_kit, velocity_ranges
+from drumgen.kit.export import export_kit
+from drumgen.kit.pad import KitPad, velocity_ranges
 from tests.test_kit_players import (
     NS,
     RATE,

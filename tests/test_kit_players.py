@@ -25,7 +25,8 @@ import soundfile as sf
 
 from drumgen.dsp import synth
 from drumgen.io.midi import TICKS_PER_BEAT
-from drumgen.kit.export import KitPad, export_kit
+from drumgen.kit.export import export_kit
+from drumgen.kit.pad import KitPad
 from drumgen.pattern import Pattern
 
 SCHEMA = Path("/usr/share/hydrogen/data/xsd/drumkit.xsd")

@@ -12,6 +12,8 @@ from drumgen import loop
 from drumgen.cli import main
 from drumgen.dsp import synth
 from drumgen.io import audio
+from drumgen.loop.files import render
+from drumgen.loop.grid import grid_time
 from drumgen.pattern import Pattern
 
 SR = synth.SAMPLE_RATE
@@ -37,9 +39,9 @@ def groove(bpm: float, swing: float, seed: int, bars: int = 2, jitter_ms: float 
         if s == 16 * bars - 2:
             hits.append(("tom", 0.9))
         for c, g in hits:
-            t = max(0.0, loop.grid_time(s, bpm, swing) + rng.normal(0, jitter_ms / 1000))
+            t = max(0.0, grid_time(s, bpm, swing) + rng.normal(0, jitter_ms / 1000))
             truth.append((t, c, g, s))
-    x = loop.render(kit, [(t, c, g) for t, c, g, _ in truth], 16 * bars * 15 / bpm, SR)
+    x = render(kit, [(t, c, g) for t, c, g, _ in truth], 16 * bars * 15 / bpm, SR)
     return x, truth
 
 
@@ -93,7 +95,7 @@ def test_tempo_onsets_steps_classes(results, bpm):
 
 @pytest.mark.parametrize("bpm", [c[0] for c in CASES])
 def test_tempo_is_found_at_every_tempo(results, bpm):
-    """No tempo given: the beat tracker's octave and 3:2 errors are corrected (drumgen.loop._choose_tempo)."""
+    """No tempo given: the beat tracker's octave and 3:2 errors are corrected (drumgen.loop.grid.choose_tempo)."""
     assert abs(results[bpm][0].bpm - bpm) <= 1.0, results[bpm][0].bpm
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from drumgen.data import corpus
+from drumgen.data import corpus_hydrogen
 from drumgen.data.labels import CLASSES
 from drumgen.dsp import synth
 from drumgen.io import audio
@@ -46,7 +46,7 @@ def fake_kits(root: Path) -> Path:
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
     recipes = load_recipes()
-    corpus.build_hydrogen_corpus(tmp_path / "corpus", fake_kits(tmp_path / "kits"), heldout=("Held",),
+    corpus_hydrogen.build_hydrogen_corpus(tmp_path / "corpus", fake_kits(tmp_path / "kits"), heldout=("Held",),
                                  copyright_file=tmp_path / "none")
     recipes.register("tiny-test", kind="wavegan", preset="tiny", eval_every=10_000, preview_every=10_000,
                      about="test only")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from drumgen.kit.export import velocity_ranges
+from drumgen.kit.pad import velocity_ranges
 from tests import web_helpers as web
 
 browser, page, server = web.browser, web.page, web.server  # the fixtures

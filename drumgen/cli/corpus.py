@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from drumgen.data import corpus
+from drumgen.data import corpus, corpus_hydrogen
 from drumgen.eval.evaluate import EVAL_LENGTH, EVAL_RATE, reference_stats, save_reference_stats
 
 PARSER = dict(help="build a training corpus from installed drum kits")
@@ -20,7 +20,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
                         "and TimGM6mb)")
     p.add_argument("file", nargs="?", metavar="FILE", help="the SoundFont (.sf2/.sf3), for `soundfont`")
     p.add_argument("--out", required=True, metavar="DIR", help="corpus folder to write")
-    p.add_argument("--kits-root", default=corpus.KITS_ROOT, help="folder of Hydrogen kits")
+    p.add_argument("--kits-root", default=corpus_hydrogen.KITS_ROOT, help="folder of Hydrogen kits")
     p.add_argument("--samples-dir", default=None, metavar="DIR",
                    help="folder of Sonic Pi samples (default: Debian's /usr/share/sonic-pi/samples)")
     p.add_argument("--heldout", nargs="*", default=None, metavar="KIT",

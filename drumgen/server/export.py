@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response
 
+from drumgen import kit
 from drumgen.engine import variations
 from drumgen.io import midi
-from drumgen.kit import export as kit
 from drumgen.server.deps import Svc
 from drumgen.server.schemas import KitIn, PatternIn
 from drumgen.server.uploads import safe_part

@@ -6,7 +6,7 @@
 //                                                                     \-> reverb send -> convolver -> master
 //
 // A pad with round robins and velocity layers (setTakes) picks its layer by the hit's velocity, with the same
-// bounds as the exported kit (drumgen.kit.export.velocity_ranges: the hardest layer answers 101..127, the sequencer's
+// bounds as the exported kit (drumgen.kit.pad.velocity_ranges: the hardest layer answers 101..127, the sequencer's
 // accents), and turns through that layer's takes on every hit. A layer plays at its gain, through its one-pole
 // low-pass when it has one (drumgen.engine.variations: the same filter in the kit's WAVs).
 
@@ -24,7 +24,7 @@ export function impulseResponse(ctx, seconds = 2.2, decay = 3.5) {
 export const DEFAULT_PAD = { volume: 0.8, pan: 0, tune: 0, decay: 1, mute: false, solo: false, choke: 0,
   roundRobin: 1, velocityLayers: 1, variation: 0.3, variationSeed: 0 };
 
-/** [lo, hi] MIDI velocities of each of k layers, soft to hard: drumgen.kit.export.velocity_ranges in JS. */
+/** [lo, hi] MIDI velocities of each of k layers, soft to hard: drumgen.kit.pad.velocity_ranges in JS. */
 export function velocityRanges(k) {
   if (k <= 1) return [[0, 127]];
   const tops = Array.from({ length: k - 1 }, (_, j) => Math.floor((100 * (j + 1)) / (k - 1))).concat([127]);
