@@ -6,11 +6,11 @@
         --kit runs/corpus/heldout/HardElectro1 --noise 0.2,1,1.5,2
 
 A model fine-tuned on a kit of a few dozen hits stores one latent per hit and samples blends of neighbouring ones
-(DrumModel.sample_stored). With so few, the blend of two lands next to one of them: a near-copy of the user's own
-hit. models/base.py raises the noise for small banks (the config's prior_small_bank_noise of the class spread at
-32 latents or fewer); this measures the trade that sets it: at each noise, 250 hits against the kit (Frechet distance, diversity
-ratio, near-copy rate against the kit's own hits), the same measure as finetune.py. Prints a table and appends it
-to RESULTS.md.
+(models/prior.py). With so few, the blend of two lands next to one of them: a near-copy of the user's own hit. The
+sampler raises the noise for small banks (the config's prior_small_bank_noise of the class spread at 32 latents or
+fewer); this measures the trade that sets it. Each noise is given to the measured copy's config (nothing global
+changes): 250 hits against the kit (Frechet distance, diversity ratio, near-copy rate against the kit's own hits),
+the same measure as finetune.py. Prints a table and appends it to RESULTS.md.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from finetune import measure, one_kit
 from drumgen import checkpoint
 from drumgen.data.dataset import load_folder
 from drumgen.eval import evaluate
-from drumgen.models import base
+from drumgen.models.prior import bank_noise
 
 
 def main() -> None:
@@ -47,14 +47,14 @@ def main() -> None:
             shutil.rmtree(kit_dir, ignore_errors=True)
     stats = evaluate.reference_stats(kit.x, evaluate.EVAL_RATE, x_train=kit.x)
     model = checkpoint.load(args.model)
-    count = int(getattr(model, "prior_count", 0))
+    count = model.prior.stored if getattr(model, "prior", None) is not None else 0
     if not count:
         raise SystemExit(f"{args.model} has no stored latents: nothing to blend (fine-tune it on a kit first)")
     shipped, rows = model.config.prior_small_bank_noise, []
-    for v in noises:  # the config's knob, set on each measured copy: nothing global changes
+    for v in noises:  # the config's knob, given to each measured copy: nothing global changes
         r = measure(args.model, stats, small_bank_noise=v)
         mark = " (shipped)" if v == shipped else ""
-        rows.append([f"{base.bank_noise(model.config.prior_noise, count, v):g}{mark}", r["frechet"],
+        rows.append([f"{bank_noise(model.config.prior_noise, count, v):g}{mark}", r["frechet"],
                      r["diversity_ratio"], r.get("near_copy_rate")])
         print(f"noise {v:g} done", flush=True)
     text = table(["noise (x class spread)", "Frechet to kit", "diversity ratio", "near-copy rate"], rows)

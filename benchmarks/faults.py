@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from drumgen import checkpoint  # noqa: E402
 from drumgen.dsp import synth  # noqa: E402
 from drumgen.models import model_class  # noqa: E402
+from drumgen.train import steps  # noqa: E402
 
 
 def start(data: Path, out: Path, steps: int, save_every: float, resume: bool) -> tuple[subprocess.Popen, list[str]]:
@@ -60,7 +61,7 @@ def saved_step(out: Path) -> int:
         return 0
     kind, config = checkpoint.read_train_state_config(out)
     model = model_class(kind)(model_class(kind).Config.from_dict(config))
-    return checkpoint.load_train_state(out, model, model.make_optimizers())[0]
+    return checkpoint.load_train_state(out, model, steps.make_optimizers(model))[0]
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ make a 30-hit kit).
 Measures 250 generated hits of the base model and of the fine-tuned one against the kit (Frechet distance of
 drumgen.eval.metrics.embed, diversity ratio, near-copy rate against the kit's own hits, which are the fine-tune's
 training data), prints a table and appends it to RESULTS.md. The fine-tune is `drumgen train --init BASE` (for a
-GAN on a kit this small, a latent fit: models/layers.py). A middle row shows the base model with only its latent
+GAN on a kit this small, a latent fit: drumgen/train/steps.py). A middle row shows the base model with only its latent
 prior moved to the kit, no training: for an autoencoder the encoded latents of the kit's hits, for a GAN each hit's
 nearest of 128 prior samples (where the latent fit starts). It tells how much of the gain needs no training.
 """
@@ -32,7 +32,7 @@ from drumgen import checkpoint
 from drumgen.data.dataset import find_files, load_folder
 from drumgen.engine import Engine
 from drumgen.eval import evaluate
-from drumgen.train import TrainOptions, train
+from drumgen.train import TrainOptions, steps, train
 
 N = 250
 
@@ -56,12 +56,12 @@ def refit_prior(base: Path, kit_dir: Path, out: Path, stats: dict) -> dict | Non
     labels = model.config.labels
     y = np.array([labels.index(n) if n in labels else -1 for n in names]) if labels else None
     if model.can_encode:
-        model.fit_latent_prior(kit.x, y)
+        steps.fit_latent_prior(model, kit.x, y)
     else:  # a GAN: each hit's best prior sample, as a latent fit starts (hits of other classes left out)
         keep = np.ones(len(kit.x), bool) if y is None else y >= 0
-        if not hasattr(model, "start_latent_fit") or keep.sum() > model.config.prior_size:
+        if model.kind not in steps.GANS or keep.sum() > model.config.prior_size:
             return None
-        model.start_latent_fit(kit.x[keep], None if y is None else y[keep], torch.Generator().manual_seed(0))
+        steps.start_latent_fit(model, kit.x[keep], None if y is None else y[keep], torch.Generator().manual_seed(0))
     checkpoint.save(model, out, model.summary)
     try:
         return measure(out, stats)

@@ -32,6 +32,7 @@ from drumgen import checkpoint  # noqa: E402
 from drumgen.dsp import spectral, synth  # noqa: E402
 from drumgen.io import audio  # noqa: E402
 from drumgen.models import model_class  # noqa: E402
+from drumgen.train import steps  # noqa: E402
 
 KINDS = ("wavegan", "specgan")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -79,17 +80,17 @@ def build(kind: str, preset: str):
 def bench_training(model, x: np.ndarray, quick: bool) -> tuple[tuple[float, float], tuple[float, float]]:
     """(wall, cpu) seconds of a critic-only step and of a critic + generator step, medians."""
     cfg = model.config
-    opt = model.make_optimizers()
+    opt = steps.make_optimizers(model)
     batch = torch.from_numpy(x[np.arange(cfg.batch_size) % len(x)])
     model.train()
     d_times, g_times = [], []
     cycles = 1 if quick else 3
-    steps = [0, cfg.n_critic - 1] if quick else list(range(cfg.n_critic * cycles))
+    timed_steps = [0, cfg.n_critic - 1] if quick else list(range(cfg.n_critic * cycles))
     if not quick:
-        model.train_step(batch, None, opt, 0)  # warm-up
-    for step in steps:
+        steps.train_step(model, batch, None, opt, 0)  # warm-up
+    for step in timed_steps:
         c = Clock()
-        model.train_step(batch, None, opt, step)
+        steps.train_step(model, batch, None, opt, step)
         (g_times if (step + 1) % cfg.n_critic == 0 else d_times).append(c.stop())
     return median2(d_times), median2(g_times)
 

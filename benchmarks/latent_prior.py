@@ -7,7 +7,8 @@ checkpoint and scored exactly as the default checkpoints are (drumgen.eval.evalu
 the Engine, classes drawn per seed as the app draws them, against the corpus's held-out kits), next to the real
 floor (250 real train-kit hits measured the same way):
 
-  - gaussian: one Gaussian fitted to every training latent during training (the prior before the stored one);
+  - N(0, 1): no stored latents (what a model without them samples; the Gaussian fitted to every training latent,
+    the prior before the stored one, is no longer kept by the model);
   - stored blend: the default (drumgen/models/autoencoder.py): a random training latent of the asked class
     blended with one of its nearest same-class neighbours, plus noise (prior_noise of the class's spread);
   - stored blend without noise, and with more noise;
@@ -33,14 +34,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import record, table  # noqa: E402
 
 from drumgen import checkpoint  # noqa: E402
-from drumgen.data import corpus  # noqa: E402
+from drumgen.data import corpus, corpus_hydrogen  # noqa: E402
 from drumgen.data.labels import CLASSES  # noqa: E402
 from drumgen.eval import evaluate  # noqa: E402
+from drumgen.train import steps  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-# name -> config changes on top of the model's own; None: no stored latents (the fitted Gaussian)
+# name -> config changes on top of the model's own; None: no stored latents (N(0, 1))
 VARIANTS: dict[str, dict | None] = {
-    "gaussian (one, all classes)": None,
+    "N(0, 1) (no stored latents)": None,
     "stored blend (default)": {},
     "stored blend, no noise": {"prior_noise": 0.0},
     "stored blend, noise 0.5": {"prior_noise": 0.5},
@@ -52,9 +54,9 @@ def variant_checkpoint(model, changes: dict | None, x, y, out: Path) -> Path:
     """Save `model` with the prior a variant describes into out/ and return it."""
     model.config = dataclasses.replace(model.config, **(changes or {}))
     if changes is None:
-        model.prior_count.zero_()
+        model.prior.count.zero_()
     else:
-        model.fit_latent_prior(x, y if model.config.labels else None)
+        steps.fit_latent_prior(model, x, y if model.config.labels else None)
     checkpoint.save(model, out, model.summary)
     return out
 
@@ -67,7 +69,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if not (args.corpus / "manifest.json").exists():
-        corpus.build_hydrogen_corpus(args.corpus)
+        corpus_hydrogen.build_hydrogen_corpus(args.corpus)
     stats, _ = evaluate.resolve_reference(str(args.corpus))
     tagger = checkpoint.load(ROOT / "checkpoints" / "tagger")
     base = checkpoint.load(args.model)

@@ -51,7 +51,7 @@ import common  # noqa: E402
 from drumgen import checkpoint  # noqa: E402
 from drumgen.eval import evaluate  # noqa: E402
 from drumgen.io.files import atomic_write_bytes  # noqa: E402
-from drumgen.train import TrainOptions, train, trained_seconds  # noqa: E402
+from drumgen.train import TrainOptions, steps, train, trained_seconds  # noqa: E402
 
 DEFAULT_CORPUS = ROOT / "runs" / "corpus"
 DEFAULT_RUNS = ROOT / "runs" / "recipes"
@@ -234,7 +234,7 @@ def save_latest(train_dir: Path, target: Path) -> int:
     """Write the run's current weights (from its resume state) as a servable checkpoint; returns their step."""
     kind, config = checkpoint.read_train_state_config(train_dir)
     model = checkpoint.build(kind, config)
-    step, extra, _ = checkpoint.load_train_state(train_dir, model, model.make_optimizers())
+    step, extra, _ = checkpoint.load_train_state(train_dir, model, steps.make_optimizers(model))
     checkpoint.save(model, target, {"steps": step, "seconds": extra.get("seconds"), "note": "latest weights"})
     return step
 

@@ -7,12 +7,16 @@ states and the step; its metadata holds the non-tensor parts as JSON.
 
 Nothing is ever unpickled: safetensors holds only tensors and strings. Every write goes to a temporary file that
 is renamed into place, so a crash or a full disk leaves the previous checkpoint intact.
+
+Files written by an older drumgen load: `_upgrade` renames the tensors that have moved since (RENAMED) and leaves
+out those no model keeps any more (RETIRED), in both files, in that one place.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -30,6 +34,13 @@ FORMAT = "drumgen-1"
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "train_state.safetensors"
 CARD_FILE = "README.md"
+# Tensor names an older drumgen wrote -> today's: the stored-latent bank became its own module (models/prior.py).
+RENAMED = {"prior_latents": "prior.latents", "prior_labels": "prior.labels", "prior_count": "prior.count"}
+# Tensors of a kind that no model keeps any more, ignored on load: the autoencoder's running latent mean and
+# second moment, the Gaussian it sampled from before the stored-latent bank.
+RETIRED = {"autoencoder": ("latent_mean", "latent_moment", "latent_updates")}
+
+log = logging.getLogger(__name__)
 
 
 class CheckpointError(ValueError):
@@ -190,6 +201,14 @@ def _parse_meta(meta: dict[str, str], path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} has damaged metadata: {e}") from None
 
 
+def _upgrade(kind: str, tensors: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tensor]:
+    """A file's model tensors under today's names: RENAMED ones renamed, RETIRED ones left out."""
+    retired = [k for k in tensors if k in RETIRED.get(kind, ())]
+    if retired:
+        log.debug("%s: ignoring %s (no longer used by a %s)", path, ", ".join(retired), kind)
+    return {RENAMED.get(k, k): v for k, v in tensors.items() if k not in retired}
+
+
 def build(kind: str, config: dict[str, Any]):
     """A fresh model of `kind` from a stored config dict (unknown keys ignored, missing keys defaulted)."""
     cls = model_class(kind)
@@ -204,6 +223,7 @@ def load(directory: str | os.PathLike, checkpoints_dir: str | os.PathLike | None
     path = directory / MODEL_FILE
     meta, tensors = _read(path)
     info = _parse_meta(meta, path)
+    tensors = _upgrade(info["kind"], tensors, path)
     model = _build_checked(info["kind"], info["config"], tensors, path, serving=True)
     _load_tensors(model, tensors, path, serving=True)
     model.to(device).eval()
@@ -325,7 +345,7 @@ def read_train_state_config(directory: str | os.PathLike) -> tuple[str, dict[str
         raise CheckpointError(f"{path} has damaged metadata: {e}") from None
     if not isinstance(kind, str) or not isinstance(config, dict):
         raise CheckpointError(f"{path} has damaged metadata: kind {kind!r}, config of type {type(config).__name__}")
-    model = {k[6:]: v for k, v in tensors.items() if k.startswith("model/")}
+    model = _upgrade(kind, {k[6:]: v for k, v in tensors.items() if k.startswith("model/")}, path)
     _build_checked(kind, config, model, path, serving=False)
     return kind, config
 
@@ -342,7 +362,8 @@ def load_train_state(directory: str | os.PathLike, model, optimizers: dict[str, 
         step, extra = int(meta["step"]), json.loads(meta["extra"])
     except (KeyError, ValueError) as e:
         raise CheckpointError(f"{path} has damaged metadata: {e}") from None
-    _load_tensors(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model/")}, path, serving=False)
+    state = _upgrade(model.kind, {k[6:]: v for k, v in tensors.items() if k.startswith("model/")}, path)
+    _load_tensors(model, state, path, serving=False)
     for name, opt in optimizers.items():
         if not isinstance(opt_meta, dict) or name not in opt_meta:
             raise CheckpointError(f"{path} has no state for optimizer {name!r}")

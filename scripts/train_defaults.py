@@ -7,8 +7,8 @@
 
 --minutes is the TOTAL training time of each run: calling again continues the run in runs/<model> (its resume
 state) until that total is reached, so a long run can span sessions. --latent-fit-minutes (GANs) then fits a latent
-to every train hit and the generator to play them back (models/layers.py), in runs/<model>-latent, started from
-the adversarial run and resumable the same way; the installed model samples blends of those latents.
+to every train hit and the generator to play them back (drumgen/train/steps.py), in runs/<model>-latent, started
+from the adversarial run and resumable the same way; the installed model samples blends of those latents.
 --install measures the best checkpoint on the held-out kits (250 generated hits, the measures of
 drumgen.eval.evaluate) and writes checkpoints/<model>/ with model.safetensors and a model card (README.md).
 """
@@ -27,10 +27,10 @@ from pathlib import Path
 import torch
 
 from drumgen import checkpoint
-from drumgen.data import corpus
+from drumgen.data import corpus, corpus_hydrogen
 from drumgen.data.labels import CLASSES
 from drumgen.eval import evaluate
-from drumgen.train import TrainOptions, train, trained_seconds
+from drumgen.train import TrainOptions, steps, train, trained_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_HITS = evaluate.MEASURE_HITS
@@ -99,10 +99,10 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
         f"| tagger classes covered | {tag.get('coverage')} |",
         f"| inception-style score | {tag.get('inception_score', math.nan):.2f} (real: {real.get('tagger', {}).get('inception_score', math.nan):.2f}) |",
     ]
-    if model is not None and int(getattr(model, "prior_count", 0)):
+    if model is not None and model.has_stored_prior:
         c = model.config
         how = "fitted" if getattr(c, "fit", None) == "latent" else "stored"
-        lines.append(f"| new hits are drawn from | {int(model.prior_count)} {how} training latents: one of the asked "
+        lines.append(f"| new hits are drawn from | {model.prior.stored} {how} training latents: one of the asked "
                      f"class blended with one of its {c.prior_neighbours} nearest, plus noise {c.prior_noise:g} |")
     if "tagger_agreement" in result:
         lines.append(f"| tagger agrees with the asked class | {result['tagger_agreement']:.2f} (target >= 0.80) |")
@@ -133,7 +133,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if not (args.corpus / "manifest.json").exists():
-        corpus.build_hydrogen_corpus(args.corpus)
+        corpus_hydrogen.build_hydrogen_corpus(args.corpus)
     for kind in args.models.split(","):
         run = args.runs / kind
         done = trained_seconds(run) / 60
@@ -162,7 +162,7 @@ def main() -> int:
             # checkpoint has no stored latents) ships with the current sampler.
             x, y, _ = corpus.load_split(args.corpus, "train", model.config.sample_rate, model.config.slice_length,
                                         labels=tuple(model.config.labels) or CLASSES)
-            model.fit_latent_prior(x, y if model.config.labels else None)
+            steps.fit_latent_prior(model, x, y if model.config.labels else None)
             summary = model.summary
             target = ROOT / "checkpoints" / kind
             target.mkdir(parents=True, exist_ok=True)

@@ -50,7 +50,7 @@ def test_default_model_makes_the_class_it_is_asked_for(engine, name):
     the training hits, class by class: asked for a kick, a snare or a hat, the shipped tagger hears that class in
     most of them (0.86 and 0.88 over all seven on their cards)."""
     model = engine.get(name)
-    assert int(model.prior_count) > 0, f"the default {name} must ship the latents of its training hits"
+    assert model.prior.stored > 0, f"the default {name} must ship the latents of its training hits"
     asked = ["kick", "snare", "hihat"] * 4
     sounds = engine.sample(name, len(asked), seed=11, label=asked)
     heard = [s.heard for s in sounds]

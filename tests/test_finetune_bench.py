@@ -48,22 +48,23 @@ def test_bank_noise_measures_one_row_per_noise_and_restores_the_sampler(tmp_path
     """benchmarks/bank_noise.py: a model holding a 6-hit kit's latents, measured at two noises against the kit;
     the table has a row per noise, and the noise is the measured copy's config knob (nothing global changes)."""
     from drumgen import checkpoint
-    from drumgen.models import base
+    from drumgen.models import prior
     from drumgen.models.autoencoder import PRESETS, Autoencoder, Config
+    from drumgen.train import steps
 
     bank_noise = load_bench("bank_noise")
     kit = tmp_path / "kit"
     synth.write_folder(kit, per_class=2, seed=3, classes=("kick", "snare", "hihat"))
     model = Autoencoder(Config(**PRESETS["tiny"]))
     hits = load_folder(kit, model.config.sample_rate, model.config.slice_length, cache_dir=False)
-    model.fit_latent_prior(hits.x, None)
+    steps.fit_latent_prior(model, hits.x, None)
     checkpoint.save(model, tmp_path / "model")
     monkeypatch.setattr(sys.modules["finetune"], "N", 24)  # 250 in real runs
     monkeypatch.setattr(sys.modules["common"], "RESULTS", tmp_path / "RESULTS.md")
     monkeypatch.setattr(sys, "argv", ["bank_noise.py", str(tmp_path / "model"), "--kit", str(kit), "--noise", "0.5,3"])
-    shipped = base.SMALL_BANK_NOISE
+    shipped = prior.SMALL_BANK_NOISE
     bank_noise.main()
-    assert base.SMALL_BANK_NOISE == shipped and checkpoint.load(tmp_path / "model").config.prior_small_bank_noise == 1.5
+    assert prior.SMALL_BANK_NOISE == shipped and checkpoint.load(tmp_path / "model").config.prior_small_bank_noise == 1.5
     text = (tmp_path / "RESULTS.md").read_text()
     assert "6 stored latents" in text
     rows = [line for line in text.splitlines() if line.startswith("| 0.5") or line.startswith("| 3 ")]

@@ -23,7 +23,7 @@ from drumgen.io import audio
 from drumgen.losses import gradient_penalty
 from drumgen.models import model_class
 from drumgen.models.wavegan import PhaseShuffle, WaveGAN
-from drumgen.train import TrainingError, TrainOptions, train
+from drumgen.train import TrainingError, TrainOptions, steps, train
 
 torch.set_num_threads(1)
 KINDS = ["wavegan", "specgan"]
@@ -243,8 +243,8 @@ def test_fine_tune_on_a_small_kit_fits_latents_and_samples_near_them(kind, base,
                          config_overrides={"fit_lr": 3e-3}))  # a d=2 generator learns slowly at the default
     m = checkpoint.load(tmp_path / "ft")
     assert m.config.fit == "latent" and summary["steps"] == 30
-    assert int(m.prior_count) == 6 and m.config.prior_size == 6  # one latent per hit of the kit
-    names = [m.config.labels[int(i)] for i in m.prior_labels]
+    assert m.prior.stored == 6 and m.config.prior_size == 6  # one latent per hit of the kit
+    names = [m.config.labels[int(i)] for i in m.prior.labels]
     assert sorted(names) == ["kick"] * 3 + ["snare"] * 3
     # it learns to play the kit back: the whole kit's reconstruction error is below the starting latents'
     from drumgen.data.dataset import load_folder
@@ -252,17 +252,18 @@ def test_fine_tune_on_a_small_kit_fits_latents_and_samples_near_them(kind, base,
     data = load_folder(kit, m.config.sample_rate, m.config.slice_length, cache_dir=False)
     x, y = torch.from_numpy(data.x), torch.tensor([m.config.labels.index(data.labels[i]) for i in data.y])
     start = checkpoint.load(base[kind])
-    start.start_latent_fit(data.x, y.numpy(), torch.Generator().manual_seed(0))
+    steps.start_latent_fit(start, data.x, y.numpy(), torch.Generator().manual_seed(0))
 
     def error(model):
+        fit = steps.GANS[kind]
         with torch.no_grad():
-            return float(model.reconstruction_loss(model.G(model.prior_latents[:6], y), model.fit_target(x)))
+            return float(fit.reconstruction(model.G(model.prior.latents[:6], y), fit.real(model, x)))
 
     assert error(m) < error(start)  # (the kept checkpoint is the best by Frechet distance, maybe not the last)
     # new hits blend the fitted latents of the asked class, inside the prior's support
     z = m.sample_latents(16, torch.Generator().manual_seed(0), torch.full((16,), m.config.labels.index("kick")))
-    kicks = m.prior_latents[m.prior_labels == m.config.labels.index("kick")]
-    others = m.prior_latents[m.prior_labels != m.config.labels.index("kick")]
+    kicks = m.prior.latents[m.prior.labels == m.config.labels.index("kick")]
+    others = m.prior.latents[m.prior.labels != m.config.labels.index("kick")]
     assert z.abs().max() <= 1 and torch.cdist(z, kicks).min(1).values.mean() < torch.cdist(z, others).min(1).values.mean()
     # the engine serves it like any model
     engine = Engine(tmp_path / "none")
@@ -288,7 +289,7 @@ def test_fit_choice(base, kit, hits, tmp_path):
     # a fine-tune on more hits than the latent fit takes, or --fit adversarial, trains the WGAN-GP way
     summary = train(opts("wavegan", kit, tmp_path / "adv", init=str(base["wavegan"]), steps=2, fit="adversarial"))
     m = checkpoint.load(tmp_path / "adv")
-    assert m.config.fit == "adversarial" and int(m.prior_count) == 0 and summary["steps"] == 2
+    assert m.config.fit == "adversarial" and m.prior.stored == 0 and summary["steps"] == 2
     # from scratch, auto stays adversarial
     train(opts("specgan", hits, tmp_path / "scratch", steps=2))
     assert checkpoint.load(tmp_path / "scratch").config.fit == "adversarial"
@@ -302,7 +303,7 @@ def test_fit_choice(base, kit, hits, tmp_path):
 
 def test_old_gan_checkpoints_without_stored_latents_still_load(base, tmp_path):
     m = checkpoint.load(base["wavegan"])
-    state = {k: v for k, v in m.serving_state_dict().items() if not k.startswith("prior_")}
+    state = {k: v for k, v in m.serving_state_dict().items() if not k.startswith("prior.")}
     old = tmp_path / "old"
     old.mkdir()
     from safetensors.torch import save_file
@@ -310,7 +311,7 @@ def test_old_gan_checkpoints_without_stored_latents_still_load(base, tmp_path):
     save_file(state, str(old / checkpoint.MODEL_FILE), metadata=dict(safe_open(
         str(base["wavegan"] / checkpoint.MODEL_FILE), "pt").metadata()))
     loaded = checkpoint.load(old)
-    assert int(loaded.prior_count) == 0 and loaded.sample_latents(3).shape == (3, 100)
+    assert loaded.prior.stored == 0 and loaded.sample_latents(3).shape == (3, 100)
 
 
 # -- CLI and engine ----------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from drumgen import checkpoint
 from drumgen.checkpoint import CheckpointError
 from drumgen.models import model_class
 from drumgen.models.wavegan import PRESETS
+from drumgen.train import steps
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
@@ -42,7 +43,7 @@ def saved(tmp_path_factory) -> tuple[Path, bytes, bytes]:
     d = tmp_path_factory.mktemp("ckpt")
     m = _model()
     checkpoint.save(m, d, {"steps": 3})
-    checkpoint.save_train_state(d, m, m.make_optimizers(), 3, {"best": 1.0}, {"torch": torch.get_rng_state()})
+    checkpoint.save_train_state(d, m, steps.make_optimizers(m), 3, {"best": 1.0}, {"torch": torch.get_rng_state()})
     return d, (d / checkpoint.MODEL_FILE).read_bytes(), (d / checkpoint.STATE_FILE).read_bytes()
 
 
@@ -189,7 +190,7 @@ def test_a_damaged_resume_state(saved, tmp_path):
     bad = _write(tmp_path, _rewrite(state, h), checkpoint.STATE_FILE)
     m = _model()
     with pytest.raises(CheckpointError, match="optimizer"):
-        checkpoint.load_train_state(bad, m, m.make_optimizers())
+        checkpoint.load_train_state(bad, m, steps.make_optimizers(m))
     h = _header(state)
     h["__metadata__"]["config"] = json.dumps({"d": 100_000})
     (bad / checkpoint.STATE_FILE).write_bytes(_rewrite(state, h))
@@ -205,7 +206,7 @@ def test_full_disk_during_a_save_keeps_the_previous_checkpoint(tmp_path, monkeyp
     """ENOSPC while writing the temporary file, or while renaming it: the old files stay whole, no temp file."""
     old = _model(0)
     checkpoint.save(old, tmp_path, {"steps": 1})
-    checkpoint.save_train_state(tmp_path, old, old.make_optimizers(), 1)
+    checkpoint.save_train_state(tmp_path, old, steps.make_optimizers(old), 1)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
     def full(*args, **kwargs):
@@ -240,7 +241,7 @@ def test_full_disk_during_a_save_keeps_the_previous_checkpoint(tmp_path, monkeyp
         with pytest.raises(OSError, match="No space left"):
             checkpoint.save(new, tmp_path, {"steps": 2})
         with pytest.raises(OSError, match="No space left"):
-            checkpoint.save_train_state(tmp_path, new, new.make_optimizers(), 2)
+            checkpoint.save_train_state(tmp_path, new, steps.make_optimizers(new), 2)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before, "a temp file was left or a file changed"
     loaded = checkpoint.load(tmp_path)
     assert loaded.summary == {"steps": 1}
@@ -253,6 +254,7 @@ import sys, torch
 from drumgen import checkpoint
 from drumgen.models import model_class
 from drumgen.models.wavegan import PRESETS
+from drumgen.train import steps
 seed, out, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 torch.manual_seed(seed)
 cls = model_class("wavegan")
@@ -260,7 +262,7 @@ m = cls(cls.Config.from_dict(PRESETS["tiny"]))
 print("ready", flush=True)
 for i in range(n):
     checkpoint.save(m, out, {"writer": seed, "i": i})
-    checkpoint.save_train_state(out, m, m.make_optimizers(), i, {"writer": seed})
+    checkpoint.save_train_state(out, m, steps.make_optimizers(m), i, {"writer": seed})
 """
 
 

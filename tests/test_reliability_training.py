@@ -20,6 +20,7 @@ from pathlib import Path
 from drumgen import checkpoint
 from drumgen.dsp import synth
 from drumgen.models import model_class
+from drumgen.train import steps
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = 30
@@ -68,7 +69,7 @@ def check_checkpoints(out: Path) -> int:
         return 0
     kind, config = checkpoint.read_train_state_config(out)
     model = model_class(kind)(model_class(kind).Config.from_dict(config))
-    step, extra, rng = checkpoint.load_train_state(out, model, model.make_optimizers())
+    step, extra, rng = checkpoint.load_train_state(out, model, steps.make_optimizers(model))
     assert "generator" in rng and "torch" in rng and "seconds" in extra
     return step
 

@@ -14,10 +14,14 @@ Everything is seeded, so the same hit and model give the same latent.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import torch
 
 from drumgen.losses import MultiResolutionSTFTLoss
+
+if TYPE_CHECKING:
+    from drumgen.models.base import DrumModel
 
 
 class InversionError(ValueError):
@@ -29,7 +33,7 @@ def _distance(loss: MultiResolutionSTFTLoss, x_hat: torch.Tensor, x: torch.Tenso
     return torch.stack([loss(x_hat[i:i + 1], x) for i in range(x_hat.shape[0])])
 
 
-def invert(model, x: torch.Tensor, seconds: float = 2.0, candidates: int = 32, batch: int = 8, lr: float = 0.05,
+def invert(model: DrumModel, x: torch.Tensor, seconds: float = 2.0, candidates: int = 32, batch: int = 8, lr: float = 0.05,
            label: torch.Tensor | None = None, seed: int = 0,
            fft_sizes: tuple[int, ...] = (2048, 512, 128)) -> torch.Tensor:
     """Audio [1, slice_length] -> latent [1, *latent_shape] whose decoding sounds closest to it.
@@ -51,7 +55,8 @@ def invert(model, x: torch.Tensor, seconds: float = 2.0, candidates: int = 32, b
     try:
         # (1) best of K prior samples
         g = torch.Generator().manual_seed(seed)
-        best_z, best_d = None, float("inf")
+        best_z: torch.Tensor | None = None
+        best_d = float("inf")
         search_end = time.monotonic() + 0.4 * seconds  # the rest of the budget refines
         with torch.no_grad():
             for start in range(0, candidates, batch):
@@ -64,6 +69,8 @@ def invert(model, x: torch.Tensor, seconds: float = 2.0, candidates: int = 32, b
                     best_z, best_d = z[i:i + 1].clone(), float(d[i])
                 if time.monotonic() + (time.monotonic() - t0) > search_end:  # the next batch would overrun
                     break
+        if best_z is None:  # every distance was NaN
+            raise InversionError("the model decodes its prior samples to NaN audio; nothing to invert towards")
         # (2) refine z by gradient descent on the same distance, within the prior's support
         z = best_z.clone().requires_grad_(True)
         m1, m2 = torch.zeros_like(z), torch.zeros_like(z)  # Adam's moments (Kingma & Ba 2015), by hand:

@@ -155,8 +155,9 @@ def load_tagged_folder(root: str | os.PathLike, sample_rate: int, length: int) -
     if len(names) < 2:
         raise TaggerError(f"{root} needs at least two sub-folders of hits, one per tag (e.g. {root}/kick, "
                           f"{root}/snare); found {names or 'none'}")
-    keep = [i for i, t in enumerate(tags) if t is not None]
-    y = np.array([names.index(tags[i]) for i in keep], dtype=np.int64)
+    tagged = [(i, t) for i, t in enumerate(tags) if t is not None]
+    keep = [i for i, _ in tagged]
+    y = np.array([names.index(t) for _, t in tagged], dtype=np.int64)
     return data.x[keep], y, names
 
 

@@ -2,7 +2,7 @@
 
 Round robins (`variations`): takes close to a sound, z' = z + amount * s * eps, eps ~ N(0, I) seeded per take,
 where s is the model's latent spread per number: the standard deviation of its stored latents of the sound's class
-(`prior_latents[:prior_count]` with `prior_labels`), else of all stored latents, else the fixed prior's (1 for
+(`model.prior`, drumgen.models.prior.LatentBank), else of all stored latents, else the fixed prior's (1 for
 N(0, 1), 1/sqrt(3) for U(-1, 1)). z' is clamped to the prior's support (`latent_limit()`, widened where the sound
 itself lies outside it). amount 0 gives the sound again, 1 a different hit of the same class.
 
@@ -15,7 +15,9 @@ browser apply to the decoded audio (`Layer.audio`):
               z_j = z - (1 - v_j) * d_class, with d_class the mean latent step from an instrument's softest to its
               hardest recorded layer, and gain_j = (1 - v_j) * level_db_class dB, the level drop measured there.
               The file keeps d_class only for classes whose layers it checked to come out darker when soft; the
-              other classes take the fallback's low-pass with the measured level drop.
+              other classes take the fallback's low-pass with the measured level drop, and with the velocity-0
+              cutoff (`cutoff_hz/<class>`) at which the low-pass makes the train kits' hard layers as much
+              darker as their recorded soft layers are (20 kHz, no filter, where soft hits are not darker).
     fallback  every other model (GANs have no encoder to learn d with): the same latent, gain (1 - v_j) * -12 dB
               and a gentle one-pole low-pass whose cutoff falls from open (hard) to 800 Hz (velocity 0)
 
@@ -37,7 +39,7 @@ import torch
 from safetensors.torch import load_file
 
 from drumgen.engine.engine import Engine, EngineError, Sound
-from drumgen.kit.export import layer_velocity, velocity_ranges
+from drumgen.kit.pad import layer_velocity, velocity_ranges
 
 MAX_TAKES = 8  # round robins per pad
 MAX_LAYERS = 4  # velocity layers per pad
@@ -57,9 +59,9 @@ def _latent_of(sound: Sound) -> np.ndarray:
 def latent_spread(engine: Engine, name: str, label: str | None) -> torch.Tensor:
     """The model's per-number latent spread s [latent_size] (see the module docstring)."""
     model = engine.get(name)
-    if model.has_stored_prior:
-        count = int(model.prior_count)
-        bank, labels = model.prior_latents[:count].detach().cpu(), model.prior_labels[:count].cpu()
+    if model.prior is not None and model.prior.stored > 0:
+        count = model.prior.stored
+        bank, labels = model.prior.latents[:count].detach().cpu(), model.prior.labels[:count].cpu()
         if label is not None and label in (model.config.labels or ()):
             same = labels == model.config.labels.index(label)
             if int(same.sum()) > 1:
@@ -128,35 +130,58 @@ def one_pole_lowpass(x: np.ndarray, sample_rate: int, cutoff_hz: float) -> np.nd
     return np.convolve(x, h)[: x.shape[0]].astype(np.float32)
 
 
+@dataclasses.dataclass(frozen=True)
+class Velocity:
+    """How a class's soft layers differ from its hard one, per unit of velocity (velocity 1 -> 0)."""
+
+    direction: torch.Tensor | None  # d [latent_size]: z_soft = z - (1 - v) d, or None for the low-pass
+    level_db: float  # the level drop
+    min_cutoff_hz: float  # the low-pass's cutoff at velocity 0 (OPEN_CUTOFF_HZ: none)
+
+
 @lru_cache(maxsize=16)
-def _directions(path: str, mtime: float) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
-    tensors = load_file(path)
-    return ({k.removeprefix("direction/"): v.float().reshape(-1) for k, v in tensors.items()
-             if k.startswith("direction/")},
-            {k.removeprefix("level_db/"): float(v) for k, v in tensors.items() if k.startswith("level_db/")})
+def _velocity_file(path: str, mtime: float) -> dict[str, dict[str, torch.Tensor]]:
+    """{"direction": {class: d}, "level_db": {class: dB}, "cutoff_hz": {class: Hz}, ...} from velocity.safetensors."""
+    out: dict[str, dict[str, torch.Tensor]] = {}
+    for key, v in load_file(path).items():
+        kind, _, label = key.partition("/")
+        out.setdefault(kind, {})[label] = v
+    return out
 
 
-def learned_velocity(engine: Engine, name: str, label: str | None) -> tuple[torch.Tensor | None, float]:
-    """(d [latent_size] or None, level_db) for the class from the model's velocity.safetensors: d where one was
-    kept for the class (benchmarks/velocity_layers.py keeps a direction only where its layers came out darker
-    when soft), the measured level drop where there is one; else None and FALLBACK_DROP_DB."""
+def learned_velocity(engine: Engine, name: str, label: str | None) -> Velocity:
+    """The class's Velocity from the model's velocity.safetensors (benchmarks/velocity_layers.py): d where one was
+    kept for the class, the measured level drop and low-pass cutoff where there are ones ("all" for a class the
+    file lacks); else no d, FALLBACK_DROP_DB and FALLBACK_MIN_CUTOFF_HZ."""
+    fallback = Velocity(None, FALLBACK_DROP_DB, FALLBACK_MIN_CUTOFF_HZ)
     try:
         path = Path(engine.path_of(name)) / VELOCITY_FILE
     except EngineError:
-        return None, FALLBACK_DROP_DB
+        return fallback
     if not path.is_file():
-        return None, FALLBACK_DROP_DB
-    directions, levels = _directions(str(path), path.stat().st_mtime)
-    key = label if label in levels or label in directions else "all"
+        return fallback
+    tables = _velocity_file(str(path), path.stat().st_mtime)
+    levels, directions, cutoffs = (tables.get(k, {}) for k in ("level_db", "direction", "cutoff_hz"))
+    key = label if label is not None and (label in levels or label in directions) else "all"
     d = directions.get(key)
     if d is not None and d.numel() != engine.get(name).latent_size:
         d = None
-    return d, levels.get(key, FALLBACK_DROP_DB)
+    return Velocity(None if d is None else d.float().reshape(-1),
+                    float(levels[key]) if key in levels else FALLBACK_DROP_DB,
+                    float(cutoffs[key]) if key in cutoffs else FALLBACK_MIN_CUTOFF_HZ)
 
 
 def learned_direction(engine: Engine, name: str, label: str | None) -> torch.Tensor | None:
     """The class's learned velocity direction d, or None where its layers use the low-pass fallback."""
-    return learned_velocity(engine, name, label)[0]
+    return learned_velocity(engine, name, label).direction
+
+
+def soft_cutoff(min_cutoff_hz: float, soft: float) -> float | None:
+    """The fallback low-pass's cutoff `soft` of the way from the hard layer (open) to velocity 0 (min_cutoff_hz),
+    exponentially; None where it stays open."""
+    if min_cutoff_hz >= OPEN_CUTOFF_HZ:
+        return None
+    return min_cutoff_hz * (OPEN_CUTOFF_HZ / min_cutoff_hz) ** (1 - soft)
 
 
 def velocity_layers(engine: Engine, sound: Sound, k: int) -> list[Layer]:
@@ -164,20 +189,19 @@ def velocity_layers(engine: Engine, sound: Sound, k: int) -> list[Layer]:
     if not 1 <= k <= MAX_LAYERS:
         raise EngineError(f"k must be 1..{MAX_LAYERS}; got {k}")
     z = torch.from_numpy(_latent_of(sound))
-    d, level_db = learned_velocity(engine, sound.model, sound.label)
+    v = learned_velocity(engine, sound.model, sound.label)
     layers = []
     for j, (lo, hi) in enumerate(velocity_ranges(k)):
         soft = 1.0 - layer_velocity(k, j)  # 0 for the hard layer
-        gain = 10 ** (soft * level_db / 20)
+        gain = 10 ** (soft * v.level_db / 20)
         if soft == 0:
             layers.append(Layer(sound, 1.0, None, (lo, hi)))
-        elif d is not None:
-            z_j = _clamp(engine, sound.model, z - soft * d, z)
+        elif v.direction is not None:
+            z_j = _clamp(engine, sound.model, z - soft * v.direction, z)
             layers.append(Layer(engine.decode(sound.model, z_j.numpy(), sound.label, origin="layer"), gain, None,
                                 (lo, hi)))
         else:
-            cutoff = FALLBACK_MIN_CUTOFF_HZ * (OPEN_CUTOFF_HZ / FALLBACK_MIN_CUTOFF_HZ) ** (1 - soft)
-            layers.append(Layer(sound, gain, cutoff, (lo, hi)))
+            layers.append(Layer(sound, gain, soft_cutoff(v.min_cutoff_hz, soft), (lo, hi)))
     return layers
 
 

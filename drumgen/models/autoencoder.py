@@ -13,37 +13,41 @@ The encoder reads a log-mel spectrogram and gives, per 1024-sample frame (23 ms)
 `global_dims` timbre vector for the whole hit. Both are Gaussian posteriors with a small KL term towards N(0, 1),
 which keeps the latent space smooth enough to blend and interpolate in. The latent is both parts flattened:
 [frames * dims + global].
-Training: multi-resolution STFT loss (Yamamoto et al. 2020) + beta * KL. Optional class conditioning of the
-decoder with label dropout, so a hit whose class is unknown decodes through the "no label" embedding.
+The loss: multi-resolution STFT (Yamamoto et al. 2020) + beta * KL. Optional class conditioning of the decoder
+with label dropout, so a hit whose class is unknown decodes through the "no label" embedding.
 
-Sampling new hits (the latent prior): the latents of the training hits themselves, kept in the checkpoint
-(`fit_latent_prior`, at most `prior_size` of them). A new hit of class k blends a random training latent of
-class k with one of its `prior_neighbours` nearest same-class latents, at a random point on the line between
-them, plus `prior_noise` of the class's spread in fresh Gaussian noise: z = (1 - t) z_i + t z_j + s * sigma_k * eps.
-A small bank (a fine-tune on a kit of a few dozen hits) samples with more noise, so its new hits are not the
-kit's own hits blended back (models/base.py bank_noise).
+Sampling new hits (the latent prior, models/prior.py): the latents of the training hits themselves, kept in the
+checkpoint (at most `prior_size` of them; drumgen.train.steps.fit_latent_prior stores them). A new hit of class k
+blends a random training latent of class k with one of its `prior_neighbours` nearest same-class latents, at a
+random point on the line between them, plus `prior_noise` of the class's spread in fresh Gaussian noise:
+z = (1 - t) z_i + t z_j + s * sigma_k * eps. A small bank (a fine-tune on a kit of a few dozen hits) samples with
+more noise, so its new hits are not the kit's own hits blended back (models/prior.py bank_noise).
 Measured on the Hydrogen corpus (benchmarks/RESULTS.md), this puts sampled hits as close to unseen kits as real
-hits are and makes them sound like the class asked for; one Gaussian fitted to all latents (the fallback for
-models without stored latents) mixes classes and frames into hits the tagger files under the wrong class.
+hits are and makes them sound like the class asked for; one Gaussian fitted to all latents (the prior before the
+stored one) mixed classes and frames into hits the tagger filed under the wrong class. A model without stored
+latents samples N(0, 1).
+
+Training (drumgen/train/steps.py vae_step): multi-resolution STFT loss + beta * KL (warmed up over 500 steps),
+the class label dropped for `label_dropout` of the hits.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from drumgen.dsp import spectral
-from drumgen.losses import MultiResolutionSTFTLoss
 from drumgen.models.base import BaseConfig, DrumModel
+from drumgen.models.prior import LatentBank
 
 
 @dataclasses.dataclass
-class Config(BaseConfig):
+class AutoencoderConfig(BaseConfig):
     sample_rate: int = 44100
     slice_length: int = 44032  # 43 frames of 1024 samples: one second of full-band audio
     frame: int = 1024  # samples per latent frame (23 ms at 44.1 kHz)
@@ -63,7 +67,9 @@ class Config(BaseConfig):
     batch_size: int = 16
 
 
-PRESETS: dict[str, dict] = {
+Config = AutoencoderConfig  # every model file's Config: `Autoencoder(Config(**stored))`
+
+PRESETS: dict[str, dict[str, Any]] = {
     # Tests: builds in milliseconds, a step in well under 0.3 s on one core.
     "tiny": dict(sample_rate=22050, slice_length=8192, frame=256, latent_dims=4, global_dims=8, channels=32,
                  n_mels=32, noise_bands=24, wave_channels=(16, 8, 4), res_blocks=1, batch_size=8,
@@ -98,7 +104,7 @@ def res_stack(channels: int, n: int) -> nn.Sequential:
 class Encoder(nn.Module):
     """audio [B, T] -> per-frame (mu, logvar) [B, D, F] x2 and global (mu, logvar) [B, G] x2."""
 
-    def __init__(self, c: Config):
+    def __init__(self, c: AutoencoderConfig):
         super().__init__()
         self.c = c
         self.hop = c.frame // HOP_FACTOR
@@ -111,7 +117,7 @@ class Encoder(nn.Module):
         self.temporal = nn.Conv1d(c.channels, 2 * c.latent_dims, 1)
         self.glob = nn.Linear(2 * c.channels, 2 * c.global_dims)
 
-    def forward(self, x: torch.Tensor):
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         frames = self.c.slice_length // self.c.frame
         n_fft = 4 * self.hop
         m = spectral.log_mel(x, self.c.sample_rate, n_fft, self.hop, self.c.n_mels)[..., : frames * HOP_FACTOR]
@@ -127,7 +133,10 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """(temporal z [B, D, F], global z [B, G], label [B]) -> audio [B, T] = noise path + wave path."""
 
-    def __init__(self, c: Config):
+    noise_spec: torch.Tensor
+    band_to_bin: torch.Tensor
+
+    def __init__(self, c: AutoencoderConfig):
         super().__init__()
         self.c = c
         self.hop = c.frame // HOP_FACTOR
@@ -143,6 +152,7 @@ class Decoder(nn.Module):
         nn.init.normal_(self.noise_head.weight, 0.0, 0.01)
         # Start at a typical hit's level (noise RMS ~0.05): Adam moves a bias ~lr per step, so starting far from
         # the right level costs hundreds of steps of learning nothing else.
+        assert self.noise_head.bias is not None  # a Conv1d has one unless asked not to
         nn.init.constant_(self.noise_head.bias, math.log(0.05))
         # Wave path: four x4 transposed-conv stages, hop/256 ... for hop=256 that is sample rate.
         widths = (c.channels, *c.wave_channels)
@@ -191,14 +201,16 @@ class Decoder(nn.Module):
 
 class Autoencoder(DrumModel):
     kind = "autoencoder"
-    Config = Config
+    Config = AutoencoderConfig
     latent_prior = "gaussian"
     can_encode = True
-    # Checkpoints written before the stored-latent prior lack these buffers; they load and sample from the
-    # fitted Gaussian until they are saved again by training.
-    optional_state = ("prior_",)
+    # Checkpoints written before the stored-latent prior lack the bank; they load and sample N(0, 1) until
+    # training saves them again.
+    optional_state = ("prior.",)
+    config: AutoencoderConfig
+    prior: LatentBank
 
-    def __init__(self, config: Config):
+    def __init__(self, config: AutoencoderConfig):
         super().__init__(config)
         c = config
         if c.slice_length % c.frame or c.frame % HOP_FACTOR:
@@ -207,14 +219,7 @@ class Autoencoder(DrumModel):
         self.frames = c.slice_length // c.frame
         self.encoder = Encoder(c)
         self.decoder = Decoder(c)
-        self.stft_loss = MultiResolutionSTFTLoss(tuple(c.fft_sizes))
-        # Running mean and second moment of the encoder's latents on the training hits (saved with the model):
-        # sampling from this Gaussian keeps the envelope correlations between frames that N(0, 1) lacks.
-        n = self.latent_size
-        self.register_buffer("latent_mean", torch.zeros(n))
-        self.register_buffer("latent_moment", torch.eye(n))
-        self.register_buffer("latent_updates", torch.zeros((), dtype=torch.long))
-        self.init_stored_prior()  # see the module docstring
+        self.prior = LatentBank(c.prior_size, self.latent_shape)  # see the module docstring
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -239,49 +244,7 @@ class Autoencoder(DrumModel):
             return torch.full((n,), len(self.config.labels), dtype=torch.long)
         return super().label_index(label, n)
 
-    # -- generation ------------------------------------------------------------------------------------------
-    def sample_latents(self, n: int, generator: torch.Generator | None = None,
-                       labels: torch.Tensor | None = None) -> torch.Tensor:
-        """n latents [n, D*F + G] for new hits (of classes `labels` [n], when given): blends of neighbouring
-        training latents (see the module docstring); without stored latents, the Gaussian fitted to them in
-        training, z = mean + L eps with L L^T = covariance; N(0, 1) before any training."""
-        if self.has_stored_prior:
-            return self.sample_stored(n, generator, labels)
-        eps = torch.randn((n, self.latent_size), generator=generator)
-        if int(self.latent_updates) == 0:
-            return eps
-        mean = self.latent_mean.double().cpu()  # sampled on the CPU, as every prior (DrumModel.device)
-        cov = self.latent_moment.double().cpu() - torch.outer(mean, mean)
-        cov = 0.5 * (cov + cov.T) + 1e-4 * torch.eye(self.latent_size, dtype=torch.float64)
-        chol, info = torch.linalg.cholesky_ex(cov)
-        if int(info) != 0:  # not positive definite (numerics): fall back to the diagonal
-            chol = torch.diag(cov.diagonal().clamp_min(1e-4).sqrt())
-        return (mean + eps.double() @ chol.T).float()
-
-    @torch.no_grad()
-    def fit_latent_prior(self, x: np.ndarray, y: np.ndarray | None = None, seed: int = 0) -> None:
-        """Store the latents of training hits x [N, slice_length] (class indices y [N], -1 for none) as the
-        sampling prior; of more than prior_size hits, a subset that keeps every class's share."""
-        n = len(x)
-        y = np.full(n, -1, dtype=np.int64) if y is None else np.asarray(y, dtype=np.int64)
-        keep = np.arange(n)
-        if n > self.config.prior_size:
-            order = np.random.default_rng(seed).permutation(n)
-            # round-robin over classes in a random order: each class keeps its share of the subset
-            rank = np.empty(n)
-            for cls in np.unique(y):
-                members = order[y[order] == cls]
-                rank[members] = np.arange(len(members)) / len(members)
-            keep = np.sort(np.argsort(rank, kind="stable")[: self.config.prior_size])
-        was_training = self.training
-        self.eval()
-        try:
-            z = torch.cat([self.encode(torch.from_numpy(x[keep[s:s + 64]]).to(self.device)).cpu()
-                           for s in range(0, len(keep), 64)])
-        finally:
-            self.train(was_training)
-        self.store_latents(z, y[keep])
-
+    # -- encode and decode (sample_latents: DrumModel's, from the bank or N(0, 1)) ---------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """audio [B, slice_length] -> posterior means [B, D*F + G] (deterministic)."""
         if x.shape[-1] != self.config.slice_length:
@@ -293,32 +256,3 @@ class Autoencoder(DrumModel):
     def decode(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         """[B, D*F + G] (+ class indices [B]) -> audio [B, slice_length] in [-1, 1]."""
         return self.decoder(*self.unpack(z), label).clamp(-1, 1)
-
-    # -- training --------------------------------------------------------------------------------------------
-    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"ae": torch.optim.Adam(self.parameters(), lr=self.config.lr, betas=(0.9, 0.99))}
-
-    def train_step(self, x: torch.Tensor, y: torch.Tensor | None, opt: dict[str, torch.optim.Optimizer],
-                   step: int) -> dict[str, float]:
-        c = self.config
-        mu_t, logvar_t, mu_g, logvar_g = self.encoder(x)
-        # Reparameterisation: z = mu + sigma * eps (Kingma & Welling 2014).
-        z_t = mu_t + torch.randn_like(mu_t) * torch.exp(0.5 * logvar_t)
-        z_g = mu_g + torch.randn_like(mu_g) * torch.exp(0.5 * logvar_g)
-        if y is not None and c.labels:
-            drop = torch.rand(y.shape, device=y.device) < c.label_dropout
-            y = torch.where(drop, torch.full_like(y, len(c.labels)), y)
-        x_hat = self.decoder(z_t, z_g, y)
-        rec = self.stft_loss(x_hat, x)
-        kl = 0.5 * (torch.cat([(mu_t**2 + logvar_t.exp() - 1 - logvar_t).flatten(1),
-                               mu_g**2 + logvar_g.exp() - 1 - logvar_g], 1)).mean()
-        # KL warm-up over the first 500 steps: reconstruction first, then pull towards the prior.
-        loss = rec + c.beta * min(1.0, step / 500) * kl
-        self.optimize(opt["ae"], loss)
-        with torch.no_grad():  # running latent statistics: exact mean over the first steps, then an EMA
-            z = self.pack(mu_t, mu_g).double()
-            decay = min(0.995, int(self.latent_updates) / (int(self.latent_updates) + 1))
-            self.latent_mean.mul_(decay).add_((1 - decay) * z.mean(0).float())
-            self.latent_moment.mul_(decay).add_((1 - decay) * (z.T @ z / z.shape[0]).float())
-            self.latent_updates += 1
-        return {"stft": rec.item(), "kl": kl.item(), "loss": loss.item()}

@@ -15,12 +15,15 @@ Phase: fast Griffin-Lim (Perraudin et al. 2013, momentum 0.99) by default. On 28
 Griffin-Lim (0.168 vs 0.204 at 16 kHz), at the same cost; plain Griffin-Lim needs about 100 iterations to match
 it (0.148). Measured by benchmarks/gan_speed.py (RESULTS.md). `griffin_lim_momentum = 0` reproduces the paper.
 
-One `train_step` = one critic update, plus a generator update every `n_critic`-th call (as WaveGAN).
+Training (drumgen/train/steps.py wgan_gp_step): the critic sees `normalize(x)` of the real hits; one step is one
+critic update, plus a generator update every `n_critic`-th step (as WaveGAN). A latent fit compares G's normalised
+spectrograms with the kit's, with no Griffin-Lim in the loop.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,14 +31,15 @@ from torch import nn
 
 from drumgen.dsp import spectral
 from drumgen.models.base import DrumModel
-from drumgen.models.layers import WGANGP, GANConfig, LabelConcat, ProjectionHead
+from drumgen.models.layers import GANConfig, LabelConcat, ProjectionHead
+from drumgen.models.prior import LatentBank
 
 SIZE = 128  # spectrogram image: SIZE bins x SIZE frames
 LOG_EPS = 1e-6
 
 
 @dataclasses.dataclass
-class Config(GANConfig):
+class SpecGANConfig(GANConfig):
     sample_rate: int = 22050
     slice_length: int = 16384  # must equal 128 * hop
     n_fft: int = 256  # must equal 2 * 128 (the Nyquist bin is dropped)
@@ -45,7 +49,7 @@ class Config(GANConfig):
     griffin_lim_iters: int = 16
     griffin_lim_momentum: float = 0.99  # 0 = plain Griffin-Lim as published
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.n_fft != 2 * SIZE or self.slice_length != SIZE * self.hop:
             raise ValueError(f"SpecGAN works on {SIZE}x{SIZE} spectrograms: n_fft must be {2 * SIZE} and "
                              f"slice_length 128 * hop; got n_fft={self.n_fft}, hop={self.hop}, "
@@ -53,7 +57,9 @@ class Config(GANConfig):
         super().__post_init__()
 
 
-PRESETS: dict[str, dict] = {
+Config = SpecGANConfig  # every model file's Config: `SpecGAN(Config(**stored))`
+
+PRESETS: dict[str, dict[str, Any]] = {
     # As published: 16 kHz, d=64, batch 64, plain Griffin-Lim with 16 iterations.
     "paper": {"sample_rate": 16000, "d": 64, "batch_size": 64, "griffin_lim_momentum": 0.0},
     # Sized for a 2-core CPU: 22.05 kHz for hats, G 1.5 M parameters (6.0 MB served).
@@ -66,7 +72,7 @@ DEFAULT_PRESET = "cpu"
 class Generator(nn.Module):
     """z [B, latent_dim] (+ y [B]) -> normalised spectrogram [B, 1, 128, 128] in [-1, 1]."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: SpecGANConfig):
         super().__init__()
         ch = [cfg.d * 16, cfg.d * 8, cfg.d * 4, cfg.d * 2, cfg.d, 1]
         self.ch0 = ch[0]
@@ -90,7 +96,7 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """WGAN critic: spectrogram [B, 1, 128, 128] (+ y [B]) -> scores [B]."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: SpecGANConfig):
         super().__init__()
         ch = [1, cfg.d, cfg.d * 2, cfg.d * 4, cfg.d * 8, cfg.d * 16]
         layers: list[nn.Module] = []
@@ -106,18 +112,22 @@ class Discriminator(nn.Module):
         return self.head(h.flatten(1), y)  # [B, 16d * 16] -> [B]
 
 
-class SpecGAN(WGANGP, DrumModel):
+class SpecGAN(DrumModel):
     kind = "specgan"
-    Config = Config
+    Config = SpecGANConfig
     training_only = ("D.",)
-    optional_state = ("prior_",)  # checkpoints from before the latent fit have no stored latents
+    optional_state = ("prior.",)  # checkpoints from before the latent fit have no stored latents
+    config: SpecGANConfig
+    prior: LatentBank
+    spec_mean: torch.Tensor
+    spec_std: torch.Tensor
 
-    def __init__(self, config: Config):
+    def __init__(self, config: SpecGANConfig):
         super().__init__(config)
         self.latent_prior = config.latent_prior
         self.G = Generator(config)
         self.D = Discriminator(config)
-        self.init_stored_prior()  # filled by a latent fit (layers.py); empty = sample the fixed prior
+        self.prior = LatentBank(config.prior_size, self.latent_shape)  # filled by a latent fit; empty = fixed prior
         # Per-bin statistics of log|X| over the training data; set by fit_statistics, saved with G.
         self.register_buffer("spec_mean", torch.zeros(SIZE))
         self.register_buffer("spec_std", torch.ones(SIZE))
@@ -125,6 +135,15 @@ class SpecGAN(WGANGP, DrumModel):
     @property
     def latent_shape(self) -> tuple[int, ...]:
         return (self.config.latent_dim,)
+
+    def sample_latents(self, n: int, generator: torch.Generator | None = None,
+                       labels: torch.Tensor | None = None) -> torch.Tensor:
+        """New hits' latents [n, latent_dim]: blends of the fitted latents (kept inside the prior's support) after
+        a latent fit, else the fixed prior."""
+        if self.prior.stored:
+            z = self.prior.sample(n, generator, labels, self.config)
+            return z.clamp(-self.latent_limit(), self.latent_limit())
+        return self.fixed_latents(n, generator)
 
     # -- waveform <-> normalised spectrogram -----------------------------------------------------------------
     def log_spectrogram(self, x: torch.Tensor) -> torch.Tensor:
@@ -170,19 +189,3 @@ class SpecGAN(WGANGP, DrumModel):
         std = (squares / count - mean ** 2).clamp_min(0).sqrt()
         self.spec_mean.copy_(mean.float())
         self.spec_std.copy_(std.float().clamp_min(1e-3))  # a constant bin (digital silence) must not divide by 0
-
-    # -- training --------------------------------------------------------------------------------------------
-    def train_step(self, x: torch.Tensor, y: torch.Tensor | None, opt: dict[str, torch.optim.Optimizer],
-                   step: int) -> dict[str, float]:
-        """One critic update on real hits x [B, slice_length]; a generator update too on every n_critic-th step."""
-        return self.wgan_gp_step(self.normalize(x), y, opt, step)  # [B, 1, 128, 128]
-
-    # -- latent fit: compared on the normalised spectrogram G makes (no Griffin-Lim in the loop) -------------
-    def fit_target(self, x: torch.Tensor) -> torch.Tensor:
-        return self.normalize(x)
-
-    def reconstruction_loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return (out - target).abs().mean()
-
-    def fit_signature(self, out: torch.Tensor) -> torch.Tensor:
-        return out.flatten(1)

@@ -23,7 +23,7 @@ from drumgen.models.base import StoredConfig
 
 
 @dataclass
-class Config(StoredConfig):
+class TaggerConfig(StoredConfig):
     labels: list[str] = field(default_factory=lambda: list(CLASSES))
     sample_rate: int = 22050
     length: int = 22050  # samples seen per hit (1 s); longer hits are cut, shorter zero-padded
@@ -44,6 +44,9 @@ class Config(StoredConfig):
     time_mask: int = 0
 
 
+Config = TaggerConfig  # every model file's Config: `Tagger(Config(**stored))`
+
+
 class Block(nn.Module):
     """[B, c_in, M, F] -> [B, c_out, M/2, F/2]"""
 
@@ -58,9 +61,11 @@ class Block(nn.Module):
 
 class Tagger(nn.Module):
     kind = "tagger"
-    Config = Config
+    Config = TaggerConfig
+    config: TaggerConfig
+    fb: torch.Tensor
 
-    def __init__(self, config: Config):
+    def __init__(self, config: TaggerConfig):
         super().__init__()
         self.config = config
         fb = spectral.mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin)

@@ -8,40 +8,43 @@ the last, dense -> 1. Trained as a WGAN-GP (lambda 10), Adam 1e-4, betas (0.5, 0
 Longer slices add one layer at the end of G (and the start of D): stride 2 for 32768, stride 4 for 65536, with
 the channel ladder starting at 32d instead of 16d.
 
-What one `train_step` is: ONE critic update, plus a generator update on every `n_critic`-th call. So `--steps N`
-counts critic updates (the paper's "iterations" count generator updates: N steps = N / n_critic iterations). This
-keeps every call one batch and equally cheap, the same for SpecGAN, and makes resume exact at any step.
+Training (drumgen/train/steps.py wgan_gp_step): one step is ONE critic update, plus a generator update on every
+`n_critic`-th step. So `--steps N` counts critic updates (the paper's "iterations" count generator updates: N steps
+= N / n_critic iterations). This keeps every step one batch and equally cheap, the same for SpecGAN, and makes
+resume exact at any step. After a latent fit to a kit, new hits blend the kit's fitted latents (models/prior.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import torch
 from torch import nn
 
-from drumgen.dsp import spectral
-from drumgen.losses import MultiResolutionSTFTLoss
 from drumgen.models.base import DrumModel
-from drumgen.models.layers import WGANGP, GANConfig, LabelConcat, ProjectionHead
+from drumgen.models.layers import GANConfig, LabelConcat, ProjectionHead
+from drumgen.models.prior import LatentBank
 
 SLICE_LENGTHS = (16384, 32768, 65536)
 
 
 @dataclasses.dataclass
-class Config(GANConfig):  # d: G's first hidden layer has 16d channels (32d for longer slices)
+class WaveGANConfig(GANConfig):  # d: G's first hidden layer has 16d channels (32d for longer slices)
     sample_rate: int = 22050
     slice_length: int = 16384  # 16384, 32768 or 65536
     kernel: int = 25
     phase_shuffle: int = 2  # critic shifts each layer's output by up to +-n samples
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.slice_length not in SLICE_LENGTHS:
             raise ValueError(f"WaveGAN slice_length must be one of {SLICE_LENGTHS}; got {self.slice_length}")
         super().__post_init__()
 
 
-PRESETS: dict[str, dict] = {
+Config = WaveGANConfig  # every model file's Config: `WaveGAN(Config(**stored))`
+
+PRESETS: dict[str, dict[str, Any]] = {
     # As published: 16 kHz, 16384 samples (1.02 s), d=64 (19.07 M parameters in G), batch 64.
     "paper": {"sample_rate": 16000, "slice_length": 16384, "d": 64, "batch_size": 64},
     # Sized for a 2-core CPU (benchmarks/RESULTS.md): 22.05 kHz keeps hats up to 11 kHz, 0.74 s holds kicks,
@@ -58,7 +61,7 @@ def _strides(slice_length: int) -> list[int]:
     return [4, 4, 4, 4, 4] + {16384: [], 32768: [2], 65536: [4]}[slice_length]
 
 
-def _channels(cfg: Config) -> list[int]:
+def _channels(cfg: WaveGANConfig) -> list[int]:
     """G's channel ladder, e.g. d=64, 16384: [1024, 512, 256, 128, 64, 1] (D uses it reversed)."""
     n = len(_strides(cfg.slice_length))
     return [cfg.d * 2 ** (n - 1 - i) for i in range(n)] + [1]
@@ -94,7 +97,7 @@ class PhaseShuffle(nn.Module):
 class Generator(nn.Module):
     """z [B, latent_dim] (+ y [B]) -> audio [B, 1, slice_length] in [-1, 1]."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: WaveGANConfig):
         super().__init__()
         ch, strides = _channels(cfg), _strides(cfg.slice_length)
         self.ch0 = ch[0]
@@ -118,7 +121,7 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """WGAN critic: audio [B, 1, slice_length] (+ y [B]) -> scores [B]."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: WaveGANConfig):
         super().__init__()
         ch, strides = _channels(cfg)[::-1], _strides(cfg.slice_length)[::-1]
         layers: list[nn.Module] = []
@@ -137,39 +140,34 @@ class Discriminator(nn.Module):
         return self.head(h.flatten(1), y)  # [B, 16 * 16d] -> [B]
 
 
-class WaveGAN(WGANGP, DrumModel):
+class WaveGAN(DrumModel):
     kind = "wavegan"
-    Config = Config
+    Config = WaveGANConfig
     training_only = ("D.",)
-    optional_state = ("prior_",)  # checkpoints from before the latent fit have no stored latents
+    optional_state = ("prior.",)  # checkpoints from before the latent fit have no stored latents
+    config: WaveGANConfig
+    prior: LatentBank
 
-    def __init__(self, config: Config):
+    def __init__(self, config: WaveGANConfig):
         super().__init__(config)
         self.latent_prior = config.latent_prior  # instance value shadows the class default the engine reads
         self.G = Generator(config)
         self.D = Discriminator(config)
-        self.init_stored_prior()  # filled by a latent fit (layers.py); empty = sample the fixed prior
-        self.fit_loss = MultiResolutionSTFTLoss((2048, 512, 128))
+        self.prior = LatentBank(config.prior_size, self.latent_shape)  # filled by a latent fit; empty = fixed prior
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
         return (self.config.latent_dim,)
 
+    def sample_latents(self, n: int, generator: torch.Generator | None = None,
+                       labels: torch.Tensor | None = None) -> torch.Tensor:
+        """New hits' latents [n, latent_dim]: blends of the fitted latents (kept inside the prior's support) after
+        a latent fit, else the fixed prior."""
+        if self.prior.stored:
+            z = self.prior.sample(n, generator, labels, self.config)
+            return z.clamp(-self.latent_limit(), self.latent_limit())
+        return self.fixed_latents(n, generator)
+
     def decode(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         """z [B, latent_dim] (+ class indices [B]) -> audio [B, slice_length] in [-1, 1]."""
         return self.G(z, label)[:, 0]
-
-    def train_step(self, x: torch.Tensor, y: torch.Tensor | None, opt: dict[str, torch.optim.Optimizer],
-                   step: int) -> dict[str, float]:
-        """One critic update on real hits x [B, slice_length]; a generator update too on every n_critic-th step."""
-        return self.wgan_gp_step(x[:, None], y, opt, step)  # [B, 1, T]
-
-    # -- latent fit: waveforms compared by their multi-resolution spectra ------------------------------------
-    def fit_target(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, None]  # [B, 1, T], as G's output
-
-    def reconstruction_loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.fit_loss(out[:, 0], target[:, 0])
-
-    def fit_signature(self, out: torch.Tensor) -> torch.Tensor:
-        return torch.log(spectral.magnitude(out[:, 0], 512) + 1e-5).flatten(1)

@@ -1,17 +1,16 @@
-"""One training loop for every model kind: data -> train_step -> previews, best checkpoint, resume state.
+"""One training loop for every model kind: data -> steps.train_step -> previews, best checkpoint, resume state.
 
-The loop owns everything around a model's `train_step`: the budget (--steps / --minutes), a progress bar,
-fixed-latent audio previews and spectrogram grids, periodic resume state, keeping the best checkpoint by a
+The loop owns everything around a kind's training step (steps.py): the budget (--steps / --minutes), a progress
+bar, fixed-latent audio previews and spectrogram grids, periodic resume state, keeping the best checkpoint by a
 quality measure (Frechet distance of generated hits to the training hits, metrics.py), fine-tuning from a base
 checkpoint, and data-parallel training over processes started by torchrun.
 
-Fine-tuning a GAN on a small kit fits latents instead (`fit`, models/layers.py): each step reconstructs a batch of
-the kit's own hits from their latents, and those latents become the model's sampling prior.
+Fine-tuning a GAN on a small kit fits latents instead (`fit`, steps.latent_fit_step): each step reconstructs a
+batch of the kit's own hits from their latents, and those latents become the model's sampling prior.
 
 Data parallelism: each process draws its own batches from its own shard of the hits, on its own device (one GPU
 per rank, drumgen.devices), and gradients are averaged with torch.distributed all-reduce before every optimizer
-step (DrumModel.optimize). That is what DistributedDataParallel does, done by
-hand because WGAN-GP's gradient penalty differentiates through the critic twice, which DDP's hooks do not support.
+step (steps.optimize: DistributedDataParallel done by hand, as steps.py says why).
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from drumgen.eval import pictures
 from drumgen.io import audio
 from drumgen.io.files import atomic_write_bytes
 from drumgen.models import model_class
+from drumgen.train import steps
 from drumgen.train.options import (
     TrainingError,
     TrainOptions,
@@ -104,7 +104,7 @@ class Run:
             self.model.fit_statistics(self.data.x)
         devices.prepare(self.device)
         self.model.to(self.device)  # before the optimizers are made: they hold the parameters they update
-        self.opt = self.model.make_optimizers()
+        self.opt = steps.make_optimizers(self.model)
         if opts.resume and (self.out / checkpoint.STATE_FILE).exists():
             self._resume()
         if self.rank:  # all processes start from the same weights (seeded above); each draws its own z and noise
@@ -117,11 +117,11 @@ class Run:
         """Fine-tuning: start from the base model's weights (and its discriminator, when its run left one; a latent
         fit has no use for it). The base's stored latents are not carried over: they belong to its own data."""
         served = checkpoint.load(base)
-        state = {k: v for k, v in served.state_dict().items() if not k.startswith("prior_")}
+        state = {k: v for k, v in served.state_dict().items() if not k.startswith("prior.")}
         self.model.load_state_dict(state, strict=False)
         if (base / checkpoint.STATE_FILE).exists() and not self.fitting_latents:
             full = model_class(self.kind)(self.cfg)
-            checkpoint.load_train_state(base, full, full.make_optimizers())
+            checkpoint.load_train_state(base, full, steps.make_optimizers(full))
             self.model.load_state_dict(full.state_dict())
 
     def _resume(self) -> None:
@@ -164,17 +164,19 @@ class Run:
                 for t in tensors]
 
     def step_once(self) -> dict[str, float]:
-        """One training step: the model's own update, or a latent-fit update on hits as they are."""
+        """One training step: the kind's own update, or a latent-fit update on hits as they are."""
         if self.fitting_latents:
             if not self.model.has_stored_prior:  # a fresh fit: each hit's starting latent (counted as step time)
                 start = torch.Generator().manual_seed(self.opts.seed)  # the same on every process
-                self.model.start_latent_fit(self.data.x, self.data.y if self.cfg.labels else None, start)
+                steps.start_latent_fit(self.model, self.data.x, self.data.y if self.cfg.labels else None, start)
                 self.preview_z = self.model.sample_latents(PREVIEW_COUNT, torch.Generator().manual_seed(1234),
                                                            self.preview_y)
             idx, x, y = self.to_device(*self.indexed_batch())
-            return self.model.latent_fit_step(idx, x, y, self.opt)
+            assert idx is not None and x is not None
+            return steps.latent_fit_step(self.model, idx, x, y, self.opt)
         x, y = self.to_device(*self.batch())
-        return self.model.train_step(x, y, self.opt, self.step)
+        assert x is not None
+        return steps.train_step(self.model, x, y, self.opt, self.step)
 
     # -- outputs -------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -260,7 +262,7 @@ class Run:
 
     def save_checkpoint(self, summary: dict[str, Any]) -> None:
         """Write the served checkpoint, its latent prior fitted to the training hits first."""
-        self.model.fit_latent_prior(self.data.x, self.data.y if self.cfg.labels else None)
+        steps.fit_latent_prior(self.model, self.data.x, self.data.y if self.cfg.labels else None)
         checkpoint.save(self.model, self.out, summary)
 
 

@@ -14,8 +14,8 @@ import numpy as np
 from drumgen import checkpoint
 from drumgen.data.dataset import Dataset
 from drumgen.models import model_class
-from drumgen.models.base import MAX_PRIOR_SIZE
 from drumgen.models.layers import LATENT_FIT_MAX_HITS
+from drumgen.models.prior import MAX_PRIOR_SIZE
 
 
 @dataclasses.dataclass
