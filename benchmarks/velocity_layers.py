@@ -3,12 +3,13 @@
     python benchmarks/velocity_layers.py [--model checkpoints/autoencoder] [--install] [--amount 0.3]
     python benchmarks/velocity_layers.py --heldout-check      # soft vs hard layers against the held-out kits'
 
-1. Learn: every multi-layer instrument of the hydrogen-drumkits train kits (drumgen.data.corpus.HYDROGEN_DRUMKITS less
+1. Learn: every multi-layer instrument of the hydrogen-drumkits train kits (drumgen.data.corpus_hydrogen.HYDROGEN_DRUMKITS less
    the held-out ones; never GMRockKit or TR808EmulationKit) gives its softest and hardest recorded layers. Through
    the model's encoder (Engine.encode: peak-normalised, so the step is timbre only), per class,
        d = mean over instruments of (z_hard - z_soft) / (v_hard - v_soft)
        level_db = mean of (L_soft - L_hard) / (v_hard - v_soft)   (L: RMS in dB of the files as recorded)
-   with v a layer's mid velocity (0..1). `--install` writes them as <model>/velocity.safetensors (what
+   with v a layer's mid velocity (0..1), and the fallback low-pass's velocity-0 cutoff that darkens the hard
+   layers (spectral centroid) as much as the recorded soft ones are darker (none where they are not). `--install` writes them as <model>/velocity.safetensors (what
    drumgen.engine.variations.velocity_layers reads); without it they go to runs/velocity.safetensors.
 2. Check: per class, 8 sampled hits with 4 layers each through d: the share whose RMS and spectral centroid
    both rise from soft to hard. A class's d is kept only where that share is at least --keep; the other
@@ -24,6 +25,7 @@ Prints tables and appends them to benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -37,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import record, table  # noqa: E402
 
-from drumgen.data import corpus  # noqa: E402
+from drumgen.data import corpus_hydrogen  # noqa: E402
 from drumgen.data.labels import CLASSES  # noqa: E402
 from drumgen.dsp.spectral import log_spectral_distance_db  # noqa: E402
 from drumgen.engine import (
@@ -52,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def instrument_layers(xml_path: Path) -> list[tuple[str, list[tuple[str, float, float]]]]:
     """[(instrument name, [(file, min, max) per layer, soft to hard])] of instruments with 2+ velocity ranges.
     parse_drumkit names the files; min/max come from the same layer elements."""
-    files = {i["name"]: i["files"] for i in corpus.parse_drumkit(xml_path)["instruments"]}
+    files = {i["name"]: i["files"] for i in corpus_hydrogen.parse_drumkit(xml_path)["instruments"]}
     out = []
     for ins in ET.parse(xml_path).getroot().iter():
         if ins.tag.rsplit("}", 1)[-1] != "instrument":
@@ -73,14 +75,14 @@ def real_instruments(kits_root: Path, heldout: bool = False) -> list[dict]:
     """Every multi-layer instrument of the train kits (or of the held-out kits): class, kit, and its layers'
     audio as recorded."""
     found = []
-    for kit in corpus.HYDROGEN_DRUMKITS:
-        if (kit in corpus.DEFAULT_HELDOUT) != heldout or kit in corpus.EVALUATION_KITS:
+    for kit in corpus_hydrogen.HYDROGEN_DRUMKITS:
+        if (kit in corpus_hydrogen.DEFAULT_HELDOUT) != heldout or kit in corpus_hydrogen.EVALUATION_KITS:
             continue
         xml = kits_root / kit / "drumkit.xml"
         if not xml.is_file():
             continue
         for name, layers in instrument_layers(xml):
-            label = corpus.instrument_class(name, layers[0][0])
+            label = corpus_hydrogen.instrument_class(name, layers[0][0])
             if label is None:
                 continue
             takes = []
@@ -101,21 +103,54 @@ def rms_db(x: np.ndarray) -> float:
 
 
 def learn(engine: Engine, name: str, instruments: list[dict]) -> dict[str, torch.Tensor]:
-    steps, levels = defaultdict(list), defaultdict(list)
+    steps, levels, pairs = defaultdict(list), defaultdict(list), defaultdict(list)
     for ins in instruments:
         (xs, rs, vs), (xh, rh, vh) = ins["takes"][0], ins["takes"][-1]
         if vh - vs < 0.2:
             continue
         zs, zh = engine.encode(name, xs, rs), engine.encode(name, xh, rh)
+        soft, hard = prepared(engine, name, xs, rs), prepared(engine, name, xh, rh)
         for key in (ins["label"], "all"):
             steps[key].append((zh - zs) / (vh - vs))
             levels[key].append((rms_db(xs) - rms_db(xh)) / (vh - vs))
+            pairs[key].append((soft, hard, vh - vs))
+    rate = engine.get(name).config.sample_rate
     tensors = {}
     for key, s in steps.items():
         tensors[f"direction/{key}"] = torch.from_numpy(np.mean(s, axis=0).astype(np.float32))
         tensors[f"level_db/{key}"] = torch.tensor(float(np.clip(np.mean(levels[key]), -30.0, 0.0)))
+        tensors[f"cutoff_hz/{key}"] = torch.tensor(fit_cutoff(pairs[key], rate))
         tensors[f"count/{key}"] = torch.tensor(len(s))
     return tensors
+
+
+def log_darkening(x: np.ndarray, rate: int, min_cutoff_hz: float, soft: float) -> float:
+    """log(centroid of x through the fallback low-pass at softness `soft` / centroid of x)."""
+    cutoff = variations.soft_cutoff(min_cutoff_hz, soft)
+    y = x if cutoff is None else variations.one_pole_lowpass(x, rate, cutoff)
+    return float(np.log(centroid(y, rate) / max(centroid(x, rate), 1e-9)))
+
+
+def fit_cutoff(pairs: list[tuple[np.ndarray, np.ndarray, float]], rate: int) -> float:
+    """The fallback low-pass's velocity-0 cutoff that darkens the hard layers as much as the recorded soft layers
+    are darker (mean log centroid ratio over the instruments, each at its own velocity step): bisection on log
+    cutoff, the darkening falling as the cutoff rises. OPEN_CUTOFF_HZ where soft hits are not darker."""
+    target = float(np.mean([np.log(centroid(s, rate) / max(centroid(h, rate), 1e-9)) for s, h, _ in pairs]))
+    if target >= 0:
+        return variations.OPEN_CUTOFF_HZ
+
+    def darkening(cutoff: float) -> float:
+        return float(np.mean([log_darkening(h, rate, cutoff, dv) for _, h, dv in pairs]))
+
+    lo, hi = math.log(50.0), math.log(variations.OPEN_CUTOFF_HZ)
+    if darkening(0.9 * variations.OPEN_CUTOFF_HZ) < target:  # barely darker: no low-pass
+        return variations.OPEN_CUTOFF_HZ
+    if darkening(math.exp(lo)) > target:  # darker than even a 50 Hz low-pass makes them
+        return 50.0
+    for _ in range(20):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if darkening(math.exp(mid)) < target else (lo, mid)
+    return round(math.exp((lo + hi) / 2), 1)
 
 
 def prepared(engine: Engine, name: str, x: np.ndarray, rate: int) -> np.ndarray:
@@ -144,12 +179,16 @@ def layer_audio(engine: Engine, name: str, label: str, n: int, k: int) -> list[l
             for s in engine.sample(name, n, seed=1000, label=label)]
 
 
+def rising(values: list[float], tolerance: float) -> bool:
+    """Soft to hard, never falling by more than `tolerance` (relative): a level-only layer keeps its centroid."""
+    return all(b >= a - tolerance * abs(a) for a, b in zip(values, values[1:], strict=False))
+
+
 def rising_share(engine: Engine, name: str, label: str, n: int, k: int) -> float:
-    """The share of hits whose layers rise in RMS and spectral centroid from soft to hard."""
+    """The share of hits whose layers rise (or stay) in RMS and spectral centroid from soft to hard."""
     hits = layer_audio(engine, name, label, n, k)
     rate = engine.get(name).config.sample_rate
-    ok = [[rms_db(x) for x in xs] == sorted(rms_db(x) for x in xs)
-          and [centroid(x, rate) for x in xs] == sorted(centroid(x, rate) for x in xs) for xs in hits]
+    ok = [rising([rms_db(x) for x in xs], 1e-3) and rising([centroid(x, rate) for x in xs], 1e-3) for xs in hits]
     return float(np.mean(ok)) if ok else 0.0
 
 
@@ -180,7 +219,7 @@ def heldout_check(engine: Engine, name: str, kits_root: Path, per_class: int) ->
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=str(ROOT / "checkpoints" / "autoencoder"), help="checkpoint folder")
-    ap.add_argument("--kits", default=corpus.KITS_ROOT, help="Debian's hydrogen-drumkits folder")
+    ap.add_argument("--kits", default=corpus_hydrogen.KITS_ROOT, help="Debian's hydrogen-drumkits folder")
     ap.add_argument("--install", action="store_true", help="write <model>/velocity.safetensors")
     ap.add_argument("--amount", type=float, default=0.3, help="the round robins' variation amount")
     ap.add_argument("--per-class", type=int, default=8, help="sampled hits per class")
@@ -209,7 +248,7 @@ def main() -> None:
         save_file(velocity, str(out), metadata={"model": name, "source": "hydrogen-drumkits train kits",
                                                 "made_by": "benchmarks/velocity_layers.py"})
         print(f"wrote {out} ({out.stat().st_size} bytes)")
-        variations._directions.cache_clear()
+        variations._velocity_file.cache_clear()
         for label in CLASSES:  # keep d only where its soft layers come out quieter and darker
             share = rising_share(engine, name, label, args.per_class, args.takes)
             print(f"{label}: {share:.2f} of layered hits rise in RMS and centroid through the learned direction")
@@ -219,7 +258,7 @@ def main() -> None:
         save_file(velocity, str(out), metadata={"model": name, "source": "hydrogen-drumkits train kits",
                                                 "made_by": "benchmarks/velocity_layers.py"})
         out.chmod(0o644)  # a shipped file, readable by every user of the checkout
-        variations._directions.cache_clear()
+        variations._velocity_file.cache_clear()
 
     rows = []
     rate = engine.get(name).config.sample_rate
@@ -229,7 +268,7 @@ def main() -> None:
         for ins in real:
             hits = [prepared(engine, name, x, r) for x, r, _ in ins["takes"]]
             real_pairs += list(zip(hits, hits[1:], strict=False))
-        rr_pairs, layer_pairs, rising = [], [], 0
+        rr_pairs, layer_pairs, rises = [], [], 0
         sounds = engine.sample(name, args.per_class, seed=1000, label=label) if label in engine.get(name).config.labels else []
         for s in sounds:
             takes = [s, *variations.variations(engine, s, args.takes - 1, args.amount, seed=7)]
@@ -237,15 +276,16 @@ def main() -> None:
             layers = variations.velocity_layers(engine, s, args.takes)
             xs = [layer.audio for layer in layers]
             layer_pairs += [(audio.normalize(a), audio.normalize(b)) for a, b in zip(xs, xs[1:], strict=False)]
-            level = [rms_db(x) for x in xs]
-            bright = [centroid(x, rate) for x in xs]
-            rising += int(level == sorted(level) and bright == sorted(bright))
-        d, level_db = variations.learned_velocity(engine, name, label)
+            rises += int(rising([rms_db(x) for x in xs], 1e-3) and rising([centroid(x, rate) for x in xs], 1e-3))
+        v = variations.learned_velocity(engine, name, label)
+        soft_timbre = ("learned direction" if v.direction is not None else
+                       "level only" if v.min_cutoff_hz >= variations.OPEN_CUTOFF_HZ else
+                       f"low-pass to {v.min_cutoff_hz:.0f} Hz")
         rows.append([label, len(real), len(real_pairs), lsd(real_pairs), lsd(rr_pairs), lsd(layer_pairs),
-                     f"{rising}/{len(sounds)}", "learned direction" if d is not None else "low-pass", level_db])
+                     f"{rises}/{len(sounds)}", soft_timbre, v.level_db])
     headers = ["class", "real instruments", "real pairs", "real consecutive layers (dB)",
                f"generated round robins, amount {args.amount:g} (dB)", "generated layers (dB)",
-               "layers rising (RMS and centroid)", "soft timbre", "level drop (dB, velocity 1 -> 0)"]
+               "layers rising or level (RMS and centroid)", "soft timbre", "level drop (dB, velocity 1 -> 0)"]
     notes = ("Distances: mean multi-resolution log-spectral distance (drumgen.dsp.spectral.log_spectral_distance_db) "
              "between consecutive takes, peak-normalised at the model's rate. Real: consecutive recorded velocity "
              "layers of one instrument (hydrogen-drumkits train kits; they are what these kits have as takes). "

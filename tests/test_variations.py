@@ -19,6 +19,7 @@ from drumgen.dsp import synth
 from drumgen.dsp.spectral import log_spectral_distance_db
 from drumgen.engine import Engine, EngineError, Sound, variations
 from drumgen.io import audio
+from drumgen.models.prior import LatentBank
 from drumgen.testing import make_tiny_checkpoints, tiny_kinds
 
 LABELS = ("kick", "snare")
@@ -93,9 +94,8 @@ def test_variation_spread_is_the_classes_stored_spread(folder):
     g = torch.Generator().manual_seed(0)
     z = torch.cat([0.01 * torch.randn(8, model.latent_size, generator=g),  # kicks: tight
                    0.5 * torch.randn(8, model.latent_size, generator=g)])  # snares: wide
-    model.config.prior_size = 16
-    model.init_stored_prior()
-    model.store_latents(z, np.array([0] * 8 + [1] * 8))
+    model.prior = LatentBank(16, model.latent_shape)
+    model.prior.store(z, np.array([0] * 8 + [1] * 8))
     kick = variations.latent_spread(engine, "wavegan-tiny", "kick")
     snare = variations.latent_spread(engine, "wavegan-tiny", "snare")
     assert torch.allclose(kick, z[:8].std(0).clamp_min(1e-3)) and float(snare.mean()) > 10 * float(kick.mean())
@@ -153,9 +153,19 @@ def test_learned_direction_moves_the_latent(folder, tmp_path):
     # a level measured without a kept direction: the low-pass at the measured level
     save_file({"direction/kick": d, "level_db/kick": torch.tensor(-18.0), "level_db/all": torch.tensor(-6.0)},
               str(tmp_path / "ae" / "velocity.safetensors"))
-    variations._directions.cache_clear()
+    variations._velocity_file.cache_clear()
     layer = variations.velocity_layers(engine, snare, 2)[0]
     assert layer.cutoff_hz is not None and layer.gain == pytest.approx(10 ** (soft * -6 / 20))
+    # a measured low-pass: the cutoff falls from open to the class's velocity-0 cutoff; open means no filter
+    save_file({"level_db/snare": torch.tensor(-6.0), "cutoff_hz/snare": torch.tensor(2000.0),
+               "level_db/kick": torch.tensor(-6.0), "cutoff_hz/kick": torch.tensor(variations.OPEN_CUTOFF_HZ)},
+              str(tmp_path / "ae" / "velocity.safetensors"))
+    variations._velocity_file.cache_clear()
+    layer = variations.velocity_layers(engine, snare, 2)[0]
+    assert layer.cutoff_hz == pytest.approx(2000.0 * (variations.OPEN_CUTOFF_HZ / 2000.0) ** (1 - soft))
+    layer = variations.velocity_layers(engine, source, 2)[0]  # the kick, now without a direction
+    assert layer.cutoff_hz is None and layer.gain == pytest.approx(10 ** (soft * -6 / 20))
+    assert np.allclose(layer.audio, layer.sound.audio * layer.gain)
 
 
 def test_kit_takes_grid(engine):
