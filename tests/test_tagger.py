@@ -13,7 +13,7 @@ import torch
 
 from drumgen.cli import tag as tag_verb
 from drumgen.data.labels import CLASSES
-from drumgen.dsp import synth
+from drumgen.dsp import augment, synth
 from drumgen.engine import tagging as tagger
 from drumgen.models.tagger import Config, Tagger
 from drumgen.train import tagger as tagger_training
@@ -56,7 +56,7 @@ def test_summary_branch_and_masks():
 
 def test_strong_augment_keeps_shape_and_level():
     x, _ = tagger_training.synth_hits(2, 22050, 8000, seed=3)
-    out = tagger_training.augment(torch.from_numpy(x), torch.Generator().manual_seed(0), 22050, strong=True)
+    out = augment.kit_and_mic(torch.from_numpy(x), torch.Generator().manual_seed(0), 22050, strong=True)
     assert out.shape == x.shape and torch.isfinite(out).all()
     assert (out.abs().amax(dim=1) > 0.05).all()  # no hit turned to silence
     assert not torch.allclose(out, torch.from_numpy(x))

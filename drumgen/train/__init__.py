@@ -4,7 +4,7 @@
     loop.py     the loop: batches on the device, steps, measures, previews, best checkpoint, resume, torchrun
     steps.py    each kind's training step as a plain function returning named losses (WGAN-GP, the latent fit,
                 the autoencoder's), its optimizers, and the gradient all-reduce across processes
-    tagger.py   the tagger's training (augmentation, synthetic hits, its own loop)
+    tagger.py   the tagger's training (synthetic hits, its own loop)
 """
 
 from drumgen.train.loop import Run, init_distributed, train, trained_seconds

@@ -31,6 +31,7 @@ import torch.distributed as dist
 
 from drumgen import checkpoint, devices
 from drumgen.data.dataset import load_folder
+from drumgen.dsp import augment
 from drumgen.eval import pictures
 from drumgen.io import audio
 from drumgen.io.files import atomic_write_bytes
@@ -62,17 +63,6 @@ def init_distributed(device: torch.device) -> bool:
         dist.init_process_group(devices.backend(device))
         return True
     return False
-
-
-def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Gain (-3..0 dB), polarity, and a delay of up to 2 ms: changes a listener does not hear as a new drum."""
-    b, t = x.shape
-    gain = 10 ** (-3 * torch.rand(b, 1, generator=g) / 20)
-    sign = torch.where(torch.rand(b, 1, generator=g) < 0.5, -1.0, 1.0)
-    shift = torch.randint(0, max(1, t // 500), (b,), generator=g)
-    idx = (torch.arange(t)[None] - shift[:, None]).clamp_min(0)
-    shifted = torch.gather(x, 1, idx) * (torch.arange(t)[None] >= shift[:, None])
-    return shifted * gain * sign
 
 
 class Run:
@@ -142,7 +132,7 @@ class Run:
     def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         _, x, y = self.indexed_batch()
         if self.opts.augment:
-            x = _augment(x, self.g)
+            x = augment.gain_polarity_delay(x, self.g)
         return x, y
 
     def indexed_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
