@@ -7,9 +7,9 @@
     write(result, out)    # pads as WAVs, pattern.json, loop.mid, report.json
 
 The flow, one module a step:
-    onsets.py     band signals -> onset candidates -> moved to their attacks -> which bands attack at each
-    hits.py       each onset's slices named by the tagger (a second hit per band its class does not explain),
-                  grouped by class and embedding into at most 8 pads with distinct GM notes
+    onsets.py     each band's own onsets -> moved to their attacks -> events (band times, levels, fine bands)
+    hits.py       each event's body (< 5 kHz) and top (> 6 kHz) told apart against the loop's own hat, named by
+                  the tagger, grouped by class and embedding into at most 8 pads with distinct GM notes
     grid.py       the tempo (beat tracker's octave, then a grid fit), the swing, each onset's step
     analysis.py   the checks and the order of the steps: analyse -> LoopResult (Onsets, Pads, Pattern)
     files.py      write: the result as files; render: a loop from one-shots (tests, benchmarks)

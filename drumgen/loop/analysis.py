@@ -98,27 +98,21 @@ def analyse(x: np.ndarray, sample_rate: int, *, bpm: float | None = None, bars: 
     rate = onsets.RATE
     y = audio.resample(x, sample_rate, rate) if sample_rate != rate else x
     y = (y / (np.max(np.abs(y)) + 1e-9)).astype(np.float32)
-    bands = onsets.band_signals(y)
-    t = onsets.onset_times(y, bands)
-    if t.size == 0:
+    ev = onsets.find_events(y, onsets.band_signals(y))
+    if len(ev) == 0:
         raise LoopError("no onsets found: the file holds no drum hits")
-    if t.size < 2:
+    if len(ev) < 2:
         raise LoopError("found a single hit: a loop needs at least two (for one-shots use `drumgen tag`)")
-    attacks = onsets.band_attacks(t, bands)
-    active = onsets.active_bands(t, attacks)
-    keep = np.array([bool(a) for a in active])  # peaks where no band attacks are a decay's wobble
-    t, active = t[keep], [a for a in active if a]
-    attacks = {b: a[:, keep] for b, a in attacks.items()}
-    if t.size < 2:
-        raise LoopError("found a single hit: a loop needs at least two (for one-shots use `drumgen tag`)")
+    t = ev.time
     nexts = np.append(t[1:], duration)
-    slices = {"full": [hits.slice_of(x, sample_rate, a, b) for a, b in zip(t, nexts, strict=True)]}
-    for b in ("low", "high"):
-        sig = audio.resample(bands[b], rate, sample_rate) if sample_rate != rate else bands[b]
-        slices[b] = [hits.slice_of(sig, sample_rate, a, e) for a, e in zip(t, nexts, strict=True)]
-    found = hits.tag(active, slices, sample_rate, model if model is not None else hits.default_tagger())
-    # tempo and grid
-    strength = np.array([max(10 ** (attacks[b][0, k] / 20) for b in attacks) for k in range(t.size)])
+    model = model if model is not None else hits.default_tagger()
+    full = [hits.slice_of(x, sample_rate, a, b) for a, b in zip(t, nexts, strict=True)]
+    parts, top_time, hat = hits.split(ev, hits.tag_slices(full, sample_rate, model))
+    body_next = [next((t[j] for j in range(k + 1, len(t)) if "body" in parts[j]), duration) for k in range(len(t))]
+    slices = {"full": full, "body": [hits.slice_of(x, sample_rate, a, b) for a, b in zip(t, body_next, strict=True)]}
+    found = hits.tag(ev, parts, top_time, hat, slices, sample_rate, model)
+    # tempo and grid, from the events (each weighted by its loudest band)
+    strength = np.max(10 ** (np.stack([ev.level[b] for b in onsets.BANDS]) / 20), axis=0)
     if bpm or bars:
         bpm_est, t0 = grid.fit_grid(t, strength, bpm or grid.coarse_bpm(y, duration, bars))
     else:
@@ -128,7 +122,8 @@ def analyse(x: np.ndarray, sample_rate: int, *, bpm: float | None = None, bars: 
     if bpm:  # a known tempo: keep it, fit only the phase
         t0 = grid.fit_phase(t, strength, 15.0 / tempo)
     p16 = 15.0 / tempo
-    step, swing, grid_t = grid.place_on_grid(t, p16, t0, steps)
+    played = np.array([h.time for h in found])
+    step, swing, grid_t = grid.place_on_grid(played, p16, t0, steps)
     per_bar = steps
     n_bars = bars or max(1, math.ceil((int(step.max()) + 1) / per_bar - 0.05))
     if not bars:
@@ -139,14 +134,14 @@ def analyse(x: np.ndarray, sample_rate: int, *, bpm: float | None = None, bars: 
         notes.append(f"the loop is {n_bars} bars; the pattern holds {cap} (later bars fold onto them)")
     # velocities per class from the band level of each hit
     for h in found:
-        h.level = float(attacks[hits.CLASS_BAND[h.label]][0, h.onset])
+        h.level = float(ev.level[hits.CLASS_BAND[h.label]][h.onset])
     top = {c: max(h.level for h in found if h.label == c) for c in {h.label for h in found}}
     pads, pad_of = hits.group_pads(found, sample_rate)
     out = []
-    for h, p in zip(found, pad_of, strict=True):
+    for i, (h, p) in enumerate(zip(found, pad_of, strict=True)):
         vel = int(np.clip(round(127 * 10 ** ((h.level - top[h.label]) / 20)), 1, 127))
-        off = (t[h.onset] - grid_t[h.onset]) * 1000 * (1 - quantize)
-        out.append(Onset(float(t[h.onset]), p, vel, int(step[h.onset]), float(off), h.label))
+        off = (played[i] - grid_t[i]) * 1000 * (1 - quantize)
+        out.append(Onset(float(played[i]), p, vel, int(step[i]), float(off), h.label))
     out.sort(key=lambda o: (o.time, o.pad))
     pattern = _pattern(out, pads, tempo, swing, steps, shown_bars)
     return LoopResult(tempo, n_bars, steps, swing, out, pads, pattern, sample_rate, duration, notes)
