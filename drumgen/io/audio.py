@@ -269,9 +269,13 @@ def _to_output(x: np.ndarray, sample_rate: int, rate: int) -> np.ndarray:
 
 
 def wav_bytes(x: np.ndarray, sample_rate: int, bits: int = 16, rate: int = OUTPUT_RATE) -> bytes:
-    """Encode mono audio as a WAV file in memory, resampled to `rate` (44.1 kHz unless told)."""
+    """Encode audio as a WAV file in memory, resampled to `rate` (44.1 kHz unless told): mono x [T], or channels
+    x [C, T] (a bounced beat is [2, T]: left, right)."""
+    x = np.asarray(x, dtype=np.float32)
+    out = (_to_output(x, sample_rate, rate) if x.ndim == 1
+           else np.stack([_to_output(c, sample_rate, rate) for c in x], axis=1))  # [T, C], as soundfile writes
     buf = io.BytesIO()
-    sf.write(buf, _to_output(x, sample_rate, rate), rate, subtype=_subtype(bits), format="WAV")
+    sf.write(buf, out, rate, subtype=_subtype(bits), format="WAV")
     return buf.getvalue()
 
 

@@ -98,7 +98,8 @@ def display_name(s: object, default: str) -> str:
 # ------------------------------------------------------------------------------------------------ checks
 
 
-def _check(pads: list[KitPad], pattern: Pattern | None) -> None:
+def check(pads: list[KitPad], pattern: Pattern | None) -> None:
+    """Raise KitError, naming the pad and field, for anything the zip or a bounce could not carry as heard."""
     if not 1 <= len(pads) <= MAX_PADS:
         raise KitError(f"pads: a kit holds 1 to {MAX_PADS} pads, got {len(pads)}")
     by_note: dict[int, int] = {}
@@ -167,7 +168,7 @@ def export_kit(name: str, pads: list[KitPad], pattern: Pattern | None = None, *,
     pads, two pads on one note, bad audio, a knob out of range, or a pattern that hits a note no pad plays.
     """
     pads = [KitPad(*p) for p in pads]
-    _check(pads, pattern)
+    check(pads, pattern)
     kit = safe_name(name, default="drumgen_kit")
     title = display_name(name, kit)
     titles = [display_name(p.name, note_name(int(p.note))) for p in pads]

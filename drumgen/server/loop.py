@@ -1,16 +1,18 @@
-"""POST /api/loop: a drum loop -> its pads (Sounds like any other) and its Pattern (drumgen.loop)."""
+"""POST /api/loop: a drum loop -> its pads (Sounds like any other) and its Pattern (drumgen.loop); POST
+/api/loop/drums: generated drums for a loop's pads, each the nearest of its class to the hit it replaces."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 
 from drumgen import loop
 from drumgen.engine.engine import Sound
+from drumgen.engine.imitation import drums_for as imitation_drums
 from drumgen.server import uploads
 from drumgen.server.deps import Svc
-from drumgen.server.schemas import LoopOnset, LoopOut, LoopPad, SoundOut
+from drumgen.server.schemas import DrumsIn, LoopOnset, LoopOut, LoopPad, SoundOut, SoundsOut
 
 router = APIRouter(prefix="/api", tags=["loop"])
 
@@ -35,3 +37,20 @@ async def slice_loop(file: Annotated[UploadFile, File(description="an audio file
                         offset_ms=round(o.offset_ms, 2)) for o in result.onsets]
     return LoopOut(bpm=round(result.bpm, 2), bars=result.bars, steps=result.steps, swing=round(result.swing, 3),
                    pattern=result.pattern.to_dict(), pads=pads, onsets=onsets, notes=result.notes)
+
+
+@router.post("/loop/drums", response_model=SoundsOut)
+async def drums_for_imitations(body: DrumsIn, svc: Svc) -> SoundsOut:
+    """For each imitation (a loop's pad: a beatboxed "b", "k", "ts" ...), the generated drum of its class that
+    sounds most like it, among `candidates` sounds of `model` (drumgen.engine.imitation)."""
+    if body.labels is not None and len(body.labels) != len(body.sounds):
+        raise HTTPException(422, f"labels: give one class (or null) per sound; got {len(body.labels)} for "
+                                 f"{len(body.sounds)} sounds")
+    labels = body.labels or [None] * len(body.sounds)
+    out = []
+    for i, (sid, label) in enumerate(zip(body.sounds, labels, strict=True)):
+        imitation = await svc.inference.sound(sid)
+        sound, _ = await svc.inference.call(imitation_drums, svc.engine, body.model, imitation.audio,
+                                            imitation.sample_rate, label, body.candidates, body.seed + i)
+        out.append(SoundOut.of(await svc.inference.add(sound)))
+    return SoundsOut(sounds=out)

@@ -179,6 +179,21 @@ class KitIn(Strict):
                                               "with a straight copy beside it)")
 
 
+class BouncePadIn(PadIn):
+    solo: bool = Field(False, description="when any pad is soloed, only soloed pads sound (or send mute as heard)")
+
+
+class BounceIn(Strict):
+    """POST /api/export/audio: the beat (pattern and pads, as for /api/export/kit) rendered as heard."""
+
+    name: str = Field("beat", max_length=64, description="the WAV's file name")
+    pads: list[BouncePadIn] = Field(min_length=1, max_length=16)
+    pattern: PatternIn = Field(description="the beat: its bars are the WAV's length")
+    tails: Literal["wrap", "cut"] = Field("wrap", description="what rings past the end: wrap onto the start (the "
+                                                              "loop as it repeats) or cut (the beat played once)")
+    choke: bool = Field(True, description="the hi-hat pads cut each other, as in the browser")
+
+
 class VariationsIn(Strict):
     sound: SoundId = Field(max_length=64)
     n: int = Field(4, ge=1, le=8, description="how many takes")
@@ -251,3 +266,13 @@ class LoopOut(BaseModel):
     pads: list[LoopPad]
     onsets: list[LoopOnset]
     notes: list[str] = []
+
+
+class DrumsIn(Strict):
+    """POST /api/loop/drums: generated drums for a loop's pads (imitations such as beatboxed hits)."""
+
+    sounds: list[SoundId] = Field(min_length=1, max_length=16, description="the imitations: a loop's pad sounds")
+    labels: list[str | None] | None = Field(None, max_length=16, description="each pad's class (null: any)")
+    model: str = Field(max_length=128, description="the model that makes the drums")
+    candidates: int = Field(16, ge=1, le=64, description="sounds drawn per pad; the nearest is kept")
+    seed: int = Field(0, ge=0, le=2**31 - 1)

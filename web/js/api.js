@@ -110,6 +110,19 @@ export async function layers(sound, k) {
   return (await postJSON("/api/layers", { sound, k })).json();
 }
 
+/** A drum loop -> {bpm, bars, steps, swing, pattern, pads: [{sound, name, label, note, hits}], onsets, notes}. */
+export async function loop(file, bpm = null) {
+  const form = new FormData();
+  form.append("file", file, file.name || "loop.wav");
+  if (bpm) form.append("bpm", String(bpm));
+  return (await request("/api/loop", { method: "POST", body: form })).json();
+}
+
+/** For each imitation (a loop pad's sound id), the generated drum of its class nearest it: Sounds. */
+export async function loopDrums(sounds, labels, model, candidates = 16, seed = 0) {
+  return (await (await postJSON("/api/loop/drums", { sounds, labels, model, candidates, seed })).json()).sounds;
+}
+
 export async function exportMidi(pattern, straight = false) {
   return (await postJSON(`/api/export/midi${straight ? "?straight=true" : ""}`, pattern)).blob();
 }
@@ -118,6 +131,11 @@ export async function exportMidi(pattern, straight = false) {
  * variation, seed}], pattern, straight} */
 export async function exportKit(body) {
   return (await postJSON("/api/export/kit", body)).blob();
+}
+
+/** The beat bounced to a 44.1 kHz 24-bit stereo WAV, with the kit's pads and knobs (the kit export's body). */
+export async function exportAudio(body) {
+  return (await postJSON("/api/export/audio", body)).blob();
 }
 
 export async function train(form) {

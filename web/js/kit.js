@@ -207,7 +207,9 @@ export class Kit {
       if (pd.upload && pd.upload.wav) {
         const original = await api.upload(new Blob([fromBase64(pd.upload.wav)]), `${pd.upload.name}.wav`);
         original.name = pd.upload.name;
+        if (pd.upload.label) original.label = pd.upload.label;
         this.uploads.set(original.id, pd.upload.wav);
+        if (!pd.model || !pd.latent) return { pad, sound: original };  // a loop's slice: the file alone
         const resynth = await api.decode(pd.model, pd.latent, pd.label);
         const sound = pd.upload.playing === "original" ? original : resynth;
         return { pad, sound, pair: { original, resynth } };
@@ -221,10 +223,11 @@ export class Kit {
     await this.assign(made.filter(Boolean));
   }
 
-  /** The base64 WAV of pad i's upload, for a session, or null. */
+  /** The base64 WAV of pad i's upload (a re-synthesized file's original, or a loop's slice), for a session, or null. */
   uploadOf(i) {
     const p = this.pads[i];
-    return (p.pair && this.uploads.get(p.pair.original.id)) || null;
+    const s = p.pair ? p.pair.original : p.sound;
+    return (s && this.uploads.get(s.id)) || null;
   }
 
   async toggleAB(i) {

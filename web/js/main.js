@@ -12,7 +12,8 @@ import { Morph } from "./morph.js";
 import { Midi } from "./midi.js";
 import { TrainPanel } from "./train.js";
 import * as session from "./session.js";
-import { Kit } from "./kit.js";
+import { Kit, stem } from "./kit.js";
+import { LoopPanel } from "./loop.js";
 import { Messages } from "./messages.js";
 import { installKeys } from "./keys.js";
 
@@ -40,7 +41,8 @@ const scheduler = new Scheduler({
   length: () => pattern.steps,
   onStep: (step, when) => pattern.rows.flatMap((row, pad) => {
     if (!row[step]) return [];
-    engine.trigger(pad, when, row[step] / 127);
+    // a loaded loop's hits keep their played timing, as far as the quantize strength lets them
+    engine.trigger(pad, Math.max(ctx.currentTime, when + loopPanel.offset(pad, step)), row[step] / 127);
     return engine.audible(pad) ? [pad] : [];  // the pads to flash when this step sounds
   }),
 });
@@ -149,7 +151,7 @@ function stop() {
 }
 
 function setTempo(bpm) {
-  const v = Math.round(Math.min(300, Math.max(30, +bpm || 120)));
+  const v = Math.round(100 * Math.min(300, Math.max(30, +bpm || 120))) / 100; // a loop's tempo keeps its decimals
   scheduler.bpm = v;
   $("tempo").value = v;
   persist();
@@ -170,7 +172,7 @@ function tap() {
   if (taps.length > 5) taps.shift();
   if (taps.length < 2) return info("Tap again…");
   const beat = (taps[taps.length - 1] - taps[0]) / (taps.length - 1);
-  setTempo(60000 / beat);
+  setTempo(Math.round(60000 / beat)); // taps are not that precise: whole BPM
 }
 
 /** The beat as heard: muted pads (or pads silenced by another's solo) are left out. */
@@ -180,9 +182,10 @@ async function exportMidi() {
   session.download(await api.exportMidi(beat, $("straight").checked), "drumgen-beat.mid");
 }
 
-async function exportKit() {
-  if (pads.some((p) => !p.sound)) throw new Error("Every pad needs a sound before the kit can be exported.");
-  const body = {
+/** The kit as the export routes take it: each pad's sound, name, note and knobs, and the pattern. */
+function kitBody(what) {
+  if (pads.some((p) => !p.sound)) throw new Error(`Every pad needs a sound before the ${what} can be exported.`);
+  return {
     name: "drumgen-kit",
     pads: pads.map((p, i) => {
       const { volume, pan, tune, decay, roundRobin, velocityLayers, variation, variationSeed } = engine.settings[i];
@@ -196,7 +199,51 @@ async function exportKit() {
     pattern: apiPattern(),
     straight: $("straight").checked,
   };
-  session.download(await api.exportKit(body), "drumgen-kit.zip");
+}
+
+async function exportKit() {
+  session.download(await api.exportKit(kitBody("kit")), "drumgen-kit.zip");
+}
+
+/** The beat as audio (POST /api/export/audio): a WAV to drag into a DAW. */
+async function exportAudio() {
+  const body = kitBody("audio");
+  if (!body.pattern.tracks.some((t, i) => engine.audible(i) && t.steps.some((v) => v > 0))) {
+    throw new Error("The grid is empty (or every pad with steps is muted): there is no beat to bounce.");
+  }
+  session.download(await api.exportAudio(body), "drumgen-beat.wav");
+  info("Exported the beat as a 44.1 kHz 24-bit WAV.");
+}
+
+// ---- loops -------------------------------------------------------------------------------------------
+/** A loop's answer onto the instrument: its tempo, swing and grid, its slices on the first pads (undoable). */
+async function applyLoop(result, file) {
+  stop();
+  const n = Math.min(result.pads.length, table.length);
+  pattern = Pattern.fromAPI(result.pattern, table.length);
+  $("steps").value = String(pattern.steps);
+  setTempo(result.bpm);
+  setSwing(Math.round(result.swing * 100));
+  const slices = result.pads.slice(0, n);
+  await Promise.all(slices.map(async (p) => kit.uploads.set(p.sound.id, session.toBase64(await api.bytes(p.sound.url)))));
+  slices.forEach((p, i) => kit.setNote(i, p.note));
+  await kit.assign(slices.map((p, i) => ({ pad: i, sound: { ...p.sound, label: p.label } })), `loop ${stem(file.name)}`);
+  grid.render(names());
+  pads.forEach((_, i) => redraw(i));
+  persist();
+}
+
+/** Every loop pad gets the generated drum of its class nearest its slice (beatbox in, drums out); undoable. */
+async function loopDrums(result) {
+  const n = Math.min(result.pads.length, table.length);
+  const free = result.pads.slice(0, n).map((_, i) => i).filter((i) => !pads[i].locked);
+  if (!free.length) throw new Error("Every pad of the loop is locked.");
+  await kit.busy(free, async () => {
+    const sounds = await api.loopDrums(free.map((i) => result.pads[i].sound.id), free.map((i) => result.pads[i].label),
+      requireModel().name);
+    await kit.assign(free.map((pad, k) => ({ pad, sound: sounds[k] })), "drums for the loop");
+  });
+  info(`${free.length} pads now play generated drums, each the nearest of its class to the loop's hit; Undo brings the slices back.`);
 }
 
 // ---- sessions ----------------------------------------------------------------------------------------
@@ -205,7 +252,7 @@ function state() {
     pattern: apiPattern(),
     pads: pads.map((p, i) => ({ sound: p.sound, pair: p.pair, locked: p.locked, note: p.note,
       settings: { ...engine.settings[i] }, upload: kit.uploadOf(i) })),
-    settings: { model, volume: +$("volume").value, reverb: +$("reverb").value },
+    settings: { model, volume: +$("volume").value, reverb: +$("reverb").value, groove: loopPanel.groove() },
   });
 }
 
@@ -225,6 +272,7 @@ async function restore(data) {
   if (s.volume !== undefined) { $("volume").value = s.volume; engine.setVolume(s.volume / 100); }
   if (s.reverb !== undefined) { $("reverb").value = s.reverb; engine.setReverb(s.reverb / 100); }
   if (s.model && models.some((m) => m.name === s.model)) { model = s.model; $("model").value = model; }
+  loopPanel.setGroove(s.groove);
   data.pads.forEach((pd, i) => {
     pads[i].locked = !!pd.locked;
     if (Number.isInteger(pd.note)) pads[i].note = pd.note;
@@ -319,6 +367,20 @@ const morph = new Morph($("morph"), {
   place: (i, s) => guard(() => kit.assign([{ pad: i, sound: s }], `morph on pad ${i + 1}`)),
   guard,
 });
+const loopPanel = new LoopPanel($("loop"), {
+  apply: applyLoop,
+  drums: loopDrums,
+  replace: (i, label) => kit.newSound(i, requireModel(), !!label),
+  resynth: (i, file) => resynthesize(i, file),
+  keep: (i, sound) => kit.assign([{ pad: i, sound }], `original slice on pad ${i + 1}`),
+  decode: (data) => engine.decode(data),
+  preview: (buffer) => { if (ctx.state !== "running") ctx.resume(); return engine.preview(buffer); },
+  stopPlaying: stop,
+  changed: () => persist(),
+  guard,
+  info,
+});
+loopPanel.dropTarget(document.querySelector(".seq"));
 const trainer = new TrainPanel($("train"), {
   guard, audition, info, error, useModel: (n) => guard(() => useModel(n)), refreshModels: () => guard(refreshModels),
   models: () => models,
@@ -337,6 +399,7 @@ $("new-kit").addEventListener("click", () => guard(() => newKit()));
 $("undo").addEventListener("click", () => guard(undoLast));
 $("export-midi").addEventListener("click", () => guard(exportMidi));
 $("export-kit").addEventListener("click", () => guard(exportKit));
+$("export-audio").addEventListener("click", () => guard(exportAudio));
 $("session-save").addEventListener("click", () => session.saveFile(state()));
 $("session-load").addEventListener("change", (e) => {
   const f = e.target.files[0];
@@ -392,6 +455,7 @@ async function start() {
 }
 
 // A handle for the console and the browser tests.
-Object.assign(window.drumgen, { ctx, engine, scheduler, kit, pads, table, grid, midi, morph, trainer, state, restore });
+Object.assign(window.drumgen, { ctx, engine, scheduler, kit, pads, table, grid, midi, morph, trainer, state, restore,
+  loop: loopPanel });
 Object.defineProperty(window.drumgen, "pattern", { get: () => pattern });
 start().then(() => midi.connectServer()).then(started);

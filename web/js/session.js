@@ -10,7 +10,8 @@ const DB = "drumgen";
 
 /**
  * @param {object} state {pattern: API Pattern, pads: [{sound, pair, locked, note, settings, upload}],
- *   settings: {...}}; `upload` is the pad's original file as base64 WAV when it holds an upload pair
+ *   settings: {...}}; `upload` is the pad's own file as base64 WAV: the original of an upload pair, or an
+ *   upload played as it is (a loop's slice, which keeps the class the loop heard)
  */
 export function toJSON(state) {
   return {
@@ -28,8 +29,9 @@ export function toJSON(state) {
         note: p.note,
         locked: !!p.locked,
         settings: p.settings,
-        upload: p.pair && p.upload ? { name: p.pair.original.name, wav: p.upload,
-          playing: p.sound === p.pair.original ? "original" : "resynth" } : null,
+        upload: !p.upload ? null : p.pair ? { name: p.pair.original.name, wav: p.upload,
+          playing: p.sound === p.pair.original ? "original" : "resynth" }
+          : { name: p.sound.name, wav: p.upload, playing: "original", label: p.sound.label || null },
       };
     }),
     settings: state.settings,
