@@ -103,3 +103,24 @@ def test_open_loop_play_replace_export(browser, server, tmp_path, size):
     assert page.errors == [], page.errors
     assert failed == [], failed
     page.context.close()
+
+
+def test_a_loop_dropped_on_the_grid(browser, server):
+    """Dragging a file from the desktop onto the step grid opens it as a loop (a DataTransfer holding a File)."""
+    x, _ = groove(120, 0.5, 4)
+    page = web.open_page(browser, server)
+    data = list(audio.wav_bytes(x, SR))
+    page.evaluate("""(bytes) => {
+      const file = new File([new Uint8Array(bytes)], "dropped break.wav", { type: "audio/wav" });
+      const dt = new DataTransfer();
+      dt.items.add(file);
+      const target = document.querySelector(".seq");
+      target.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }""", data)
+    page.wait_for_function("drumgen.loop.result !== null && !drumgen.pads.some(p => p.busy)", timeout=90000)
+    assert "dropped break" in page.locator("#loop-text").inner_text()
+    assert abs(float(page.locator("#tempo").input_value()) - 120) <= 1
+    assert page.evaluate("drumgen.pads[0].sound.origin") == "upload"
+    assert page.errors == [], page.errors
+    page.context.close()
