@@ -8,6 +8,7 @@ import io
 import zipfile
 
 import mido
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -105,19 +106,29 @@ def test_open_loop_play_replace_export(browser, server, tmp_path, size):
     page.context.close()
 
 
+DROP = """([bytes, name]) => {
+  const file = new File([new Uint8Array(bytes)], name, { type: "audio/wav" });
+  const dt = new DataTransfer();
+  dt.items.add(file);
+  const target = document.querySelector(".seq");
+  target.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  target.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+}"""
+
+
 def test_a_loop_dropped_on_the_grid(browser, server):
-    """Dragging a file from the desktop onto the step grid opens it as a loop (a DataTransfer holding a File)."""
-    x, _ = groove(120, 0.5, 4)
+    """Dragging a file from the desktop onto the step grid opens it as a loop (a DataTransfer holding a File); a
+    file with no hits in it says so and changes nothing."""
     page = web.open_page(browser, server)
-    data = list(audio.wav_bytes(x, SR))
-    page.evaluate("""(bytes) => {
-      const file = new File([new Uint8Array(bytes)], "dropped break.wav", { type: "audio/wav" });
-      const dt = new DataTransfer();
-      dt.items.add(file);
-      const target = document.querySelector(".seq");
-      target.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
-      target.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }""", data)
+    before = page.evaluate("drumgen.pads.map(p => p.sound.id)")
+    page.evaluate(DROP, [list(audio.wav_bytes(np.zeros(2 * SR, np.float32), SR)), "silence.wav"])
+    page.wait_for_function("document.querySelector('#alert').classList.contains('show') || "
+                           "document.querySelector('#alert .text').textContent.length > 0")
+    assert page.locator("#alert .text").text_content().strip()
+    assert page.locator("#loop-text").inner_text().startswith("No loop yet")
+    assert page.evaluate("drumgen.pads.map(p => p.sound.id)") == before
+    x, _ = groove(120, 0.5, 4)
+    page.evaluate(DROP, [list(audio.wav_bytes(x, SR)), "dropped break.wav"])
     page.wait_for_function("drumgen.loop.result !== null && !drumgen.pads.some(p => p.busy)", timeout=90000)
     assert "dropped break" in page.locator("#loop-text").inner_text()
     assert abs(float(page.locator("#tempo").input_value()) - 120) <= 1

@@ -77,12 +77,12 @@ export class LoopPanel {
     }
     this.stopOriginal();
     this.buffer = await this.app.decode(await file.arrayBuffer());
-    this.result = result;
     this.offsets = result.pads.map(() => new Array(result.pattern.steps).fill(0));
     for (const o of result.onsets) {
       if (this.offsets[o.pad] && o.step < result.pattern.steps) this.offsets[o.pad][o.step] = o.offset_ms / 1000;
     }
     await this.app.apply(result, file);
+    this.result = result;  // once the pads and the grid hold it
     this.text.textContent = `${stem(file.name)}: ${result.bpm} BPM, ${result.bars} bar${result.bars > 1 ? "s" : ""}, `
       + `swing ${Math.round(result.swing * 100)}%, ${result.onsets.length} hits on ${result.pads.length} pads.`
       + (result.notes.length ? ` ${result.notes.join(" ")}` : "");
