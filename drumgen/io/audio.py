@@ -138,7 +138,7 @@ def read(source: Source, max_seconds: float | None = MAX_SECONDS) -> tuple[np.nd
     if max_seconds is not None and frames > max_seconds * rate * 1.01:
         raise AudioError("too-long", f"{frames / rate:.1f} s; the limit is {max_seconds:g} s")
     if hasattr(source, "seek"):
-        source.seek(0)  # type: ignore[union-attr]
+        source.seek(0)
     # Decode block by block and mix each block to mono at once: memory follows the audio actually decoded,
     # in mono, never frames x channels as a header declares them (a tiny Vorbis file may claim 64 channels
     # of 30 s silence, which read in one go would be a 1.5 GB array).
@@ -165,8 +165,8 @@ def read(source: Source, max_seconds: float | None = MAX_SECONDS) -> tuple[np.nd
     return x, int(rate)
 
 
-def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Band-limited resampling with soxr (its high-quality preset)."""
+def resample(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:
+    """Band-limited resampling with soxr (its high-quality preset); rates need not be whole (a tuned pad)."""
     if rate_in == rate_out:
         return x.astype(np.float32, copy=False)
     return soxr.resample(x.astype(np.float32, copy=False), rate_in, rate_out, quality="HQ").astype(np.float32)

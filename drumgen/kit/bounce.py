@@ -96,8 +96,7 @@ def pan_gains(pan: float) -> tuple[float, float]:
 def played(x: np.ndarray, sample_rate: int, tune: float, decay: float) -> np.ndarray:
     """A take as one hit plays it: resampled by 2**(tune/12) to 44.1 kHz, the decay envelope applied [T']."""
     x = np.nan_to_num(np.asarray(x, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    # soxr takes any rate ratio; audio.resample's int hint names the usual case, as in one_shots
-    x = audio.resample(x, sample_rate * 2 ** (tune / 12), RATE)  # type: ignore[arg-type]
+    x = audio.resample(x, sample_rate * 2 ** (tune / 12), RATE)  # played faster = fewer samples, as in one_shots
     return decay_envelope(x, RATE, decay)
 
 

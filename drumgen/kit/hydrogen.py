@@ -21,11 +21,14 @@ Layers = str | Sequence[tuple[str, float, float]]
 
 
 class Instrument(Protocol):
-    """What drumkit.xml needs of a pad (drumgen.kit.KitPad has it)."""
+    """What drumkit.xml needs of a pad (drumgen.kit.pad.KitPad has it), read-only."""
 
-    note: int
-    volume: float
-    pan: float
+    @property
+    def note(self) -> int: ...
+    @property
+    def volume(self) -> float: ...
+    @property
+    def pan(self) -> float: ...
 
 
 def drumkit_xml(kit: str, info: str, pads: Sequence[Instrument], titles: list[str],
@@ -40,7 +43,7 @@ def drumkit_xml(kit: str, info: str, pads: Sequence[Instrument], titles: list[st
                        ("image", ""), ("imageLicense", "")):
         _sub(root, tag, value)
     component = _sub(_sub(root, "componentList"), "drumkitComponent")
-    for tag, value in (("id", 0), ("name", "Main"), ("volume", 1)):
+    for tag, value in (("id", "0"), ("name", "Main"), ("volume", "1")):
         _sub(component, tag, value)
     instruments = _sub(root, "instrumentList")
     for i, (p, title, f, role) in enumerate(zip(pads, titles, files, roles, strict=True)):
