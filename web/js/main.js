@@ -14,6 +14,7 @@ import { TrainPanel } from "./train.js";
 import * as session from "./session.js";
 import { Kit, stem } from "./kit.js";
 import { LoopPanel } from "./loop.js";
+import { Exports } from "./exports.js";
 import { Messages } from "./messages.js";
 import { installKeys } from "./keys.js";
 
@@ -173,46 +174,6 @@ function tap() {
   if (taps.length < 2) return info("Tap again…");
   const beat = (taps[taps.length - 1] - taps[0]) / (taps.length - 1);
   setTempo(Math.round(60000 / beat)); // taps are not that precise: whole BPM
-}
-
-/** The beat as heard: muted pads (or pads silenced by another's solo) are left out. */
-async function exportMidi() {
-  const beat = apiPattern(true);
-  if (!beat.tracks.length) throw new Error("Every pad is muted, so the MIDI file would be empty; unmute a pad first.");
-  session.download(await api.exportMidi(beat, $("straight").checked), "drumgen-beat.mid");
-}
-
-/** The kit as the export routes take it: each pad's sound, name, note and knobs, and the pattern. */
-function kitBody(what) {
-  if (pads.some((p) => !p.sound)) throw new Error(`Every pad needs a sound before the ${what} can be exported.`);
-  return {
-    name: "drumgen-kit",
-    pads: pads.map((p, i) => {
-      const { volume, pan, tune, decay, roundRobin, velocityLayers, variation, variationSeed } = engine.settings[i];
-      const pad = { sound: p.sound.id, name: names()[i], note: p.note, volume, pan, tune, decay, mute: !engine.audible(i) };
-      // the server makes the pad's round robins and layers again from its sound, as the page made them
-      if (roundRobin > 1 || velocityLayers > 1) {
-        Object.assign(pad, { round_robin: roundRobin, velocity_layers: velocityLayers, variation, seed: variationSeed });
-      }
-      return pad;
-    }),
-    pattern: apiPattern(),
-    straight: $("straight").checked,
-  };
-}
-
-async function exportKit() {
-  session.download(await api.exportKit(kitBody("kit")), "drumgen-kit.zip");
-}
-
-/** The beat as audio (POST /api/export/audio): a WAV to drag into a DAW. */
-async function exportAudio() {
-  const body = kitBody("audio");
-  if (!body.pattern.tracks.some((t, i) => engine.audible(i) && t.steps.some((v) => v > 0))) {
-    throw new Error("The grid is empty (or every pad with steps is muted): there is no beat to bounce.");
-  }
-  session.download(await api.exportAudio(body), "drumgen-beat.wav");
-  info("Exported the beat as a 44.1 kHz 24-bit WAV.");
 }
 
 // ---- loops -------------------------------------------------------------------------------------------
@@ -397,9 +358,10 @@ $("reverb").addEventListener("input", (e) => { engine.setReverb(e.target.value /
 $("clear").addEventListener("click", () => { pattern.clear(); grid.repaint(); persist(); });
 $("new-kit").addEventListener("click", () => guard(() => newKit()));
 $("undo").addEventListener("click", () => guard(undoLast));
-$("export-midi").addEventListener("click", () => guard(exportMidi));
-$("export-kit").addEventListener("click", () => guard(exportKit));
-$("export-audio").addEventListener("click", () => guard(exportAudio));
+const exporter = new Exports({ pads, engine, names, apiPattern, straight: () => $("straight").checked, info });
+$("export-midi").addEventListener("click", () => guard(() => exporter.midi()));
+$("export-kit").addEventListener("click", () => guard(() => exporter.kit()));
+$("export-audio").addEventListener("click", () => guard(() => exporter.audio()));
 $("session-save").addEventListener("click", () => session.saveFile(state()));
 $("session-load").addEventListener("change", (e) => {
   const f = e.target.files[0];
