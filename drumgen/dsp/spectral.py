@@ -12,11 +12,13 @@ import functools
 import math
 
 import torch
+import torch.nn.functional as F
 
 
 @functools.lru_cache(maxsize=32)
 def _window(n_fft: int, device: str, dtype: torch.dtype) -> torch.Tensor:
-    return torch.hann_window(n_fft, periodic=True, device=device, dtype=dtype)
+    with torch.inference_mode(False):  # cached: a normal tensor, so training may save it for backward too
+        return torch.hann_window(n_fft, periodic=True, device=device, dtype=dtype)
 
 
 def stft(x: torch.Tensor, n_fft: int, hop: int | None = None, center: bool = True,
@@ -36,10 +38,49 @@ def power(x: torch.Tensor, n_fft: int, hop: int | None = None, center: bool = Tr
 
 
 def istft(spec: torch.Tensor, n_fft: int, hop: int | None = None, length: int | None = None) -> torch.Tensor:
-    """complex [B, F, frames] -> [B, T]."""
+    """complex [B, F, frames] -> [B, T], the inverse of `stft` (centred frames, least-squares overlap-add).
+
+    When the hop divides n_fft (every transform here), the overlap-add is n_fft / hop strided additions of whole
+    frame pieces rather than torch.istft's general fold: the same numbers (within float rounding, 1e-6) in about
+    half the time on a CPU, which matters in the autoencoder's noise path and SpecGAN's Griffin-Lim loop.
+    """
     hop = hop or n_fft // 4
+    if n_fft % hop:
+        return torch.istft(spec, n_fft, hop, window=_window(n_fft, str(spec.device), spec.real.dtype), length=length)
+    return _istft_frames(spec.transpose(1, 2), n_fft, hop, length)
+
+
+def _stft_frames(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """`stft` with frames before bins: [B, T] -> complex [B, frames, n_fft // 2 + 1] (reflect-padded, centred)."""
+    w = _window(n_fft, str(x.device), x.dtype)
+    padded = F.pad(x[:, None], (n_fft // 2, n_fft // 2), mode="reflect")[:, 0]
+    return torch.fft.rfft(padded.unfold(-1, n_fft, hop) * w)
+
+
+def _istft_frames(spec: torch.Tensor, n_fft: int, hop: int, length: int | None) -> torch.Tensor:
+    """`istft` of frames before bins: complex [B, frames, F] -> [B, T] (n_fft a multiple of hop)."""
     w = _window(n_fft, str(spec.device), spec.real.dtype)
-    return torch.istft(spec, n_fft, hop, window=w, length=length)
+    b, frames, r = spec.shape[0], spec.shape[1], n_fft // hop
+    parts = torch.fft.irfft(spec, n=n_fft) * w  # [B, frames, n_fft], windowed again
+    out = parts.new_zeros(b, (frames + r - 1) * hop)
+    for k in range(r):  # the k-th hop-long piece of frame f lands on block f + k
+        out[:, k * hop:(k + frames) * hop] += parts[:, :, k * hop:(k + 1) * hop].reshape(b, -1)
+    start = n_fft // 2  # centred frames: sample 0 is the middle of frame 0
+    length = (frames - 1) * hop if length is None else length
+    out = out[:, start:start + length] * _overlap_gain(n_fft, hop, frames, str(spec.device), w.dtype)[:length]
+    return F.pad(out, (0, length - out.shape[1])) if out.shape[1] < length else out
+
+
+@functools.lru_cache(maxsize=32)
+def _overlap_gain(n_fft: int, hop: int, frames: int, device: str, dtype: torch.dtype) -> torch.Tensor:
+    """1 / the summed squared window under each output sample of `istft` (0 where no frame reaches)."""
+    with torch.inference_mode(False):  # cached, as _window
+        w2 = _window(n_fft, device, dtype).square().reshape(-1, hop)
+        env = w2.new_zeros(frames + len(w2) - 1, hop)
+        for k in range(len(w2)):
+            env[k:k + frames] += w2[k]
+        env = env.reshape(-1)[n_fft // 2:]
+        return torch.where(env > 1e-11, 1.0 / env.clamp_min(1e-11), torch.zeros_like(env))
 
 
 def magnitude(x: torch.Tensor, n_fft: int, hop: int | None = None) -> torch.Tensor:
@@ -114,17 +155,24 @@ def griffin_lim(mag: torch.Tensor, n_fft: int, hop: int | None = None, iters: in
     `momentum` times the change, which reaches a given error in far fewer iterations than plain Griffin-Lim
     (momentum=0). The initial phase is random but seeded, so the same magnitudes give the same audio.
     """
+    hop = hop or n_fft // 4
+    if n_fft % hop:
+        raise ValueError(f"griffin_lim needs a hop that divides n_fft; got {n_fft} / {hop}")
     g = torch.Generator(device="cpu").manual_seed(seed)
     # one initial phase for every item ([F, frames], broadcast over the batch), so a sound's audio does not
     # depend on which batch it was decoded in
     angles = torch.exp(2j * math.pi * torch.rand(mag.shape[-2:], generator=g)).to(mag.device)
-    prev = torch.zeros_like(angles)
-    spec = mag * angles
+    # The loop works on real and imaginary parts, frames before bins ([B, frames, F, 2]): PyTorch's complex
+    # elementwise kernels and the transposes around its STFT took most of the time on a CPU.
+    size = mag.transpose(-1, -2)[..., None]  # [B, frames, F, 1]
+    spec = torch.view_as_real(angles.T.contiguous()) * size
+    prev = torch.zeros_like(spec)
     for _ in range(iters):
-        x = istft(spec, n_fft, hop, length)
-        rebuilt = stft(x, n_fft, hop)
-        accelerated = rebuilt - (momentum / (1 + momentum)) * prev if momentum else rebuilt
+        x = _istft_frames(torch.view_as_complex(spec), n_fft, hop, length)
+        rebuilt = torch.view_as_real(_stft_frames(x, n_fft, hop))
+        accelerated = torch.add(rebuilt, prev, alpha=-momentum / (1 + momentum)) if momentum else rebuilt
         prev = rebuilt
-        # unit phasors by division: several times faster than exp(1j * angle(.)) on CPU (where |X| ~ 0, mag is too)
-        spec = mag * (accelerated / accelerated.abs().clamp_min(1e-12))
-    return istft(spec, n_fft, hop, length)
+        # unit phasors times the magnitudes (where |X| ~ 0, mag is too)
+        norm = (accelerated[..., 0].square() + accelerated[..., 1].square()).sqrt().clamp_min(1e-12)
+        spec = accelerated * (size[..., 0] / norm)[..., None]
+    return _istft_frames(torch.view_as_complex(spec), n_fft, hop, length)

@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from drumgen.dsp import spectral
+from drumgen.models import fastconv
 from drumgen.models.base import BaseConfig, DrumModel
 from drumgen.models.prior import LatentBank
 
@@ -93,8 +94,8 @@ class ResBlock(nn.Module):
         self.conv1 = nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation)
         self.conv2 = nn.Conv1d(channels, channels, 1)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return h + self.conv2(F.leaky_relu(self.conv1(F.leaky_relu(h, 0.2)), 0.2))
+    def forward(self, h: torch.Tensor, run: fastconv.Plain = fastconv.PLAIN) -> torch.Tensor:
+        return h + run(self.conv2, F.leaky_relu(run(self.conv1, F.leaky_relu(h, 0.2)), 0.2))
 
 
 def res_stack(channels: int, n: int) -> nn.Sequential:
@@ -133,7 +134,7 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """(temporal z [B, D, F], global z [B, G], label [B]) -> audio [B, T] = noise path + wave path."""
 
-    noise_spec: torch.Tensor
+    noise_spec_t: torch.Tensor
     band_to_bin: torch.Tensor
 
     def __init__(self, c: AutoencoderConfig):
@@ -162,6 +163,7 @@ class Decoder(nn.Module):
                        nn.LeakyReLU(0.2), nn.Conv1d(b, b, 5, padding=2)]
         self.wave = nn.Sequential(*stages)
         self.wave_out = nn.Conv1d(widths[-1], 1, 7, padding=3)
+        self._fast = fastconv.FastConv()  # inference on a CPU: the same layers, laid out as it runs them fastest
         # A per-frame gate on the wave path: silence after a hit is one number per frame to learn, instead of
         # every upsampler bias cancelling out (their leftovers are hum that the log-spectral loss hears).
         self.wave_gate = nn.Conv1d(c.channels, 1, 3, padding=1)
@@ -174,7 +176,8 @@ class Decoder(nn.Module):
         noise = torch.randn(1, c.slice_length, generator=g)
         spec = spectral.stft(noise, n_fft, self.hop)
         spec = spec / spectral.istft(spec, n_fft, self.hop, c.slice_length).pow(2).mean().sqrt()  # gain 1 -> RMS 1
-        self.register_buffer("noise_spec", spec[0], persistent=False)  # complex [n_fft/2+1, T/hop + 1]
+        # its STFT as real and imaginary parts, frames first: [T/hop + 1, n_fft/2+1, 2]
+        self.register_buffer("noise_spec_t", torch.view_as_real(spec[0].T).contiguous(), persistent=False)
         fb = spectral.mel_filterbank(c.sample_rate, n_fft, c.noise_bands, 20.0)  # [bands, bins]
         interp = fb.T / fb.T.sum(1, keepdim=True).clamp_min(1e-9)
         self.register_buffer("band_to_bin", interp.clone(), persistent=False)  # [bins, bands]
@@ -186,17 +189,19 @@ class Decoder(nn.Module):
             idx = label if label is not None else torch.full((b,), len(self.c.labels), dtype=torch.long,
                                                              device=z_t.device)
             parts.append(self.label(idx)[:, :, None].expand(b, -1, frames))
-        h = self.coarse(self.inp(torch.cat(parts, 1)))  # [B, D+G(+E), F] -> [B, C, F]
-        h = self.fine(self.up(h))  # [B, C, F] -> [B, C, 4F] (hop 256 at the cpu preset)
-        # Noise path: [B, C, 4F] -> band gains [B, bands, 4F] -> bins [B, n_fft/2+1, 4F+1] -> audio [B, T]
-        gains = torch.exp(self.noise_head(h).clamp(-20, 4))
-        gains = torch.einsum("kb,nbl->nkl", self.band_to_bin, gains)
-        gains = F.pad(gains, (0, 1), mode="replicate")
-        noise = spectral.istft(self.noise_spec[None] * gains, 4 * self.hop, self.hop, self.c.slice_length)
+        run = fastconv.runner(self._fast, z_t)  # plain layers while training, drumgen.models.fastconv otherwise
+        h = run(self.coarse, run(self.inp, run.enter(torch.cat(parts, 1))))  # [B, D+G(+E), F] -> [B, C, F]
+        h = run(self.fine, run(self.up, h))  # [B, C, F] -> [B, C, 4F] (hop 256 at the cpu preset)
+        # Noise path: [B, C, 4F] -> band gains [B, bands, 4F] -> bins [B, 4F+1, n_fft/2+1] -> audio [B, T]
+        gains = torch.exp(run.leave(run(self.noise_head, h)).clamp(-20, 4))
+        gains = F.pad(gains, (0, 1), mode="replicate").transpose(1, 2) @ self.band_to_bin.T  # frames before bins
+        spec = torch.view_as_complex(self.noise_spec_t * gains[..., None])  # real gains on the fixed noise
+        noise = spectral.istft(spec.transpose(1, 2), 4 * self.hop, self.hop, self.c.slice_length)
         # Wave path: [B, C, 4F] -> [B, 8, T] -> [B, T], gated per frame [B, 1, 4F] -> [B, 1, T]
-        gate = F.interpolate(torch.sigmoid(self.wave_gate(h)), size=self.c.slice_length, mode="linear")
-        wave = (self.wave_out(self.wave(h)) * gate)[:, 0]
-        return noise + wave
+        gate = F.interpolate(torch.sigmoid(run.leave(run(self.wave_gate, h))), size=self.c.slice_length,
+                             mode="linear")
+        wave = run.leave(run(self.wave_out, run(self.wave, h)))
+        return noise + (wave * gate)[:, 0]
 
 
 class Autoencoder(DrumModel):

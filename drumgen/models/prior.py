@@ -105,20 +105,39 @@ class LatentBank(nn.Module):
                knobs: PriorConfig) -> torch.Tensor:
         """n latents [n, *latent_shape] blended from the stored ones (see the module docstring); labels [n] are
         the classes asked for, or None for any. On the CPU, as every prior: a seed gives one latent everywhere."""
-        count = self.stored
-        noise = bank_noise(knobs.prior_noise, count, knobs.prior_small_bank_noise)
-        bank, bank_labels = self.latents[:count].detach().cpu(), self.labels[:count].cpu()
+        noise = bank_noise(knobs.prior_noise, self.stored, knobs.prior_small_bank_noise)
         out = []
         for k in range(n):
-            pool = torch.arange(count)
-            if labels is not None and bool((bank_labels == labels[k]).any()):
-                pool = torch.nonzero(bank_labels == labels[k])[:, 0]
-            zs = bank[pool]  # [P, L]
-            i = int(torch.randint(len(pool), (1,), generator=generator))
-            near = torch.argsort(torch.cdist(zs[i:i + 1], zs)[0])[1:knobs.prior_neighbours + 1]  # excludes i
+            pool = self._pool(None if labels is None else int(labels[k]), knobs.prior_neighbours)
+            i = int(torch.randint(len(pool.latents), (1,), generator=generator))
+            near = pool.neighbours[i]  # excludes i
             j = int(near[torch.randint(len(near), (1,), generator=generator)]) if len(near) else i
             t = float(torch.rand((), generator=generator))
-            spread = zs.std(0) if len(zs) > 1 else bank.std(0) if count > 1 else torch.ones(self.latent_size)
             eps = torch.randn(self.latent_size, generator=generator)
-            out.append((1 - t) * zs[i] + t * zs[j] + noise * spread * eps)
+            out.append((1 - t) * pool.latents[i] + t * pool.latents[j] + noise * pool.spread * eps)
         return torch.stack(out).reshape(n, *self.latent_shape)
+
+    def _pool(self, label: int | None, neighbours: int) -> _Pool:
+        """The stored latents a sound of class `label` blends (its class's, or all when it has none stored), their
+        spread and each one's nearest neighbours: worked out once per class and bank contents, not per sound."""
+        key = (self.latents.data_ptr(), self.latents._version, self.labels._version, self.stored, neighbours)
+        if getattr(self, "_pools_key", None) != key:
+            self._pools: dict[int | None, _Pool] = {}
+            self._pools_key = key
+        count = self.stored
+        bank, bank_labels = self.latents[:count].detach().cpu(), self.labels[:count].cpu()
+        chosen = label if label is not None and bool((bank_labels == label).any()) else None
+        if chosen not in self._pools:
+            members = torch.arange(count) if chosen is None else torch.nonzero(bank_labels == chosen)[:, 0]
+            zs = bank[members]  # [P, L]
+            near = [torch.argsort(torch.cdist(zs[i:i + 1], zs)[0])[1:neighbours + 1] for i in range(len(zs))]
+            spread = zs.std(0) if len(zs) > 1 else bank.std(0) if count > 1 else torch.ones(self.latent_size)
+            self._pools[chosen] = _Pool(zs, spread, near)
+        return self._pools[chosen]
+
+
+@dataclasses.dataclass
+class _Pool:
+    latents: torch.Tensor  # [P, L]: the stored latents a class's new sounds blend
+    spread: torch.Tensor  # [L]: their standard deviation (the noise's scale)
+    neighbours: list[torch.Tensor]  # per latent, its nearest others in the pool, nearest first

@@ -1,0 +1,145 @@
+"""The decoders' 1-D convolution stacks as a CPU runs them fastest: the same numbers, about 3x sooner.
+
+A waveform decoder spends its time where it does the least arithmetic: 8 or 16 channels at 44.1 kHz give a
+convolution kernel in PyTorch's default [B, C, L] layout nothing to vectorise over but time, and every layer
+reorders its input for oneDNN and back. Two rewrites, for inference only:
+
+- Channels-last: a [B, C, L] signal is held as [B, C, 1, L] in torch.channels_last memory (each time step's
+  channels side by side), and each Conv1d runs as the equivalent Conv2d, which oneDNN computes without reorders.
+- Polyphase transposed convolutions (Vaidyanathan's identities): ConvTranspose1d(C, D, K, stride=s) whose output
+  is s times its input is the Conv1d(C, s D) that computes the s output phases of each input step at once; its
+  output channel p D + d is phase p of channel d, so in channels-last memory the phases already sit in time
+  order and going back to the full rate is a free reshape.
+
+Measured on 2 cores for the shipped autoencoder's 8-hit kit decode (benchmarks/speed.py, RESULTS.md): the wave path
+from about 52 ms to 19 ms. The outputs match the plain layers within float rounding (tests/test_fastconv.py);
+training and anything that needs gradients keeps the plain layers (`PLAIN`).
+
+    run = fastconv.runner(model_cache, x)      # FastConv on a CPU without gradients, else PLAIN
+    h = run.leave(run(layers, run.enter(x)))   # x [B, C, L] -> layers(x) [B, D, L']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ELEMENTWISE = (nn.LeakyReLU, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Identity)
+IN_PLACE = (nn.LeakyReLU, nn.ReLU, nn.Tanh)
+
+
+def _in_place(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    if isinstance(layer, nn.LeakyReLU):
+        return F.leaky_relu_(x, layer.negative_slope)
+    return x.relu_() if isinstance(layer, nn.ReLU) else x.tanh_()
+
+
+class Plain:
+    """Layers called as they are: training, gradients, and devices other than the CPU."""
+
+    def __call__(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return layer(x)
+
+    @staticmethod
+    def enter(x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    @staticmethod
+    def leave(x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+PLAIN = Plain()
+
+
+class FastConv(Plain):
+    """Runs Conv1d, ConvTranspose1d, elementwise activations and nn.Sequential stacks of them on channels-last
+    [B, C, 1, L] signals (`enter` / `leave` convert). Another module in a stack is called as module(x, self), so a
+    block with a skip connection (the autoencoder's ResBlock) runs its own convolutions through this runner.
+    Rewritten weights are cached per layer and rebuilt when the layer's parameters change."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[tuple, tuple]] = {}
+
+    @staticmethod
+    def enter(x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, None, :].contiguous(memory_format=torch.channels_last)
+
+    @staticmethod
+    def leave(x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, 0, :].contiguous()
+
+    def __call__(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(layer, nn.Sequential):
+            owned = False  # activations work in place on what this stack made, never on its input
+            for child in layer:
+                x = _in_place(child, x) if owned and isinstance(child, IN_PLACE) else self(child, x)
+                owned = owned or not isinstance(child, ELEMENTWISE)
+            return x
+        if isinstance(layer, nn.ConvTranspose1d):
+            return self._transposed(layer, x)
+        if isinstance(layer, nn.Conv1d):
+            if isinstance(layer.padding, str) or layer.padding_mode != "zeros":
+                return self.enter(layer(self.leave(x)))
+            w, b = self._weights(layer, lambda: (_as_2d(layer.weight), layer.bias))
+            return F.conv2d(x, w, b, (1, layer.stride[0]), (0, int(layer.padding[0])), (1, layer.dilation[0]),
+                            layer.groups)
+        if isinstance(layer, ELEMENTWISE):
+            return layer(x)
+        return layer(x, self)
+
+    def _weights(self, layer: nn.Module, build: Callable[[], tuple]) -> tuple:
+        key = tuple((p.data_ptr(), p._version) for p in layer.parameters())
+        hit = self._cache.get(id(layer))
+        if hit is None or hit[0] != key:
+            with torch.no_grad():
+                hit = (key, build())
+            self._cache[id(layer)] = hit
+        return hit[1]
+
+    def _transposed(self, ct: nn.ConvTranspose1d, x: torch.Tensor) -> torch.Tensor:
+        if not polyphase_ok(ct):
+            return self.enter(ct(self.leave(x)))
+        w, b, (left, right) = self._weights(ct, lambda: _polyphase(ct))
+        if left != right:
+            x = F.pad(x, (left, right))
+        h = F.conv2d(x, w, b, padding=(0, left if left == right else 0))  # [B, s D, 1, L], phase-major channels
+        n, sd, _, length = h.shape
+        s = ct.stride[0]
+        # channels-last memory holds [n, L, s, D]: read as [n, L s, D] it is the output in time order
+        return h.permute(0, 2, 3, 1).reshape(n, 1, length * s, sd // s).permute(0, 3, 1, 2)
+
+
+def runner(cache: FastConv, like: torch.Tensor) -> Plain:
+    """`cache` where it helps and is exact enough (a CPU tensor, no gradients), else PLAIN."""
+    return cache if like.device.type == "cpu" and not torch.is_grad_enabled() else PLAIN
+
+
+def polyphase_ok(ct: nn.ConvTranspose1d) -> bool:
+    """Whether a transposed convolution multiplies the length by exactly its stride (the ones decoders use)."""
+    s, pad, k, extra = ct.stride[0], int(ct.padding[0]), ct.kernel_size[0], ct.output_padding[0]
+    return ct.groups == 1 and ct.dilation == (1,) and k - 2 * pad + extra == s
+
+
+def _as_2d(w: torch.Tensor) -> torch.Tensor:
+    return w[:, :, None, :].contiguous(memory_format=torch.channels_last)
+
+
+def _polyphase(ct: nn.ConvTranspose1d) -> tuple[torch.Tensor, torch.Tensor | None, tuple[int, int]]:
+    """ConvTranspose1d(C, D, K, stride s, padding P) as Conv1d(C, s D, taps) over its input: output sample s n + p
+    takes input n + j through tap k = p + P - s j, for each 0 <= k < K. Returns the 2-D weight, bias, padding."""
+    s, pad, k_size = ct.stride[0], int(ct.padding[0]), ct.kernel_size[0]
+    cin, cout, _ = ct.weight.shape
+    lo, hi = math.ceil((pad - k_size + 1) / s), (s - 1 + pad) // s
+    w = ct.weight.new_zeros(s, cout, cin, hi - lo + 1)
+    for p in range(s):
+        for j in range(lo, hi + 1):
+            k = p + pad - s * j
+            if 0 <= k < k_size:
+                w[p, :, :, j - lo] = ct.weight[:, :, k].T
+    bias = None if ct.bias is None else ct.bias.repeat(s)
+    return _as_2d(w.reshape(s * cout, cin, -1)), bias, (-lo, hi)

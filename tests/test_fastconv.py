@@ -1,0 +1,134 @@
+"""The fast inference paths give the numbers the plain ones do: channels-last and polyphase convolutions
+(drumgen.models.fastconv), the overlap-add inverse STFT and the real-valued Griffin-Lim loop (drumgen.dsp.spectral),
+and every model's decode with and without gradients."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from drumgen.dsp import spectral
+from drumgen.models import autoencoder, fastconv, specgan, wavegan
+
+
+def fast(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    run = fastconv.FastConv()
+    with torch.inference_mode():
+        return run.leave(run(layer, run.enter(x)))
+
+
+@pytest.mark.parametrize("k,s,pad,extra", [(8, 4, 2, 0), (25, 4, 11, 1), (4, 2, 1, 0), (3, 1, 1, 0), (5, 2, 2, 1)])
+def test_transposed_convolution_in_polyphase_form_matches(k, s, pad, extra):
+    torch.manual_seed(0)
+    ct = nn.ConvTranspose1d(6, 5, k, s, pad, extra)
+    assert fastconv.polyphase_ok(ct)
+    x = torch.randn(3, 6, 37)
+    with torch.no_grad():
+        want = ct(x)
+    got = fast(ct, x)
+    assert got.shape == want.shape == (3, 5, 37 * s)
+    assert torch.allclose(got, want, atol=1e-5), (got - want).abs().max()
+
+
+def test_a_transposed_convolution_polyphase_cannot_take_still_runs():
+    ct = nn.ConvTranspose1d(4, 3, 5, 2, 0)  # output 2L + 3: not a whole number of phases
+    assert not fastconv.polyphase_ok(ct)
+    x = torch.randn(2, 4, 10)
+    with torch.no_grad():
+        assert torch.allclose(fast(ct, x), ct(x), atol=1e-6)
+
+
+def test_a_stack_with_dilations_and_in_place_activations_leaves_its_input_alone():
+    torch.manual_seed(1)
+    stack = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv1d(4, 8, 3, padding=3, dilation=3), nn.LeakyReLU(0.2),
+                          nn.ConvTranspose1d(8, 4, 8, 4, 2), nn.ReLU(), nn.Conv1d(4, 2, 7, padding=3), nn.Tanh(),
+                          nn.Conv1d(2, 2, 4, stride=2, padding=1))
+    x = torch.randn(2, 4, 50)
+    kept = x.clone()
+    with torch.no_grad():
+        want = stack(x)
+    assert torch.allclose(fast(stack, x), want, atol=1e-5)
+    assert torch.equal(x, kept), "the first activation must not work in place on the caller's tensor"
+
+
+def test_rewritten_weights_follow_the_layer_when_it_changes():
+    conv = nn.Conv1d(3, 3, 5, padding=2)
+    run, x = fastconv.FastConv(), torch.randn(1, 3, 20)
+    with torch.inference_mode():
+        run(conv, run.enter(x))
+    with torch.no_grad():
+        conv.weight.mul_(2.0)  # an optimizer step, a load_state_dict
+        want = conv(x)
+    with torch.inference_mode():
+        assert torch.allclose(run.leave(run(conv, run.enter(x))), want, atol=1e-6)
+
+
+def test_training_and_other_devices_use_the_plain_layers():
+    run = fastconv.FastConv()
+    x = torch.zeros(1, 2, 3)
+    assert fastconv.runner(run, x) is fastconv.PLAIN  # gradients on
+    with torch.no_grad():
+        assert fastconv.runner(run, x) is run
+        assert fastconv.runner(run, torch.zeros(1, 2, 3, device="meta")) is fastconv.PLAIN
+
+
+@pytest.mark.parametrize("n_fft,hop,length", [(1024, 256, 6000), (256, 128, 4096), (128, 32, None), (512, 128, 6000)])
+def test_overlap_add_inverse_stft_matches_torch(n_fft, hop, length):
+    x = torch.randn(2, 5000, dtype=torch.float64)
+    spec = spectral.stft(x, n_fft, hop)
+    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
+    want = torch.istft(spec, n_fft, hop, window=window, length=length or (spec.shape[-1] - 1) * hop)
+    got = spectral.istft(spec, n_fft, hop, length)
+    assert got.shape == want.shape
+    assert torch.allclose(got, want, atol=1e-12)
+
+
+def test_inverse_stft_keeps_its_gradient():
+    x = torch.randn(1, 2048, requires_grad=True)
+    spectral.istft(spectral.stft(x, 256, 64), 256, 64, 2048).square().sum().backward()
+    assert x.grad is not None and torch.allclose(x.grad, 2 * x.detach(), atol=1e-4)  # istft(stft(x)) = x
+
+
+def test_griffin_lim_matches_the_complex_valued_loop():
+    torch.manual_seed(2)
+    mag = spectral.stft(torch.randn(2, 8192), 256, 128).abs()
+
+    def reference(mag, n_fft, hop, iters, length, momentum, seed=0):  # the loop as written before the rewrite
+        g = torch.Generator().manual_seed(seed)
+        angles = torch.exp(2j * math.pi * torch.rand(mag.shape[-2:], generator=g))
+        prev, spec = torch.zeros_like(angles), mag * angles
+        for _ in range(iters):
+            rebuilt = spectral.stft(spectral.istft(spec, n_fft, hop, length), n_fft, hop)
+            accelerated = rebuilt - (momentum / (1 + momentum)) * prev if momentum else rebuilt
+            prev = rebuilt
+            spec = mag * (accelerated / accelerated.abs().clamp_min(1e-12))
+        return spectral.istft(spec, n_fft, hop, length)
+
+    for momentum in (0.99, 0.0):
+        want = reference(mag, 256, 128, 8, 8192, momentum)
+        got = spectral.griffin_lim(mag, 256, 128, 8, 8192, momentum)
+        assert torch.allclose(got, want, atol=1e-4), (got - want).abs().max()
+
+
+@pytest.mark.parametrize("module,preset", [(autoencoder, "tiny"), (autoencoder, "cpu"), (wavegan, "tiny"),
+                                           (specgan, "tiny")])
+def test_decode_with_and_without_gradients_agree(module, preset):
+    torch.manual_seed(3)
+    cls = {autoencoder: autoencoder.Autoencoder, wavegan: wavegan.WaveGAN, specgan: specgan.SpecGAN}[module]
+    model = cls(module.Config(**module.PRESETS[preset], labels=("kick", "snare"))).eval()
+    z = model.sample_latents(3, torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 0])
+    want = model.decode(z, y).detach()  # gradients on: the plain layers
+    with torch.inference_mode():
+        got = model.decode(z, y)
+    assert torch.allclose(got, want, atol=1e-5), (got - want).abs().max()
+
+
+def test_griffin_lim_keeps_its_gradient():
+    """GAN inversion optimises a latent through SpecGAN's phase reconstruction."""
+    mag = spectral.stft(torch.randn(1, 4096), 256, 128).abs().requires_grad_(True)
+    spectral.griffin_lim(mag, 256, 128, 4, 4096).square().sum().backward()
+    assert mag.grad is not None and torch.isfinite(mag.grad).all()
