@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 import pytest
 import torch
+
+from drumgen import checkpoint
 
 # Tests run beside other work on two cores: one thread each keeps them from fighting over them.
 torch.set_num_threads(1)
@@ -28,15 +31,17 @@ def hits_dir(tmp_path):
 
 @pytest.fixture(scope="module")
 def server_factory(tmp_path_factory):
-    """start(env=None, labels=()) -> a running drumgen.testing.ServerProcess; all are stopped after the module."""
+    """start(env=None, labels=(), args=None, tagger=False) -> a running drumgen.testing.ServerProcess; all are stopped after the module."""
     from drumgen.testing import ServerProcess, make_tiny_checkpoints
 
     started = []
 
     def start(env: dict[str, str] | None = None, labels: tuple[str, ...] = (),
-              args: list[str] | None = None) -> ServerProcess:
+              args: list[str] | None = None, tagger: bool = False) -> ServerProcess:
         folder = tmp_path_factory.mktemp("checkpoints")
         make_tiny_checkpoints(folder, labels=labels)
+        if tagger:  # the shipped tagger (0.6 MB, in the repository) names what the tiny models make
+            shutil.copytree(checkpoint.default_dir() / "tagger", folder / "tagger")
         cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         models_dir = tmp_path_factory.mktemp("user_models")
         base_env = {"PYTHONPATH": cwd, "DRUMGEN_JOBS_DIR": str(tmp_path_factory.mktemp("jobs")),

@@ -14,6 +14,7 @@ import soundfile as sf
 from websockets.sync.client import connect
 
 from drumgen import pads
+from drumgen.data.labels import CLASSES
 from drumgen.dsp import synth
 from drumgen.io import audio
 from drumgen.pattern import default_pattern
@@ -142,3 +143,29 @@ def test_settings_limits_are_read(client):
     r = client.post("/api/sample", json={"model": model, "n": 7})
     assert r.status_code == 422 and "at most 6" in r.json()["detail"]
     assert client.post("/api/sample", json={"model": model, "n": 6}).status_code == 200
+
+
+def test_a_new_kit_comes_before_the_taggers_hint_which_follows_on_request(server_factory):
+    srv = server_factory(labels=("kick", "snare"), tagger=True)
+    with httpx.Client(base_url=srv.url, timeout=30) as c:
+        model = next(m["name"] for m in c.get("/api/models").json() if m["kind"] == "autoencoder")
+        sounds = c.post("/api/sample", json={"model": model, "n": 3, "seed": 5,
+                                             "labels": ["kick", "snare", "kick"]}).json()["sounds"]
+        assert [s["label"] for s in sounds] == ["kick", "snare", "kick"]
+        assert all(s["heard"] is None for s in sounds), "the tagger is off a conditional model's kit path"
+        for s in sounds:  # the WAVs were made with the decode: served at once
+            r = c.get(s["url"])
+            assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
+        ids = [s["id"] for s in sounds]
+        heard = c.post("/api/heard", json={"ids": ids}).json()["heard"]
+        assert set(heard) == set(ids) and all(h in CLASSES for h in heard.values()), heard
+        # the hint stays with the sound: the same sound asked for again, and its JSON, carry it
+        again = c.post("/api/sample", json={"model": model, "n": 3, "seed": 5,
+                                            "labels": ["kick", "snare", "kick"]}).json()["sounds"]
+        assert [s["heard"] for s in again] == [heard[i] for i in ids]
+        assert c.get(f"/api/sounds/{ids[0]}").json()["heard"] == heard[ids[0]]
+        # mistakes: an id never made here is a 404, a malformed one a 422, each with a message
+        gone = c.post("/api/heard", json={"ids": ["0123456789abcdef"]})
+        assert gone.status_code == 404 and "unknown sound" in gone.json()["detail"]
+        bad = c.post("/api/heard", json={"ids": ["../etc/passwd"]})
+        assert bad.status_code == 422 and bad.json()["detail"]

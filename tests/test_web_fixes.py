@@ -182,6 +182,34 @@ def test_pads_are_named_by_what_was_asked_with_the_taggers_word_as_a_hint(page):
     assert page.locator(".pad .name").first.inner_text() == table[0]["name"]
 
 
+def test_a_new_kit_plays_before_the_taggers_hints_which_follow(page):
+    # /api/heard answers only when the test lets it: the kit must be on the pads (decoded, playable) before
+    page.evaluate("""() => {
+      const real = window.fetch;
+      window.__heardGate = new Promise((resolve) => { window.__releaseHeard = resolve; });
+      window.fetch = async (url, options) => {
+        if (!String(url).endsWith('/api/heard')) return real(url, options);
+        window.__heardAsked = JSON.parse(options.body).ids;
+        await window.__heardGate;
+        const heard = Object.fromEntries(window.__heardAsked.map((id) => [id, 'tom']));
+        return new Response(JSON.stringify({ heard }), { headers: { 'Content-Type': 'application/json' } });
+      };
+    }""")
+    old = sound_ids(page)
+    button(page, "New kit").click()
+    page.wait_for_function("window.__heardAsked && window.__heardAsked.length === 8")
+    new = sound_ids(page)
+    assert all(new) and all(a != b for a, b in zip(old, new, strict=True))
+    assert page.evaluate("drumgen.pads.every((p, i) => drumgen.engine.buffers[i] && !p.busy)"), "pads play now"
+    assert page.evaluate("window.__heardAsked") == new
+    assert all(h == "" for h in page.locator(".pad .hint").all_inner_texts()), "no hint before the tagger answers"
+    page.evaluate("() => { window.__releaseHeard(); return drumgen.kit.hinting; }")
+    hints = page.locator(".pad .hint").all_inner_texts()
+    labels = page.evaluate("drumgen.pads.map(p => p.sound.label)")
+    assert ["sounds like tom" in h for h in hints] == [lbl != "tom" for lbl in labels], (hints, labels)
+    _closed(page)
+
+
 # ---- 7. training progress and cancel ---------------------------------------------------------------------
 
 # The job's WebSocket is a fake the test speaks for: window.__job.send(message).

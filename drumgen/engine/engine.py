@@ -89,13 +89,14 @@ class Engine(Registry):
             raise EngineError(str(e)) from None
 
     def sample(self, name: str, n: int = 1, seed: int | None = None,
-               label: str | list[str | None] | None = None) -> list[Sound]:
+               label: str | list[str | None] | None = None, hear: bool = True) -> list[Sound]:
         """n new sounds from the prior. Sound i of seed s is the same whatever n is (seeded per sound).
-        label: a class for every sound, or a list of n classes (None entries: any class)."""
-        return self.sample_batch(name, [(n, seed, label)])[0]
+        label: a class for every sound, or a list of n classes (None entries: any class).
+        hear: run the tagger for each sound's `heard` hint (False: leave it None, for `hear` to fill later)."""
+        return self.sample_batch(name, [(n, seed, label)], hear)[0]
 
-    def sample_batch(self, name: str, requests: list[tuple[int, int | None, str | list | None]]
-                     ) -> list[list[Sound]]:
+    def sample_batch(self, name: str, requests: list[tuple[int, int | None, str | list | None]],
+                     hear: bool = True) -> list[list[Sound]]:
         """Several sample requests `(n, seed, label)` for one model in a single decode call (the server batches
         concurrent clients this way); each request gets the sounds `sample` would have given it."""
         model = self.get(name)
@@ -117,7 +118,7 @@ class Engine(Registry):
             sizes.append(n)
         z = torch.cat(zs)
         x = self._decode(name, z, self._label_tensor(name, labels))
-        heard = self.hear(x, model.config.sample_rate)
+        heard = self.hear(x, model.config.sample_rate) if hear else [None] * len(x)
         sounds = [Sound(name, z[i].reshape(-1).numpy().astype(np.float32), x[i], model.config.sample_rate,
                         labels[i], seeds[i], heard=heard[i]) for i in range(len(seeds))]
         out, start = [], 0

@@ -27,7 +27,7 @@ from drumgen.engine.engine import Engine, EngineError, ModelNotFound
 from drumgen.io import audio
 from drumgen.kit.export import KitError
 from drumgen.pattern import PatternError
-from drumgen.server import export, loop, midi, models, sounds, training, variations
+from drumgen.server import export, loop, midi, models, sounds, training, uploads, variations
 from drumgen.server.deps import Services
 from drumgen.server.inference import Busy, Inference, SoundGone
 from drumgen.server.jobs import JobManager
@@ -105,10 +105,12 @@ def create_app(engine: Engine, settings: Settings | None = None, midi_relay=None
         loop = asyncio.get_running_loop()
         services.jobs.start(loop)
         services.midi.start(loop)
+        uploads.SPARE.enable(settings)
         yield
         services.jobs.close()
         services.midi.close()
         services.inference.close()
+        uploads.SPARE.close()
         if settings.jobs_dir is None:  # ours, temporary
             shutil.rmtree(jobs_dir, ignore_errors=True)
 

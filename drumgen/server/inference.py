@@ -90,6 +90,9 @@ class SoundStore:
         self.recreated = 0
 
     def add(self, sound: Sound) -> Known:
+        before = self.known.get(sound.id)
+        if sound.heard is None and before is not None:  # the same sound again: what the tagger heard stays
+            sound = dataclasses.replace(sound, heard=before.sound.heard)
         known = Known(dataclasses.replace(sound, audio=np.zeros(0, np.float32)),
                       np.asarray(pictures.waveform_peaks(sound.audio), np.float32),
                       round(sound.audio.size / sound.sample_rate, 4))
@@ -191,7 +194,7 @@ class Inference:
         loop = asyncio.get_running_loop()
         self.batches += 1
         try:
-            results = await loop.run_in_executor(self.executor, self.engine.sample_batch, model,
+            results = await loop.run_in_executor(self.executor, self._sample_and_encode, model,
                                                  [r for r, _ in batch])
         except Exception as e:
             if len(batch) > 1 and isinstance(e, EngineError):
@@ -209,6 +212,35 @@ class Inference:
         for (_, fut), sounds in zip(batch, results, strict=True):
             if not fut.done():
                 fut.set_result(sounds)
+
+    def _sample_and_encode(self, model: str, requests: list[Request]) -> list[list[Sound]]:
+        """One decode for the batch, and each sound's WAV made in the same pool job: the drum machine fetches all
+        of a kit's WAVs as soon as it has their ids. A class-conditional model's sounds skip the tagger here (the
+        asked class names them; POST /api/heard gives the tagger's hint when the page asks); an unconditional
+        model's sounds are tagged now, since the page arranges them on pads by what they sound like."""
+        hear = not self.engine.get(model).config.labels
+        results = self.engine.sample_batch(model, requests, hear=hear)
+        for sounds in results:
+            for s in sounds:
+                if self.store.wav_of(s.id) is None:
+                    self.store.add_wav(s.id, audio.wav_bytes(s.audio, s.sample_rate))
+        return results
+
+    async def heard(self, ids: list[str]) -> dict[str, str | None]:
+        """The tagger's class for each sound id (one batched pass over those not yet tagged), kept on the sound."""
+        known = {sid: self.store.lookup(sid) for sid in ids}
+        todo = [sid for sid, k in known.items() if k.sound.heard is None and k.sound.origin != "upload"]
+        if todo and self.engine.tagger is not None:
+            sounds = [await self.sound(sid) for sid in todo]
+            by_rate: dict[int, list[int]] = {}
+            for i, snd in enumerate(sounds):
+                by_rate.setdefault(snd.sample_rate, []).append(i)
+            for rate, idx in by_rate.items():
+                width = max(sounds[i].audio.size for i in idx)
+                x = np.stack([np.pad(sounds[i].audio, (0, width - sounds[i].audio.size)) for i in idx])
+                for i, h in zip(idx, await self.call(self.engine.hear, x, rate), strict=True):
+                    known[todo[i]].sound.heard = h
+        return {sid: k.sound.heard for sid, k in known.items()}
 
     # -- sounds by id ---------------------------------------------------------------------------------------
     async def sound(self, sid: str) -> Sound:

@@ -104,6 +104,15 @@ class OneSound(BaseModel):
     sound: SoundOut
 
 
+class HeardIn(Strict):
+    ids: list[Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]] = Field(
+        max_length=MAX_SOUNDS, description="sound ids from /api/sample (a kit's pads)")
+
+
+class HeardOut(BaseModel):
+    heard: dict[str, str | None] = Field(description="the tagger's class per id (null: no tagger, or an upload)")
+
+
 class ResynthOut(BaseModel):
     sound: SoundOut
     original: SoundOut

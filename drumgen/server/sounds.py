@@ -13,6 +13,8 @@ from drumgen.server import uploads
 from drumgen.server.deps import Svc
 from drumgen.server.schemas import (
     DecodeIn,
+    HeardIn,
+    HeardOut,
     InterpolateIn,
     Mix4In,
     OneSound,
@@ -42,6 +44,13 @@ async def sound_wav(sid: Annotated[str, SOUND_ID], svc: Svc) -> Response:
     data = await svc.inference.wav(sid)
     # the id is a content address: the same id always means the same audio
     return Response(data, media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400, immutable"})
+
+
+@router.post("/heard", response_model=HeardOut)
+async def heard(body: HeardIn, svc: Svc) -> HeardOut:
+    """What the tagger hears in each sound: a hint beside the class a pad asked for. /api/sample leaves it out of
+    a class-conditional model's answer, so a new kit plays before the tagger has listened."""
+    return HeardOut(heard=await svc.inference.heard(body.ids))
 
 
 @router.get("/sounds/{sid}", response_model=SoundOut)

@@ -4,6 +4,7 @@ archives extracted with limits (count, total size, compression ratio) so a zip b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -22,6 +23,74 @@ class UploadError(ValueError):
     """An upload the server refuses; the message says why."""
 
 
+class _Spare:
+    """One decoder process started before it is needed: starting Python and importing numpy and libsndfile takes
+    about 150-250 ms on 2 cores, which a dropped sample should not wait for. Each upload still gets a fresh process
+    of its own (a crash or hang costs that process only); the next one starts as soon as this one is taken."""
+
+    def __init__(self) -> None:
+        self._next: asyncio.Task | None = None
+        self._key: tuple | None = None
+        self.enabled = False  # the server turns it on for its lifetime; a lone call starts its own process
+
+    def enable(self, settings: Settings) -> None:
+        """From now on (inside the server's event loop) keep one decoder waiting; the first starts now."""
+        self.enabled = True
+        self._start_next(settings)
+
+    async def take(self, settings: Settings) -> asyncio.subprocess.Process:
+        if not self.enabled:
+            return await _start_worker(settings)
+        ready = self._next if self._key == self._key_of(settings) else None
+        if ready is None:
+            self._drop()  # started for other settings (or none yet)
+        proc = None
+        if ready is not None:
+            self._next = None
+            try:
+                proc = await ready
+            except OSError:
+                proc = None
+            if proc is not None and proc.returncode is not None:  # it died waiting (killed from outside)
+                proc = None
+        if proc is None:
+            proc = await _start_worker(settings)
+        self._start_next(settings)
+        return proc
+
+    @staticmethod
+    def _key_of(settings: Settings) -> tuple:
+        return asyncio.get_running_loop(), settings.max_upload_seconds, WORKER
+
+    def _start_next(self, settings: Settings) -> None:
+        self._key, self._next = self._key_of(settings), asyncio.ensure_future(_start_worker(settings))
+
+    def close(self) -> None:
+        """Stop the waiting process and start no more (server shutdown)."""
+        self.enabled = False
+        self._drop()
+
+    def _drop(self) -> None:
+        task, self._next, self._key = self._next, None, None
+        if task is not None and task.done() and not task.cancelled() and task.exception() is None:
+            with contextlib.suppress(ProcessLookupError):
+                task.result().kill()
+        elif task is not None:
+            task.cancel()
+
+
+SPARE = _Spare()
+
+
+async def _start_worker(settings: Settings) -> asyncio.subprocess.Process:
+    # the worker must import this very drumgen, installed or not
+    root = str(Path(__file__).resolve().parent.parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", WORKER, str(settings.max_upload_seconds),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env)
+
+
 async def decode_untrusted(data: bytes, settings: Settings) -> tuple[np.ndarray, int]:
     """Audio file bytes -> (mono float32 [T], rate), decoded by `decode_worker` in its own process.
 
@@ -30,12 +99,7 @@ async def decode_untrusted(data: bytes, settings: Settings) -> tuple[np.ndarray,
     """
     if not data:
         raise audio.AudioError("empty", "the uploaded file has 0 bytes")
-    # the worker must import this very drumgen, installed or not
-    root = str(Path(__file__).resolve().parent.parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", WORKER, str(settings.max_upload_seconds),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env)
+    proc = await SPARE.take(settings)
     try:
         out, _ = await asyncio.wait_for(proc.communicate(data), settings.decode_timeout_s)
     except asyncio.TimeoutError:

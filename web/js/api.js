@@ -70,6 +70,11 @@ export async function sample(model, n, { seed, label, labels } = {}) {
   return (await (await postJSON("/api/sample", body)).json()).sounds;
 }
 
+/** What the tagger hears in each sound: {id: class or null}. /api/sample leaves a conditional model's out. */
+export async function heard(ids) {
+  return (await (await postJSON("/api/heard", { ids })).json()).heard;
+}
+
 export async function decode(model, latent, label) {
   const body = { model, latent };
   if (label) body.label = label;

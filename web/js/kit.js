@@ -30,6 +30,7 @@ export class Kit {
     this.undo = [];           // [{what, changes: [{pad, sound, pair}]}], one entry per user action
     this.uploads = new Map(); // upload sound id -> its WAV as base64: a session keeps the user's own file
     this.takeTokens = [];     // per pad, the latest makeTakes call (an older one that ends later is dropped)
+    this.hinting = Promise.resolve();  // the latest hints() request
   }
 
   /** Give pad i the note; a pad that had it takes pad i's old one, so one note plays one pad. @returns that pad or -1 */
@@ -170,7 +171,23 @@ export class Kit {
       const got = await api.sample(model.name, free.length, { labels });
       await this.assign(free.map((pad, k) => ({ pad, sound: got[k] })), what);  // each pad gets what it asked for
     });
+    this.hints(free);
     return free.length;
+  }
+
+  /**
+   * Ask what the tagger hears in these pads' sounds and show it as their hints when the answer comes: a new kit
+   * plays before the tagger has listened. A hint is only a hint, so a failed request leaves it out.
+   * @returns {Promise<void>} settles once the hints are shown (tests wait on it; the page does not)
+   */
+  hints(padList) {
+    const sounds = padList.map((i) => this.pads[i].sound).filter((s) => s && s.model && !s.heard);
+    if (!sounds.length) return Promise.resolve();
+    this.hinting = api.heard(sounds.map((s) => s.id)).then((heard) => {
+      sounds.forEach((s) => { if (heard[s.id]) s.heard = heard[s.id]; });
+      this.onChange(padList);
+    }, () => {});
+    return this.hinting;
   }
 
   /** A new sound for pad i, of the same class as its current one when `sameClass`; a locked pad keeps its sound. */
@@ -185,6 +202,7 @@ export class Kit {
       const [sound] = await api.sample(model.name, 1, { label });
       await this.assign([{ pad: i, sound }], `new sound on pad ${i + 1}`);
     });
+    this.hints([i]);
   }
 
   /** Re-synthesize an audio file through `model` onto pad i, keeping the original (named by its file) for A/B. */
@@ -192,8 +210,10 @@ export class Kit {
     await this.busy([i], async () => {
       const { sound, original } = await api.resynthesize(file, model);
       original.name = stem(file.name) || original.name;
-      this.uploads.set(original.id, toBase64(await api.bytes(original.url)));
+      // the pad plays as soon as the re-synthesis is decoded; the original's bytes (for the session) come meanwhile
+      const kept = api.bytes(original.url).then((data) => this.uploads.set(original.id, toBase64(data)));
       await this.assign([{ pad: i, sound, pair: { original, resynth: sound } }], `re-synthesis on pad ${i + 1}`);
+      await kept;
     });
   }
 
