@@ -172,3 +172,29 @@ def test_oversized_bodies_and_websocket_messages(srv, client, model):
             ws.recv(timeout=10)
     assert e.value.rcvd is not None and e.value.rcvd.code == 1009  # message too big
     assert client.get("/api/health").json()["status"] == "ok"
+
+
+def test_an_uploads_decoder_process_is_started_before_it_is_needed(monkeypatch):
+    """Each upload gets a process of its own, started ahead: the one taken is the one that was waiting, it
+    decodes, and the next one is on its way."""
+    import asyncio
+
+    from drumgen.server import uploads
+    from drumgen.server.settings import Settings
+
+    monkeypatch.setattr(uploads, "START_DELAY_S", 0.0)
+    data = audio.wav_bytes(synth.hit("kick", 1), synth.SAMPLE_RATE)
+
+    async def go():
+        spare, settings = uploads._Spare(), Settings()
+        spare.enable(settings)
+        waiting = await asyncio.wait_for(asyncio.shield(spare._next), 60)
+        proc = await spare.take(settings)
+        assert proc is waiting and proc.returncode is None
+        out, _ = await asyncio.wait_for(proc.communicate(data), 60)
+        head = json.loads(out.partition(b"\n")[0])
+        assert head["rate"] == synth.SAMPLE_RATE and head["frames"] > 0
+        assert spare._next is not None and spare._next is not waiting  # the next upload's
+        await spare.close()
+        assert not spare.enabled
+    asyncio.run(go())

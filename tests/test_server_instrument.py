@@ -4,6 +4,7 @@ out of the shipped checkpoints folder."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import shutil
@@ -169,3 +170,15 @@ def test_a_new_kit_comes_before_the_taggers_hint_which_follows_on_request(server
         assert gone.status_code == 404 and "unknown sound" in gone.json()["detail"]
         bad = c.post("/api/heard", json={"ids": ["../etc/passwd"]})
         assert bad.status_code == 422 and bad.json()["detail"]
+
+
+def test_a_kit_and_its_wavs_in_one_round_trip(client):
+    model = client.get("/api/models").json()[0]["name"]
+    sounds = client.post("/api/sample", json={"model": model, "n": 2, "seed": 9, "audio": True}).json()["sounds"]
+    for s in sounds:
+        inline = base64.b64decode(s["wav"])
+        assert inline == client.get(s["url"]).content  # the same file the url serves
+        x, rate = sf.read(io.BytesIO(inline))
+        assert rate == 44100 and x.size > 0
+    plain = client.post("/api/sample", json={"model": model, "n": 2, "seed": 9}).json()["sounds"]
+    assert [s["id"] for s in plain] == [s["id"] for s in sounds] and all(s["wav"] is None for s in plain)

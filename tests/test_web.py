@@ -133,7 +133,10 @@ def test_new_kit_fetches_eight_sounds_in_one_request_lock_and_undo(page):
     button(page, "New kit").click()
     page.wait_for_function(f"drumgen.pads.every((p, i) => p.sound.id !== {json.dumps(old)}[i])")
     body = json.loads(requests[0].post_data)
-    assert len(requests) == 1 and body["n"] == 8
+    assert len(requests) == 1 and body["n"] == 8 and body["audio"] is True  # the 8 WAVs come in the same answer
+    assert not page.evaluate("performance.getEntriesByType('resource').some((e) => "
+                             f"{json.dumps(sound_ids(page))}.some((id) => e.name.includes(id)))"), "no WAV fetched"
+    assert page.evaluate("drumgen.pads.every((p) => p.sound.wav === undefined)"), "pads keep ids, not audio"
     # a conditional model is asked for each pad's slot class: kick on pad 1, snare on pad 2, hats on 3
     assert body["labels"][:3] == ["kick", "snare", "hihat"] and len(body["labels"]) == 8
     assert page.evaluate("drumgen.pads.slice(0, 3).map((p) => p.sound.label)") == ["kick", "snare", "hihat"]
@@ -155,7 +158,7 @@ def test_new_kit_fetches_eight_sounds_in_one_request_lock_and_undo(page):
     with page.expect_request("**/api/sample") as req:
         button(page, "New sound of the same class for pad 4").click()
     assert json.loads(req.value.post_data) == {"model": page.get_by_label("Model", exact=True).input_value(),
-                                               "n": 1, "label": label}
+                                               "n": 1, "label": label, "audio": True}
 
 
 def test_morph_slider_and_xy_pad_make_new_sounds_that_go_on_a_pad(page):

@@ -110,7 +110,7 @@ def create_app(engine: Engine, settings: Settings | None = None, midi_relay=None
         services.jobs.close()
         services.midi.close()
         services.inference.close()
-        uploads.SPARE.close()
+        await uploads.SPARE.close()
         if settings.jobs_dir is None:  # ours, temporary
             shutil.rmtree(jobs_dir, ignore_errors=True)
 

@@ -47,6 +47,7 @@ class SoundOut(BaseModel):
     origin: str
     sample_rate: int
     heard: str | None = None  # the class the tagger hears: a hint where it differs from the asked `label`
+    wav: str | None = None  # with /api/sample's `audio`: the WAV at `url`, base64, so a kit takes one round trip
 
     @classmethod
     def of(cls, known: Known) -> SoundOut:
@@ -81,6 +82,7 @@ class SampleIn(Strict):
     label: str | None = Field(None, max_length=64)
     labels: list[Annotated[str, Field(max_length=64)] | None] | None = Field(
         None, max_length=64, description="one class per sound (n of them); null entries: any class")
+    audio: bool = Field(False, description="each sound's WAV inline (base64 in `wav`): a kit in one round trip")
 
     @model_validator(mode="after")
     def _one_way_to_ask(self) -> SampleIn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from typing import Annotated
 
@@ -34,7 +35,11 @@ async def sample(body: SampleIn, svc: Svc) -> SoundsOut:
     if body.n > svc.settings.max_n:
         raise HTTPException(422, f"n: this server makes at most {svc.settings.max_n} sounds per request")
     known = await svc.inference.sample(body.model, body.n, body.seed, body.asked())
-    return SoundsOut(sounds=[SoundOut.of(k) for k in known])
+    sounds = [SoundOut.of(k) for k in known]
+    if body.audio:  # made with the decode (Inference._sample_and_encode): no model work here
+        for s in sounds:
+            s.wav = base64.b64encode(await svc.inference.wav(s.id)).decode("ascii")
+    return SoundsOut(sounds=sounds)
 
 
 @router.get("/sounds/{sid}.wav", response_class=Response,

@@ -17,6 +17,7 @@ from drumgen.io import audio, names
 from drumgen.server.settings import Settings
 
 WORKER = "drumgen.server.decode_worker"  # module run as `python -m WORKER`
+START_DELAY_S = 0.3  # after an upload is taken, when the next upload's decoder process starts
 
 
 class UploadError(ValueError):
@@ -39,44 +40,56 @@ class _Spare:
         self._start_next(settings)
 
     async def take(self, settings: Settings) -> asyncio.subprocess.Process:
+        """A decoder process for one upload: the waiting one when it is ready, else a new one."""
         if not self.enabled:
             return await _start_worker(settings)
         ready = self._next if self._key == self._key_of(settings) else None
         if ready is None:
             self._drop()  # started for other settings (or none yet)
-        proc = None
-        if ready is not None:
+            self._start_next(settings)
+        elif ready.done():
             self._next = None
-            try:
-                proc = await ready
-            except OSError:
-                proc = None
-            if proc is not None and proc.returncode is not None:  # it died waiting (killed from outside)
-                proc = None
-        if proc is None:
-            proc = await _start_worker(settings)
-        self._start_next(settings)
-        return proc
+            self._start_next(settings)
+            proc = None if ready.cancelled() or ready.exception() is not None else ready.result()
+            if proc is not None and proc.returncode is None:  # not killed from outside while it waited
+                return proc
+        # the waiting one is still starting (it stays the next upload's): this one starts its own
+        return await _start_worker(settings)
 
     @staticmethod
     def _key_of(settings: Settings) -> tuple:
         return asyncio.get_running_loop(), settings.max_upload_seconds, WORKER
 
     def _start_next(self, settings: Settings) -> None:
-        self._key, self._next = self._key_of(settings), asyncio.ensure_future(_start_worker(settings))
+        """Start the next decoder a moment from now: starting it takes a core for a fifth of a second, which the
+        upload that is being answered (its re-synthesis, its loop analysis) should not compete with."""
+        async def later() -> asyncio.subprocess.Process:
+            await asyncio.sleep(START_DELAY_S)
+            return await _start_worker(settings)
 
-    def close(self) -> None:
+        self._key, self._next = self._key_of(settings), asyncio.ensure_future(later())
+
+    async def close(self) -> None:
         """Stop the waiting process and start no more (server shutdown)."""
         self.enabled = False
-        self._drop()
+        task, self._next, self._key = self._next, None, None
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, OSError):
+            proc = await task
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
 
     def _drop(self) -> None:
+        """Forget a waiting process started for other settings or another event loop (it exits at the end of its
+        stdin, or with the server)."""
         task, self._next, self._key = self._next, None, None
-        if task is not None and task.done() and not task.cancelled() and task.exception() is None:
-            with contextlib.suppress(ProcessLookupError):
-                task.result().kill()
-        elif task is not None:
-            task.cancel()
+        if task is not None and not task.done():
+            with contextlib.suppress(RuntimeError):  # its event loop has closed
+                task.cancel()
 
 
 SPARE = _Spare()

@@ -61,9 +61,9 @@ export async function pads() {
   return table;
 }
 
-/** @returns {Promise<object[]>} n Sounds */
+/** @returns {Promise<object[]>} n Sounds, each with its WAV inline (`wav`, base64): a kit in one round trip */
 export async function sample(model, n, { seed, label, labels } = {}) {
-  const body = { model, n };
+  const body = { model, n, audio: true };
   if (seed !== undefined && seed !== null) body.seed = seed;
   if (label) body.label = label;
   if (labels) body.labels = labels;  // one class per sound (null: any)

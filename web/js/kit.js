@@ -76,9 +76,13 @@ export class Kit {
   names() { return this.pads.map((_, i) => this.words(i).name); }
 
   async bufferOf(sound) {
+    // a sound from /api/sample brings its WAV inline; it is dropped here (pads and sessions keep ids, not audio)
+    const inline = sound.wav;
+    delete sound.wav;
     if (!this.buffers.has(sound.id)) {
       // the promise is kept, so that calls at once for one sound (a pad's layers) share one AudioBuffer
-      const decoding = api.bytes(sound.url).then((data) => this.engine.decode(data));
+      const bytes = inline ? Promise.resolve(fromBase64(inline).buffer) : api.bytes(sound.url);
+      const decoding = bytes.then((data) => this.engine.decode(data));
       this.buffers.set(sound.id, decoding);
       decoding.catch(() => this.buffers.delete(sound.id));  // a failed fetch is tried again next time
     }

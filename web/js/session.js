@@ -118,5 +118,6 @@ export function toBase64(buffer) {
 }
 
 export function fromBase64(text) {
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);  // native: a kit's 8 WAVs in about a millisecond
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
