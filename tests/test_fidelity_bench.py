@@ -1,0 +1,55 @@
+"""benchmarks/fidelity.py's measures on synthesized signals: the air above 11.5 kHz, the -60 dB point, a cut hit."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+RATE = 44100
+
+
+@pytest.fixture(scope="module")
+def fidelity():
+    """benchmarks/fidelity.py as a module (it imports its neighbours common.py and autoencoder_bench.py)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location("fidelity_under_test", BENCHMARKS / "fidelity.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def tone(seconds: float, hz: float = 440.0, tau: float | None = None, rate: int = RATE) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (np.sin(2 * np.pi * hz * t) * (np.exp(-t / tau) if tau else 1.0)).astype(np.float32)
+
+
+def test_white_noise_is_full_band_and_a_low_sine_has_no_air(fidelity):
+    noise = np.random.default_rng(0).standard_normal(RATE).astype(np.float32)
+    # flat spectrum: (22050 - 11500) / 22050 of the energy, -3.2 dB
+    assert fidelity.air_db(noise, RATE) == pytest.approx(10 * np.log10(10550 / 22050), abs=0.5)
+    assert fidelity.air_db(tone(1.0, 200.0), RATE) < -100
+    assert fidelity.air_db(np.cos(2 * np.pi * 200 * np.arange(RATE) / RATE), RATE) < -100  # a loud first sample
+    # a 22.05 kHz hit has nothing above its Nyquist once resampled to 44.1 kHz: the floor
+    assert fidelity.air_db(noise[:22050], 22050) < -90
+
+
+def test_a_decaying_tone_falls_to_minus_60_db_where_its_time_constant_says(fidelity):
+    tau = 0.1  # -60 dB after 60 / (20 log10 e) tau = 6.91 tau = 691 ms
+    x = tone(1.5, tau=tau)
+    assert fidelity.length_ms(x, RATE) == pytest.approx(1000 * 60 / (20 * np.log10(np.e)) * tau, abs=15)
+    assert not fidelity.is_cut(x, RATE)
+
+
+def test_a_tone_cut_while_loud_is_cut_and_its_length_is_all_of_it(fidelity):
+    x = tone(1.0, tau=1.0)[: int(0.3 * RATE)]  # -2.6 dB when it stops
+    assert fidelity.is_cut(x, RATE)
+    assert fidelity.length_ms(x, RATE) == pytest.approx(300, abs=2)
+    assert not fidelity.is_cut(np.pad(x, (0, RATE // 10)), RATE)  # the same tone with 100 ms of silence after it
