@@ -27,11 +27,13 @@ from common import add_server_args, record, rss_mb, table
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 
-async def client_loop(c: httpx.AsyncClient, model: str, wavs: bool, stop_at: float, out: dict) -> None:
+async def client_loop(c: httpx.AsyncClient, model: str, wavs: bool, stop_at: float, out: dict,
+                      labels: list[str | None] | None = None, inline: bool = False) -> None:
+    body = {"model": model, "n": 8, **({"labels": labels} if labels else {}), **({"audio": True} if inline else {})}
     while time.monotonic() < stop_at:
         t0 = time.perf_counter()
         try:
-            r = await c.post("/api/sample", json={"model": model, "n": 8})
+            r = await c.post("/api/sample", json=body)
             if r.status_code == 200 and wavs:
                 answers = await asyncio.gather(*(c.get(s["url"]) for s in r.json()["sounds"]))
                 bad = [a for a in answers if a.status_code != 200]
@@ -53,7 +55,11 @@ async def list_models(url: str) -> list[str]:
         return [m["name"] for m in (await c.get("/api/models")).json()]
 
 
-async def run(url: str, model: str, clients: int, seconds: float, wavs: bool, pid: int | None) -> dict:
+async def run(url: str, model: str, clients: int, seconds: float, wavs: bool, pid: int | None,
+              labels: list[str | None] | None = None, inline: bool = False) -> dict:
+    """`clients` concurrent clients asking for kits for `seconds` (labels: one class per pad, as the drum machine
+    asks a class-conditional model; inline: the WAVs in the answer, as the drum machine asks for them, rather than
+    fetched one by one with `wavs`); latencies, errors, 503s and the server's memory over the run."""
     # idle connections expire here before the server's 5 s keep-alive closes them under a request in flight
     limits = httpx.Limits(max_connections=clients * 9, keepalive_expiry=4.0)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as c:
@@ -68,7 +74,7 @@ async def run(url: str, model: str, clients: int, seconds: float, wavs: bool, pi
                 await asyncio.sleep(0.5)
 
         started = time.monotonic()
-        await asyncio.gather(watch(), *(client_loop(c, model, wavs, stop_at, out) for _ in range(clients)))
+        await asyncio.gather(watch(), *(client_loop(c, model, wavs, stop_at, out, labels, inline) for _ in range(clients)))
         out["elapsed"] = time.monotonic() - started
         out["rss"].append(rss_mb(pid))
         out["model"] = model
@@ -81,7 +87,8 @@ def main() -> None:
     add_server_args(ap)
     ap.add_argument("--model", help="model to sample (default: the first listed; 'all': each in turn)")
     ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--wavs", action="store_true", help="also fetch each kit's 8 WAVs")
+    ap.add_argument("--wavs", action="store_true", help="also fetch each kit's 8 WAVs, one GET each")
+    ap.add_argument("--inline", action="store_true", help="ask for the WAVs inline, as the drum machine does")
     args = ap.parse_args()
     if not 1 <= args.clients <= 256 or not 0 < args.seconds <= 600:
         ap.error("--clients must be 1..256 and --seconds 0..600: this is a bounded benchmark")
@@ -102,7 +109,8 @@ def main() -> None:
             url, pid = server.url, server.pid
         names = asyncio.run(list_models(url))
         chosen = names if args.model == "all" else [args.model or names[0]]
-        outs = [asyncio.run(run(url, m, args.clients, args.seconds, args.wavs, pid)) for m in chosen]
+        outs = [asyncio.run(run(url, m, args.clients, args.seconds, args.wavs, pid, inline=args.inline))
+                for m in chosen]
     rows, notes = [], []
     before = {"batches": 0, "sampled": 0}
     for out in outs:
@@ -112,7 +120,7 @@ def main() -> None:
         lat = np.array(out["latency"]) * 1000
         rss = [r for r in out["rss"] if r is not None]
         pct = (lambda q, lat=lat: float(np.percentile(lat, q))) if lat.size else (lambda q: float("nan"))
-        rows.append([out["model"], args.clients, "kit + 8 WAVs" if args.wavs else "kit (n=8)",
+        rows.append([out["model"], args.clients, "kit, WAVs inline" if args.inline else "kit + 8 WAVs" if args.wavs else "kit (n=8)",
                      round(out["elapsed"], 1), lat.size, lat.size / out["elapsed"], pct(50), pct(95), pct(99),
                      round(per_batch, 1), len(out["errors"]), out["busy"],
                      f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f}" if rss else "n/a",
