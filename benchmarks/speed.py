@@ -8,7 +8,8 @@
    class-conditional model's kit leaves the tagger's hint for POST /api/heard), split into its stages (latent
    sampling, the decode, the rest), the tagger's pass over the kit apart, the decode's FLOPs (torch's
    FlopCounterMode), the GFLOP/s it reaches as a share of the peak, the time the peak would need (the FLOP limit)
-   and the re-synthesis of a 1 s hit. Median of --repeats runs, after a warm-up.
+   and the re-synthesis of a 1 s hit (as the server makes it: its hint left to POST /api/heard too). Median of
+   --repeats runs, after a warm-up.
 3. HTTP (benchmarks/load.py): a `drumgen serve` over the same checkpoints, 8 clients each asking for kits of the
    default model as the drum machine does (classes per pad, the 8 WAVs inline) for --seconds: kits/s, p50/p95,
    errors, 503s, server memory.
@@ -83,7 +84,7 @@ def measure(engine: Engine, name: str, repeats: int, peak: float) -> list:
     decode = median_ms(lambda: engine._decode(name, z, y), repeats)
     tag = median_ms(lambda: engine.hear(x, model.config.sample_rate), repeats)
     hit = synth.hit("snare", 1)
-    resynth = median_ms(lambda: engine.resynthesize(name, hit, synth.SAMPLE_RATE), max(3, repeats // 4)) \
+    resynth = median_ms(lambda: engine.resynthesize(name, hit, synth.SAMPLE_RATE, hear=False), repeats) \
         if model.can_encode else float("nan")
     limit = 1000 * flops / (peak * 1e9)
     rest = kit - sample - decode - (tag if hear else 0.0)

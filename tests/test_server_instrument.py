@@ -165,6 +165,12 @@ def test_a_new_kit_comes_before_the_taggers_hint_which_follows_on_request(server
                                             "labels": ["kick", "snare", "kick"]}).json()["sounds"]
         assert [s["heard"] for s in again] == [heard[i] for i in ids]
         assert c.get(f"/api/sounds/{ids[0]}").json()["heard"] == heard[ids[0]]
+        # a dropped sample's re-synthesis too plays before the tagger listens
+        r = c.post("/api/resynthesize", data={"model": model},
+                   files={"file": ("hit.wav", audio.wav_bytes(synth.hit("snare", 2), synth.SAMPLE_RATE))})
+        assert r.status_code == 200 and r.json()["sound"]["heard"] is None, r.text
+        rid = r.json()["sound"]["id"]
+        assert c.post("/api/heard", json={"ids": [rid]}).json()["heard"][rid] in CLASSES
         # mistakes: an id never made here is a 404, a malformed one a 422, each with a message
         gone = c.post("/api/heard", json={"ids": ["0123456789abcdef"]})
         assert gone.status_code == 404 and "unknown sound" in gone.json()["detail"]

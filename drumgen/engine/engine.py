@@ -133,8 +133,8 @@ class Engine(Registry):
         g = torch.Generator().manual_seed(seed)
         return model.config.labels[int(torch.randint(len(model.config.labels), (1,), generator=g))]
 
-    def decode(self, name: str, latent, label: str | None = None, origin: str = "decode") -> Sound:
-        """Re-create a sound from its model and latent (a flat list of floats)."""
+    def decode(self, name: str, latent, label: str | None = None, origin: str = "decode", hear: bool = True) -> Sound:
+        """Re-create a sound from its model and latent (a flat list of floats); `hear` as for `sample`."""
         model = self.get(name)
         z = np.asarray(latent, dtype=np.float32).reshape(-1)
         if z.size != model.latent_size:
@@ -146,7 +146,7 @@ class Engine(Registry):
         zt = torch.from_numpy(z).reshape(1, *model.latent_shape)
         x = self._decode(name, zt, self._label_tensor(name, [label]))
         return Sound(name, z, x[0], model.config.sample_rate, label, None, origin,
-                     heard=self.hear(x, model.config.sample_rate)[0])
+                     heard=self.hear(x, model.config.sample_rate)[0] if hear else None)
 
     # -- timbre: encode, interpolate, mix ------------------------------------------------------------------
     def autoencoder_name(self) -> str:
@@ -175,8 +175,8 @@ class Engine(Registry):
                 z = inversion.invert(model, xt, label=None if y is None else y.to(self.device))
         return z.reshape(-1).cpu().numpy().astype(np.float32)
 
-    def resynthesize(self, name: str, x: np.ndarray, sample_rate: int) -> Sound:
-        """A user's hit played through a model: encode (or invert) then decode.
+    def resynthesize(self, name: str, x: np.ndarray, sample_rate: int, hear: bool = True) -> Sound:
+        """A user's hit played through a model: encode (or invert) then decode (`hear` as for `sample`).
 
         A conditional GAN inverts and decodes under the class the tagger hears; an autoencoder's latent already
         carries the class, so it decodes without a label (a guessed label could contradict the latent).
@@ -186,7 +186,7 @@ class Engine(Registry):
         if model.config.labels and not model.can_encode:
             label = self.guess_label(x, sample_rate, model.config.labels)
         z = self.encode(name, x, sample_rate, label)
-        return self.decode(name, z, label, origin="resynth")
+        return self.decode(name, z, label, origin="resynth", hear=hear)
 
     def hear(self, x: np.ndarray, sample_rate: int) -> list[str | None]:
         """The tagger's class for each hit [N, T] (one batched call), or Nones when no tagger is loaded."""

@@ -92,7 +92,8 @@ async def resynthesize(file: Annotated[UploadFile, File(description="an audio fi
     """A hit of yours played through a model. The file is decoded in a separate process with a time limit."""
     svc.engine.get(model)
     original = await _upload(file, svc)
-    s = await svc.inference.call(svc.engine.resynthesize, model, original.audio, original.sample_rate)
+    # the tagger's hint on the result waits for POST /api/heard: the dropped sample plays first
+    s = await svc.inference.call(svc.engine.resynthesize, model, original.audio, original.sample_rate, hear=False)
     s = dataclasses.replace(s, name=original.name)
     return ResynthOut(sound=SoundOut.of(await svc.inference.add(s)),
                       original=SoundOut.of(await svc.inference.add(original)))

@@ -219,6 +219,7 @@ export class Kit {
       await this.assign([{ pad: i, sound, pair: { original, resynth: sound } }], `re-synthesis on pad ${i + 1}`);
       await kept;
     });
+    this.hints([i]);
   }
 
   /**
