@@ -83,3 +83,16 @@ def test_an_engine_of_one_checkpoint_loads_only_it(tmp_path, monkeypatch):
     assert e.sample(name, 1, seed=1)[0].audio.size
     with pytest.raises(checkpoint.CheckpointError):
         Engine.of(tmp_path / "nothing-here")
+
+
+def test_a_batch_larger_than_a_models_decode_batch_decodes_in_pieces_to_the_same_sounds(engine):
+    """The server's batch of many players' kits decodes in cache-sized pieces (DrumModel.decode_batch): each
+    sound is the one its request alone would have made."""
+    name = next(n for n, m in engine.models.items() if m.decode_batch)
+    step = engine.get(name).decode_batch
+    requests = [(step, 100 + k * step, None) for k in range(3)]  # three requests, 3 * decode_batch sounds
+    together = engine.sample_batch(name, requests, hear=False)
+    for (n, seed, _), sounds in zip(requests, together, strict=True):
+        alone = engine.sample(name, n, seed=seed, hear=False)
+        for a, b in zip(alone, sounds, strict=True):
+            assert a.id == b.id and np.allclose(a.audio, b.audio, atol=1e-6)

@@ -65,9 +65,13 @@ class Engine(Registry):
     def _decode(self, name: str, z: torch.Tensor, y: torch.Tensor | None) -> np.ndarray:
         """Latents [B, ...] (CPU) -> audio [B, T] float32 (CPU), decoded on the engine's device in one batch."""
         model = self.get(name)
+        step = model.decode_batch if model.decode_batch and self.device.type == "cpu" else len(z)
         with self._locks[name]:
-            z = z.to(self.device)
-            x = model.decode(z, None if y is None else y.to(self.device)).float().cpu().numpy()
+            parts = []
+            for i in range(0, max(len(z), 1), max(1, step)):  # in pieces the caches hold (DrumModel.decode_batch)
+                zi, yi = z[i:i + step].to(self.device), None if y is None else y[i:i + step].to(self.device)
+                parts.append(model.decode(zi, yi).float().cpu().numpy())
+            x = np.concatenate(parts) if len(parts) != 1 else parts[0]
         # A hit louder than -1 dBFS (SpecGAN's phase reconstruction can overshoot) is turned down to it rather
         # than clipped: one-shots peak near -1 dBFS, as audio.prepare makes the training hits. The model's slice
         # ends where its output stops, not where the sound does (a WaveGAN's last samples are rarely zero), so

@@ -209,6 +209,7 @@ class Autoencoder(DrumModel):
     Config = AutoencoderConfig
     latent_prior = "gaussian"
     can_encode = True
+    decode_batch = 8  # 64 hits: 386 ms at once, 209 ms in eights (2 cores, benchmarks/speed.py's machine)
     # Checkpoints written before the stored-latent prior lack the bank; they load and sample N(0, 1) until
     # training saves them again.
     optional_state = ("prior.",)

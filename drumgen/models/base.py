@@ -64,6 +64,9 @@ class DrumModel(nn.Module):
     # state_dict keys with these prefixes may be missing from a file written by an older drumgen: the model keeps
     # their initial values (an empty bank of stored latents).
     optional_state: ClassVar[tuple[str, ...]] = ()
+    # At most this many hits per decode call on a CPU (None: any): past it the activations fall out of the caches
+    # and a big batch (the server's, of many players' kits) decodes slower per hit than in pieces.
+    decode_batch: ClassVar[int | None] = None
     config: BaseConfig
     prior: LatentBank | None  # the stored latents new hits are blended from (models/prior.py), if the kind has them
 

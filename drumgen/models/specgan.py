@@ -117,6 +117,7 @@ class SpecGAN(DrumModel):
     Config = SpecGANConfig
     training_only = ("D.",)
     optional_state = ("prior.",)  # checkpoints from before the latent fit have no stored latents
+    decode_batch = 16  # 64 hits: 341 ms at once, 244 ms in sixteens (2 cores)
     config: SpecGANConfig
     prior: LatentBank
     spec_mean: torch.Tensor
