@@ -178,6 +178,7 @@ def test_an_uploads_decoder_process_is_started_before_it_is_needed(monkeypatch):
     """Each upload gets a process of its own, started ahead: the one taken is the one that was waiting, it
     decodes, and the next one is on its way."""
     import asyncio
+    import gc
 
     from drumgen.server import uploads
     from drumgen.server.settings import Settings
@@ -197,4 +198,6 @@ def test_an_uploads_decoder_process_is_started_before_it_is_needed(monkeypatch):
         assert spare._next is not None and spare._next is not waiting  # the next upload's
         await spare.close()
         assert not spare.enabled
+        del proc, waiting
+        gc.collect()  # the processes' transports close while their event loop still runs
     asyncio.run(go())

@@ -188,3 +188,14 @@ def test_a_kit_and_its_wavs_in_one_round_trip(client):
         assert rate == 44100 and x.size > 0
     plain = client.post("/api/sample", json={"model": model, "n": 2, "seed": 9}).json()["sounds"]
     assert [s["id"] for s in plain] == [s["id"] for s in sounds] and all(s["wav"] is None for s in plain)
+
+
+def test_a_resynthesis_and_its_original_in_one_round_trip(client):
+    model = next(m["name"] for m in client.get("/api/models").json() if m["can_encode"])
+    hit = audio.wav_bytes(synth.hit("tom", 3), synth.SAMPLE_RATE)
+    r = client.post("/api/resynthesize", data={"model": model, "audio": "true"}, files={"file": ("tom.wav", hit)})
+    assert r.status_code == 200, r.text
+    for s in r.json().values():
+        assert base64.b64decode(s["wav"]) == client.get(s["url"]).content
+    plain = client.post("/api/resynthesize", data={"model": model}, files={"file": ("tom.wav", hit)}).json()
+    assert plain["sound"]["wav"] is None and plain["sound"]["id"] == r.json()["sound"]["id"]

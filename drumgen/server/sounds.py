@@ -88,15 +88,21 @@ async def mix4(body: Mix4In, svc: Svc) -> OneSound:
 
 @router.post("/resynthesize", response_model=ResynthOut)
 async def resynthesize(file: Annotated[UploadFile, File(description="an audio file (one drum hit)")],
-                       model: Annotated[str, Form(max_length=200)], svc: Svc) -> ResynthOut:
+                       model: Annotated[str, Form(max_length=200)], svc: Svc,
+                       audio: Annotated[bool, Form(description="both WAVs inline (base64 in `wav`)")] = False,
+                       ) -> ResynthOut:
     """A hit of yours played through a model. The file is decoded in a separate process with a time limit."""
     svc.engine.get(model)
     original = await _upload(file, svc)
     # the tagger's hint on the result waits for POST /api/heard: the dropped sample plays first
     s = await svc.inference.call(svc.engine.resynthesize, model, original.audio, original.sample_rate, hear=False)
     s = dataclasses.replace(s, name=original.name)
-    return ResynthOut(sound=SoundOut.of(await svc.inference.add(s)),
-                      original=SoundOut.of(await svc.inference.add(original)))
+    out = ResynthOut(sound=SoundOut.of(await svc.inference.add(s)),
+                     original=SoundOut.of(await svc.inference.add(original)))
+    if audio:
+        for one in (out.sound, out.original):
+            one.wav = base64.b64encode(await svc.inference.wav(one.id)).decode("ascii")
+    return out
 
 
 @router.post("/uploads", response_model=OneSound)

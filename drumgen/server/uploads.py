@@ -75,13 +75,11 @@ class _Spare:
         task, self._next, self._key = self._next, None, None
         if task is None:
             return
-        if not task.done():
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, OSError):
+        with contextlib.suppress(asyncio.CancelledError, OSError):  # one still starting is let start, then stopped
             proc = await task
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-            await proc.wait()
+            await proc.communicate()  # to its end: its pipes close with it
 
     def _drop(self) -> None:
         """Forget a waiting process started for other settings or another event loop (it exits at the end of its
@@ -114,26 +112,66 @@ async def decode_untrusted(data: bytes, settings: Settings) -> tuple[np.ndarray,
         raise audio.AudioError("empty", "the uploaded file has 0 bytes")
     proc = await SPARE.take(settings)
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(data), settings.decode_timeout_s)
+        info, x = await asyncio.wait_for(_answer(proc, data), settings.decode_timeout_s)
     except asyncio.TimeoutError:
         proc.kill()
         await proc.wait()
         raise UploadError(f"decoding the file took longer than {settings.decode_timeout_s:g} s; "
                           f"convert it to WAV and try again") from None
-    head, _, body = out.partition(b"\n")
-    try:
-        info = json.loads(head)
-    except ValueError:
-        info = None
-    if proc.returncode != 0 or not isinstance(info, dict):
+    if info is None:
         raise UploadError(f"the audio decoder crashed on this file (exit {proc.returncode}); it is probably "
                           f"damaged: convert it to WAV and try again")
     if "error" in info:
         raise audio.AudioError(info.get("reason", "unreadable"), info["error"].split(": ", 1)[-1])
-    x = np.frombuffer(body, dtype="<f4").astype(np.float32)
-    if x.size != info["frames"]:
+    if x is None or x.size != info["frames"]:
         raise UploadError("the audio decoder returned a truncated result; try again")
     return x, int(info["rate"])
+
+
+async def _answer(proc: asyncio.subprocess.Process, data: bytes) -> tuple[dict | None, np.ndarray | None]:
+    """Send the file, read the worker's header line and samples. The answer is complete once they are read: inside
+    the server, the worker's own exit (tearing down Python and numpy, 20-30 ms) is waited for in the background."""
+    assert proc.stdin is not None and proc.stdout is not None  # started with pipes
+    try:
+        proc.stdin.write(data)
+        await proc.stdin.drain()
+        proc.stdin.close()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # it died reading: its output (none) says so below
+    head = await proc.stdout.readline()
+    try:
+        info = json.loads(head)
+    except ValueError:
+        info = None
+    if not isinstance(info, dict):
+        await proc.wait()
+        return None, None
+    x = None
+    if "frames" in info:
+        try:
+            body = await proc.stdout.readexactly(4 * int(info["frames"]))
+            x = np.frombuffer(body, dtype="<f4").astype(np.float32)
+        except asyncio.IncompleteReadError:
+            x = None
+    if SPARE.enabled:  # inside the server, whose event loop outlives the worker
+        _EXITING.add(asyncio.ensure_future(_reap(proc)))
+    else:
+        await _reap(proc)
+    return info, x
+
+
+_EXITING: set[asyncio.Future] = set()  # workers that have answered and are exiting (kept from the collector)
+
+
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    try:
+        await asyncio.wait_for(proc.wait(), 10)
+    except asyncio.TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+    finally:
+        _EXITING.discard(asyncio.current_task())
 
 
 def safe_part(name: str, fallback: str = "file", limit: int = 48) -> str:

@@ -95,6 +95,7 @@ export async function resynthesize(file, model) {
   const form = new FormData();
   form.append("file", file, file.name || "upload.wav");
   form.append("model", model);
+  form.append("audio", "true");  // both WAVs inline: the pad plays without another round trip
   return (await request("/api/resynthesize", { method: "POST", body: form })).json();
 }
 

@@ -214,8 +214,10 @@ export class Kit {
     await this.busy([i], async () => {
       const { sound, original } = await api.resynthesize(file, model);
       original.name = stem(file.name) || original.name;
-      // the pad plays as soon as the re-synthesis is decoded; the original's bytes (for the session) come meanwhile
-      const kept = api.bytes(original.url).then((data) => this.uploads.set(original.id, toBase64(data)));
+      // the session keeps the original's bytes (inline in the answer; an older server: fetched meanwhile)
+      const kept = original.wav ? Promise.resolve(this.uploads.set(original.id, original.wav))
+        : api.bytes(original.url).then((data) => this.uploads.set(original.id, toBase64(data)));
+      delete original.wav;
       await this.assign([{ pad: i, sound, pair: { original, resynth: sound } }], `re-synthesis on pad ${i + 1}`);
       await kept;
     });
