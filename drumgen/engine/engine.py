@@ -63,7 +63,8 @@ class Engine(Registry):
     # -- generation ------------------------------------------------------------------------------------
     @torch.inference_mode()
     def _decode(self, name: str, z: torch.Tensor, y: torch.Tensor | None) -> np.ndarray:
-        """Latents [B, ...] (CPU) -> audio [B, T] float32 (CPU), decoded on the engine's device in one batch."""
+        """Latents [B, ...] (CPU) -> audio [B, T] float32 (CPU), decoded on the engine's device (on a CPU in pieces
+        of the model's decode_batch)."""
         model = self.get(name)
         step = model.decode_batch if model.decode_batch and self.device.type == "cpu" else len(z)
         with self._locks[name]:
@@ -101,7 +102,7 @@ class Engine(Registry):
 
     def sample_batch(self, name: str, requests: list[tuple[int, int | None, str | list | None]],
                      hear: bool = True) -> list[list[Sound]]:
-        """Several sample requests `(n, seed, label)` for one model in a single decode call (the server batches
+        """Several sample requests `(n, seed, label)` for one model decoded together (the server batches
         concurrent clients this way); each request gets the sounds `sample` would have given it."""
         model = self.get(name)
         zs, labels, seeds, sizes = [], [], [], []

@@ -214,8 +214,8 @@ class Inference:
                 fut.set_result(sounds)
 
     def _sample_and_encode(self, model: str, requests: list[Request]) -> list[list[Sound]]:
-        """One decode for the batch, and each sound's WAV made in the same pool job: the drum machine fetches all
-        of a kit's WAVs as soon as it has their ids. A class-conditional model's sounds skip the tagger here (the
+        """One decode for the batch, and each sound's WAV made in the same pool job: the drum machine asks for a
+        kit's WAVs inline, and other clients fetch them as soon as they have the ids. A class-conditional model's sounds skip the tagger here (the
         asked class names them; POST /api/heard gives the tagger's hint when the page asks); an unconditional
         model's sounds are tagged now, since the page arranges them on pads by what they sound like."""
         hear = not self.engine.get(model).config.labels
