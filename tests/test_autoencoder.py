@@ -64,17 +64,18 @@ def test_shapes_and_range():
     assert time.monotonic() - t0 < 1.0
     c = m.config
     frames = c.slice_length // c.frame
-    assert m.latent_shape == (frames * c.latent_dims + c.global_dims,) == (32 * 4 + 8,)
+    # per frame, the global timbre, each partial's frequency and level, the noise seed
+    assert m.latent_shape == (frames * c.latent_dims + c.global_dims + 2 * c.partials + 1,) == (32 * 4 + 8 + 16 + 1,)
     x = torch.randn(3, c.slice_length) * 0.5
     with torch.no_grad():
         z = m.encode(x)
         y = m.decode(z)
         zs = m.decode(m.sample_latents(2, torch.Generator().manual_seed(0)))
-    assert z.shape == (3, 136) and y.shape == (3, 8192) and zs.shape == (2, 8192)
+    assert z.shape == (3, 153) and y.shape == (3, 8192) and zs.shape == (2, 8192)
     assert y.abs().max() <= 1.0 and torch.isfinite(y).all()
     with pytest.raises(ValueError, match="8192 samples"):
         m.encode(torch.zeros(1, 1000))
-    with pytest.raises(ValueError, match="136 numbers"):
+    with pytest.raises(ValueError, match="153 numbers"):
         m.decode(torch.zeros(1, 10))
 
 
@@ -159,12 +160,12 @@ def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir):
     # the large-bank sampler: these 12 hits are a small bank, which samples wider on purpose (tested below)
     m.config.prior_small_bank_noise = m.config.prior_noise
     z = m.sample_latents(512, torch.Generator().manual_seed(0))
-    assert z.shape == (512, 136)
+    assert z.shape == (512, 153)
     def nearest(z):  # median distance to the closest stored latent
         return torch.cdist(z, bank).min(1).values.median()
 
-    independent = bank.mean(0) + bank.std(0) * torch.randn(512, 136)  # same spread, no structure
-    assert nearest(z) < 0.5 * nearest(independent) and nearest(z) < 0.5 * nearest(torch.randn(512, 136))
+    independent = bank.mean(0) + bank.std(0) * torch.randn(512, 153)  # same spread, no structure
+    assert nearest(z) < 0.5 * nearest(independent) and nearest(z) < 0.5 * nearest(torch.randn(512, 153))
 
 
 def test_stored_prior_samples_the_asked_class():

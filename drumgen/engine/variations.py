@@ -85,6 +85,9 @@ def variations(engine: Engine, sound: Sound, n: int, amount: float, seed: int = 
         raise EngineError(f"amount must lie in [0, 1]; got {amount}")
     z = torch.from_numpy(_latent_of(sound))
     s = latent_spread(engine, sound.model, sound.label)
+    held = engine.get(sound.model).held_latent()  # the sound's own noise, say: a take varies its timbre
+    if held is not None:
+        s = torch.where(held, torch.zeros_like(s), s)
     out = []
     for i in range(n):
         eps = torch.randn(z.shape, generator=torch.Generator().manual_seed(seed + i))
@@ -166,6 +169,9 @@ def learned_velocity(engine: Engine, name: str, label: str | None) -> Velocity:
     d = directions.get(key)
     if d is not None and d.numel() != engine.get(name).latent_size:
         d = None
+    held = engine.get(name).held_latent()
+    if d is not None and held is not None:  # a softer layer of a sound keeps its noise
+        d = torch.where(held, torch.zeros_like(d.reshape(-1)), d.reshape(-1))
     return Velocity(None if d is None else d.float().reshape(-1),
                     float(levels[key]) if key in levels else FALLBACK_DROP_DB,
                     float(cutoffs[key]) if key in cutoffs else FALLBACK_MIN_CUTOFF_HZ)

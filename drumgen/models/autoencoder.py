@@ -66,6 +66,11 @@ class AutoencoderConfig(BaseConfig):
     fft_sizes: tuple[int, ...] = (2048, 1024, 512, 256, 128)
     noise_seed: int = 1234
     batch_size: int = 16
+    # Added with the partials path (issue 18); the defaults are the decoder before it, so older checkpoints load
+    # as they were trained. The cpu preset below turns them on.
+    partials: int = 0  # stable sinusoids per hit: frequencies and levels found in the hit, envelopes decoded
+    noise_pool: int = 1  # noise realisations to draw from, in slices: 1 is one fixed noise for every hit
+    wave_frames: int = 0  # frames the wave path draws (the attack and body); 0: the whole slice
 
 
 Config = AutoencoderConfig  # every model file's Config: `Autoencoder(Config(**stored))`
@@ -74,16 +79,31 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Tests: builds in milliseconds, a step in well under 0.3 s on one core.
     "tiny": dict(sample_rate=22050, slice_length=8192, frame=256, latent_dims=4, global_dims=8, channels=32,
                  n_mels=32, noise_bands=24, wave_channels=(16, 8, 4), res_blocks=1, batch_size=8,
-                 fft_sizes=(1024, 256, 64), lr=2e-3, prior_size=128),
-    # Default: one second at 44.1 kHz; encode + decode of one hit in a few milliseconds on a laptop core.
-    "cpu": dict(),
+                 fft_sizes=(1024, 256, 64), lr=2e-3, prior_size=128, partials=8, noise_pool=4, wave_frames=16),
+    # Default: two seconds at 44.1 kHz (a crash keeps its tail): 48 partials, a noise drawn per hit, the wave
+    # path on the first 0.74 s; encode + decode of one hit in a few milliseconds on a laptop core.
+    "cpu": dict(slice_length=88 * 1024, partials=48, noise_pool=4, wave_frames=32),
+    # The one-second decoder of the defaults before the partials path (fixed noise, no partials).
+    "cpu-1s": dict(),
     # Wider trunks and finer latent for GPUs or long CPU runs.
     "large": dict(latent_dims=16, global_dims=64, channels=256, wave_channels=(128, 64, 32, 16), res_blocks=3,
-                  batch_size=32),
+                  batch_size=32, slice_length=88 * 1024, partials=64, noise_pool=4, wave_frames=32),
 }
 DEFAULT_PRESET = "cpu"
 
 HOP_FACTOR = 4  # the trunk runs at frame / 4 (hop 256 at the cpu preset) before the waveform upsampler
+
+# A partial in the latent: its frequency as u = log(f / 20 Hz) / log(1000) (0..1 over 20 Hz..20 kHz) and its level
+# as l = ln(magnitude / the hit's strongest partial's) / LEVEL_SCALE (about -4..0).
+LEVEL_SCALE = 5.0
+
+
+def partials_hz(u: torch.Tensor) -> torch.Tensor:
+    return 20.0 * torch.pow(1000.0, u.clamp(0.0, 1.0))
+
+
+def partials_unit(hz: torch.Tensor) -> torch.Tensor:
+    return torch.log(hz.clamp_min(20.0) / 20.0) / math.log(1000.0)
 
 
 class ResBlock(nn.Module):
@@ -143,7 +163,7 @@ class Decoder(nn.Module):
         self.hop = c.frame // HOP_FACTOR
         n_labels = len(c.labels)
         self.label = nn.Embedding(n_labels + 1, c.label_dim) if n_labels else None  # last index: "no label"
-        cond = c.latent_dims + c.global_dims + (c.label_dim if n_labels else 0)
+        cond = c.latent_dims + c.global_dims + (c.label_dim if n_labels else 0) + 2 * c.partials
         self.inp = nn.Conv1d(cond, c.channels, 3, padding=1)
         self.coarse = res_stack(c.channels, c.res_blocks)
         self.up = nn.ConvTranspose1d(c.channels, c.channels, 2 * HOP_FACTOR, stride=HOP_FACTOR, padding=HOP_FACTOR // 2)
@@ -167,24 +187,44 @@ class Decoder(nn.Module):
         # A per-frame gate on the wave path: silence after a hit is one number per frame to learn, instead of
         # every upsampler bias cancelling out (their leftovers are hum that the log-spectral loss hears).
         self.wave_gate = nn.Conv1d(c.channels, 1, 3, padding=1)
+        if c.partials:
+            # Partials path: log-amplitude of each partial per STFT frame, on top of its level in the hit.
+            self.partial_head = nn.Conv1d(c.channels, c.partials, 3, padding=1)
+            nn.init.normal_(self.partial_head.weight, 0.0, 0.01)
+            assert self.partial_head.bias is not None
+            nn.init.constant_(self.partial_head.bias, math.log(0.02))
+        if c.wave_frames and not 0 < c.wave_frames <= c.slice_length // c.frame:
+            raise ValueError(f"wave_frames ({c.wave_frames}) must be between 1 and the slice's "
+                             f"{c.slice_length // c.frame} frames, or 0 for all of them")
         if 4 ** len(c.wave_channels) != self.hop:
             raise ValueError(f"frame {c.frame} needs log4(frame / {HOP_FACTOR}) upsampling stages; "
                              f"wave_channels has {len(c.wave_channels)}")
-        # Fixed noise source and the band -> STFT-bin interpolation (buffers rebuilt from the config, not saved).
+        # The noise source and the band -> STFT-bin interpolation (buffers rebuilt from the config, not saved):
+        # noise_pool slices of white noise, of which each hit takes the slice starting at its own frame offset.
         n_fft = 4 * self.hop
         g = torch.Generator().manual_seed(c.noise_seed)
-        noise = torch.randn(1, c.slice_length, generator=g)
+        noise = torch.randn(1, c.noise_pool * c.slice_length, generator=g)
         spec = spectral.stft(noise, n_fft, self.hop)
-        spec = spec / spectral.istft(spec, n_fft, self.hop, c.slice_length).pow(2).mean().sqrt()  # gain 1 -> RMS 1
-        # its STFT as real and imaginary parts, frames first: [T/hop + 1, n_fft/2+1, 2]
+        spec = spec / spectral.istft(spec, n_fft, self.hop, noise.shape[1]).pow(2).mean().sqrt()  # gain 1 -> RMS 1
+        # its STFT as real and imaginary parts, frames first: [pool * T/hop + 1, n_fft/2+1, 2]
         self.register_buffer("noise_spec_t", torch.view_as_real(spec[0].T).contiguous(), persistent=False)
+        self.stft_frames = c.slice_length // self.hop + 1
+        self.offsets = self.noise_spec_t.shape[0] - self.stft_frames + 1  # noise slices to choose from
         fb = spectral.mel_filterbank(c.sample_rate, n_fft, c.noise_bands, 20.0)  # [bands, bins]
         interp = fb.T / fb.T.sum(1, keepdim=True).clamp_min(1e-9)
         self.register_buffer("band_to_bin", interp.clone(), persistent=False)  # [bins, bands]
 
-    def forward(self, z_t: torch.Tensor, z_g: torch.Tensor, label: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, z_t: torch.Tensor, z_g: torch.Tensor, label: torch.Tensor | None,
+                partials: torch.Tensor | None = None, offsets: torch.Tensor | None = None) -> torch.Tensor:
+        """partials [B, 2 * partials]: each hit's partial frequencies and levels (Autoencoder.partials); offsets
+        [B]: where in the noise pool each hit's noise starts, in STFT frames (0..self.offsets - 1; None: 0)."""
+        c = self.c
         b, _, frames = z_t.shape
         parts = [z_t, z_g[:, :, None].expand(b, -1, frames)]
+        if c.partials:
+            if partials is None:
+                raise ValueError("this decoder draws partials: pass each hit's frequencies and levels")
+            parts.append(partials[:, :, None].expand(b, -1, frames))
         if self.label is not None:
             idx = label if label is not None else torch.full((b,), len(self.c.labels), dtype=torch.long,
                                                              device=z_t.device)
@@ -195,13 +235,47 @@ class Decoder(nn.Module):
         # Noise path: [B, C, 4F] -> band gains [B, bands, 4F] -> bins [B, 4F+1, n_fft/2+1] -> audio [B, T]
         gains = torch.exp(run.leave(run(self.noise_head, h)).clamp(-20, 4))
         gains = F.pad(gains, (0, 1), mode="replicate").transpose(1, 2) @ self.band_to_bin.T  # frames before bins
-        spec = torch.view_as_complex(self.noise_spec_t * gains[..., None])  # real gains on the fixed noise
-        noise = spectral.istft(spec.transpose(1, 2), 4 * self.hop, self.hop, self.c.slice_length)
-        # Wave path: [B, C, 4F] -> [B, 8, T] -> [B, T], gated per frame [B, 1, 4F] -> [B, 1, T]
-        gate = F.interpolate(torch.sigmoid(run.leave(run(self.wave_gate, h))), size=self.c.slice_length,
-                             mode="linear")
-        wave = run.leave(run(self.wave_out, run(self.wave, h)))
-        return noise + (wave * gate)[:, 0]
+        spec = self._noise(offsets, b) * gains[..., None]  # real gains on the hit's noise, [B, 4F+1, bins, 2]
+        if c.partials:
+            assert partials is not None
+            spec = spec + self._partials(run.leave(run(self.partial_head, h)), partials, offsets)
+        audio = spectral.istft(torch.view_as_complex(spec).transpose(1, 2), 4 * self.hop, self.hop, c.slice_length)
+        # Wave path: [B, C, 4W] -> [B, 8, W * frame] -> [B, W * frame], gated per frame, over the first W frames
+        steps = 4 * c.wave_frames if c.wave_frames else h.shape[-1]
+        h_w = h[..., :steps] if c.wave_frames else h
+        span = steps * self.hop
+        gate = F.interpolate(torch.sigmoid(run.leave(run(self.wave_gate, h_w))), size=span, mode="linear")
+        wave = (run.leave(run(self.wave_out, run(self.wave, h_w))) * gate)[:, 0]
+        if span < c.slice_length:  # the partials and the noise carry the tail: the wave path fades out in a frame
+            wave = wave * self.wave_fade(span, wave)
+            return torch.cat([audio[:, :span] + wave, audio[:, span:]], dim=1)
+        return audio + wave
+
+    @staticmethod
+    def wave_fade(span: int, like: torch.Tensor) -> torch.Tensor:
+        fade = like.new_ones(span)
+        n = min(span, 1024)
+        fade[span - n:] = 0.5 + 0.5 * torch.cos(torch.linspace(0, math.pi, n, device=like.device, dtype=like.dtype))
+        return fade
+
+    def _noise(self, offsets: torch.Tensor | None, b: int) -> torch.Tensor:
+        """Each hit's noise STFT [B, 4F+1, bins, 2]: the pool's frames from its offset on."""
+        n = self.stft_frames
+        if offsets is None or self.offsets == 1:
+            return self.noise_spec_t[:n].expand(b, -1, -1, -1)
+        index = offsets.long().clamp(0, self.offsets - 1)[:, None] + torch.arange(n, device=offsets.device)
+        return self.noise_spec_t[index]  # [B, n, bins, 2]
+
+    def _partials(self, log_amp: torch.Tensor, partials: torch.Tensor, offsets: torch.Tensor | None) -> torch.Tensor:
+        """log_amp [B, K, 4F] (the head, on the levels) + partials [B, 2K] -> their STFT [B, 4F+1, bins, 2]."""
+        k, n_fft = self.c.partials, 4 * self.hop
+        freq, level = partials_hz(partials[:, :k]), partials[:, k:].clamp(-4.0, 0.0)
+        amps = torch.exp((log_amp + LEVEL_SCALE * level[:, :, None]).clamp(-20, 2))
+        amps = F.pad(amps, (0, 1), mode="replicate")  # one amplitude per STFT frame
+        # each partial's phase at sample 0: fixed per partial and noise offset, so a sound is reproducible
+        seed = (offsets if offsets is not None else torch.zeros(len(freq), device=freq.device)).to(freq.dtype)
+        phase = 2 * math.pi * torch.frac(0.6180339887 * (seed[:, None] + 1) * torch.arange(1, k + 1, device=freq.device))
+        return spectral.partials_stft(freq * n_fft / self.c.sample_rate, amps, phase, n_fft, self.hop)
 
 
 class Autoencoder(DrumModel):
@@ -229,20 +303,58 @@ class Autoencoder(DrumModel):
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
-        return (self.frames * self.config.latent_dims + self.config.global_dims,)
+        c = self.config
+        return (self.frames * c.latent_dims + c.global_dims + 2 * c.partials + self.seed_numbers,)
+
+    @property
+    def seed_numbers(self) -> int:
+        """1 when each hit draws its own noise (its seed is the latent's last number), else 0."""
+        return 1 if self.config.noise_pool > 1 else 0
+
+    def held_latent(self) -> torch.Tensor | None:
+        """The noise seed: a variation or a velocity layer of a sound keeps the sound's own noise."""
+        if not self.seed_numbers:
+            return None
+        mask = torch.zeros(self.latent_size, dtype=torch.bool)
+        mask[-1] = True
+        return mask
 
     # -- latent packing ------------------------------------------------------------------------------------
-    def pack(self, z_t: torch.Tensor, z_g: torch.Tensor) -> torch.Tensor:
-        """[B, D, F] + [B, G] -> [B, D*F + G]."""
-        return torch.cat([z_t.reshape(z_t.shape[0], -1), z_g], dim=1)
+    def pack(self, z_t: torch.Tensor, z_g: torch.Tensor, partials: torch.Tensor | None = None) -> torch.Tensor:
+        """[B, D, F] + [B, G] (+ [B, 2P]) -> [B, D*F + G + 2P (+ 1)]: the noise seed, where the model has one,
+        is made from the other numbers, so the same hit always encodes to the same latent."""
+        z = torch.cat([z_t.reshape(z_t.shape[0], -1), z_g, *([] if partials is None else [partials])], dim=1)
+        if not self.seed_numbers:
+            return z
+        w = torch.rand(z.shape[1], generator=torch.Generator().manual_seed(7), dtype=torch.float64).to(z.device)
+        seed = torch.remainder((z.double() * (1e4 * w)).sum(1, keepdim=True), 1.0)
+        return torch.cat([z, seed.to(z.dtype)], dim=1)
 
-    def unpack(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """[B, D*F + G] -> [B, D, F], [B, G]."""
+    def unpack(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[B, D*F + G + 2P (+ 1)] -> [B, D, F], [B, G], [B, 2P] (P = config.partials, maybe 0)."""
         z = z.reshape(z.shape[0], -1)
         if z.shape[1] != self.latent_size:
             raise ValueError(f"this autoencoder takes latents of {self.latent_size} numbers; got {z.shape[1]}")
-        n = self.frames * self.config.latent_dims
-        return z[:, :n].reshape(-1, self.config.latent_dims, self.frames), z[:, n:]
+        n, g, p = self.frames * self.config.latent_dims, self.config.global_dims, 2 * self.config.partials
+        return z[:, :n].reshape(-1, self.config.latent_dims, self.frames), z[:, n:n + g], z[:, n + g:n + g + p]
+
+    def partials(self, x: torch.Tensor) -> torch.Tensor | None:
+        """audio [B, slice_length] -> its strongest partials as latent numbers [B, 2P] (frequencies, then levels),
+        found in its long-term spectrum (drumgen.dsp.spectral.spectral_peaks); None when the model has none."""
+        c = self.config
+        if not c.partials:
+            return None
+        hz, mag = spectral.spectral_peaks(x, c.sample_rate, c.partials, n_fft=4 * c.frame)
+        level = torch.log(mag.clamp_min(1e-12) / mag.amax(-1, keepdim=True).clamp_min(1e-12)) / LEVEL_SCALE
+        return torch.cat([partials_unit(hz), level.clamp(-4.0, 0.0)], dim=1)
+
+    def noise_offsets(self, z: torch.Tensor) -> torch.Tensor | None:
+        """Where each latent's noise starts in the decoder's pool, from its seed (the last number, any real: its
+        fraction is used), so a latent always decodes to the same sound (None: a one-noise decoder)."""
+        if not self.seed_numbers:
+            return None
+        n = self.decoder.offsets
+        return (torch.remainder(z.reshape(z.shape[0], -1)[:, -1].double(), 1.0) * n).long().clamp(0, n - 1)
 
     def label_index(self, label: str | None, n: int) -> torch.Tensor | None:
         """Like DrumModel's, but no label means "unknown class" (the latent carries it), not a random class."""
@@ -257,8 +369,9 @@ class Autoencoder(DrumModel):
             raise ValueError(f"encode takes hits of {self.config.slice_length} samples; got {x.shape[-1]} "
                              f"(prepare them with drumgen.io.audio.prepare)")
         mu_t, _, mu_g, _ = self.encoder(x)
-        return self.pack(mu_t, mu_g)
+        return self.pack(mu_t, mu_g, self.partials(x))
 
     def decode(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         """[B, D*F + G] (+ class indices [B]) -> audio [B, slice_length] in [-1, 1]."""
-        return self.decoder(*self.unpack(z), label).clamp(-1, 1)
+        z_t, z_g, partials = self.unpack(z)
+        return self.decoder(z_t, z_g, label, partials, self.noise_offsets(z.reshape(z.shape[0], -1))).clamp(-1, 1)

@@ -108,6 +108,11 @@ class DrumModel(nn.Module):
         """How far a searched or fitted latent may go per number: the fixed prior's support (+-3 sigma)."""
         return 1.0 if self.latent_prior == "uniform" else GAUSSIAN_LIMIT
 
+    def held_latent(self) -> torch.Tensor | None:
+        """A mask [latent_size] of numbers that are a sound's identity rather than its timbre (the autoencoder's
+        noise seed): variations and velocity layers keep them from the source. None: every number is timbre."""
+        return None
+
     def decode(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         """[B, *latent_shape] (+ class indices [B]) -> audio [B, slice_length] in [-1, 1]."""
         raise NotImplementedError

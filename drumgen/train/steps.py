@@ -209,7 +209,9 @@ def vae_step(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, opt: O
     if y is not None and c.labels:
         drop = torch.rand(y.shape, device=y.device) < c.label_dropout
         y = torch.where(drop, torch.full_like(y, len(c.labels)), y)
-    x_hat = model.decoder(z_t, z_g, y)
+    # a fresh noise for every hit and step: the decoder learns band gains, not one noise's pattern
+    offsets = torch.randint(0, model.decoder.offsets, (x.shape[0],), device=x.device)
+    x_hat = model.decoder(z_t, z_g, y, model.partials(x), offsets)
     rec = MultiResolutionSTFTLoss(tuple(c.fft_sizes))(x_hat, x)
     kl = 0.5 * (torch.cat([(mu_t**2 + logvar_t.exp() - 1 - logvar_t).flatten(1),
                            mu_g**2 + logvar_g.exp() - 1 - logvar_g], 1)).mean()
