@@ -108,3 +108,15 @@ def test_split_hits_finds_each_onset():
     gap = np.zeros(sr // 2, np.float32)
     take = np.concatenate([_hit(sr)[: sr // 3], gap, _hit(sr)[: sr // 3], gap, _hit(sr)[: sr // 3]])
     assert len(audio.split_hits(take, sr)) == 3
+
+
+def test_trim_tail_cuts_the_silence_after_a_hit_and_keeps_a_ringing_one():
+    rate = 44100
+    t = np.arange(2 * rate) / rate
+    kick = (np.sin(2 * np.pi * 60 * t) * np.exp(-t / 0.05)).astype(np.float32)  # -60 dB after ~0.35 s
+    crash = (np.random.default_rng(0).standard_normal(2 * rate) * np.exp(-t / 1.5)).astype(np.float32)
+    short, long = audio.trim_tail(kick, rate), audio.trim_tail(crash, rate)
+    assert 0.3 * rate < len(short) < 0.4 * rate  # ends where it falls 60 dB below its peak
+    assert short[-1] == 0.0 and np.array_equal(short[:1000], kick[:1000])  # faded out; the hit untouched
+    assert len(long) == len(crash) and np.array_equal(long, crash)  # still ringing at the end: kept whole
+    assert len(audio.trim_tail(np.zeros(rate, np.float32), rate)) == int(0.05 * rate)  # silence: a stub

@@ -96,3 +96,15 @@ def test_a_batch_larger_than_a_models_decode_batch_decodes_in_pieces_to_the_same
         alone = engine.sample(name, n, seed=seed, hear=False)
         for a, b in zip(alone, sounds, strict=True):
             assert a.id == b.id and np.allclose(a.audio, b.audio, atol=1e-6)
+
+
+def test_a_sounds_clip_ends_where_it_falls_silent_and_an_upload_is_kept_whole():
+    from drumgen.engine import Sound
+
+    rate = 22050
+    t = np.arange(2 * rate) / rate
+    x = (np.sin(2 * np.pi * 80 * t) * np.exp(-t / 0.03)).astype(np.float32)  # silent after ~0.25 s of 2 s
+    generated = Sound("ae", np.zeros(4, np.float32), x, rate)
+    clip = generated.clip()
+    assert 0.15 * rate < clip.size < 0.3 * rate and np.array_equal(clip[:500], x[:500])
+    assert Sound.upload("mine.wav", x, rate).clip().size == x.size  # the user's own file, as they gave it

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     listing = []
     for i, s in enumerate(sounds):
         fname = f"{i:03d}_{s.label or name}.wav"
-        audio.write_wav(out / fname, s.audio, s.sample_rate, bits=args.bits)
+        audio.write_wav(out / fname, s.clip(), s.sample_rate, bits=args.bits)
         listing.append({"file": fname, "model": name, "seed": s.seed, "label": s.label, "latent": s.latent.tolist()})
     atomic_write_bytes(out / "sounds.json", json.dumps(listing, indent=1).encode())
     print(f"wrote {len(sounds)} hits to {out} (44.1 kHz {args.bits}-bit WAV; latents in sounds.json)")

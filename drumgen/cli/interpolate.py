@@ -42,12 +42,12 @@ def run(args: argparse.Namespace) -> int:
     if len(sounds) == 2:
         for i in range(k):
             s = engine.interpolate(sounds[0], sounds[1], i / (k - 1))
-            audio.write_wav(out / f"{i:03d}_t{i / (k - 1):.2f}.wav", s.audio, s.sample_rate)
+            audio.write_wav(out / f"{i:03d}_t{i / (k - 1):.2f}.wav", s.clip(), s.sample_rate)
         print(f"wrote {k} hits from A to B in {out}")
     else:
         for j in range(k):
             for i in range(k):
                 s = engine.mix4(*sounds, i / (k - 1), j / (k - 1))
-                audio.write_wav(out / f"x{i:02d}_y{j:02d}.wav", s.audio, s.sample_rate)
+                audio.write_wav(out / f"x{i:02d}_y{j:02d}.wav", s.clip(), s.sample_rate)
         print(f"wrote a {k}x{k} grid mixing A (0,0), B (1,0), C (0,1), D (1,1) in {out}")
     return 0

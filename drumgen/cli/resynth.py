@@ -50,6 +50,6 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             continue
         target = (Path(args.out) / rel).with_suffix(".wav")
-        audio.write_wav(target, sound.audio, sound.sample_rate, bits=args.bits)
+        audio.write_wav(target, sound.clip(), sound.sample_rate, bits=args.bits)
         print(f"{rel} -> {target}")
     return 1 if failed == len(files) else 0

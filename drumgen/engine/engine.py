@@ -44,6 +44,11 @@ class Sound:
         digest = hashlib.sha1(x.tobytes() + str(sample_rate).encode()).hexdigest()
         return cls("", np.zeros(0, np.float32), x, sample_rate, origin="upload", name=name, digest=digest)
 
+    def clip(self) -> np.ndarray:
+        """The audio as a file holds it and a pad plays it: a generated sound ends where it falls silent
+        (audio.trim_tail; a model's slice is as long as its longest hit, a crash), an upload is kept as it is."""
+        return self.audio if self.origin == "upload" else audio.trim_tail(self.audio, self.sample_rate)
+
     @property
     def id(self) -> str:
         """Content address: the same model, latent and label (or, for an upload, the same audio) give the same id."""

@@ -202,6 +202,26 @@ def fade_out(x: np.ndarray, sample_rate: int, seconds: float = FADE_SECONDS) -> 
     return x
 
 
+TAIL_DB = -60.0  # a generated hit ends where it stays this far below its peak
+
+
+def trim_tail(x: np.ndarray, sample_rate: int, floor_db: float = TAIL_DB, min_seconds: float = 0.05) -> np.ndarray:
+    """A hit without its silent end: cut 10 ms after the last 10 ms block that reaches `floor_db` below the peak,
+    faded out over those 10 ms. A model's slice is as long as its longest sound (a crash's tail), so a kick
+    decoded in it would otherwise carry seconds of silence into every WAV and kit."""
+    x = np.asarray(x, dtype=np.float32)
+    block = max(1, int(FADE_SECONDS * sample_rate))
+    n = x.shape[-1] // block
+    if n < 2:
+        return x
+    level = np.abs(x[: n * block]).reshape(n, block).max(axis=1)
+    loud = np.nonzero((level >= level.max() * 10 ** (floor_db / 20)) & (level > 0))[0]
+    end = max(int(min_seconds * sample_rate), (int(loud[-1]) + 2) * block if len(loud) else 0)
+    if end >= x.shape[-1]:
+        return x
+    return fade_out(x[:end], sample_rate)
+
+
 def normalize(x: np.ndarray, peak: float = PEAK) -> np.ndarray:
     m = float(np.max(np.abs(x))) if x.size else 0.0
     return (x * (peak / m)).astype(np.float32) if m > 0 else x.astype(np.float32)

@@ -93,9 +93,9 @@ class SoundStore:
         before = self.known.get(sound.id)
         if sound.heard is None and before is not None:  # the same sound again: what the tagger heard stays
             sound = dataclasses.replace(sound, heard=before.sound.heard)
+        clip = sound.clip()  # what the pad plays: the waveform and the length the page shows
         known = Known(dataclasses.replace(sound, audio=np.zeros(0, np.float32)),
-                      np.asarray(pictures.waveform_peaks(sound.audio), np.float32),
-                      round(sound.audio.size / sound.sample_rate, 4))
+                      np.asarray(pictures.waveform_peaks(clip), np.float32), round(clip.size / sound.sample_rate, 4))
         sid = sound.id
         self.known.put(sid, known, sound.latent.nbytes + known.peak.nbytes + 1500)  # + objects' overhead
         self.audio.put(sid, sound.audio, sound.audio.nbytes + 200)
@@ -223,7 +223,7 @@ class Inference:
         for sounds in results:
             for s in sounds:
                 if self.store.wav_of(s.id) is None:
-                    self.store.add_wav(s.id, audio.wav_bytes(s.audio, s.sample_rate))
+                    self.store.add_wav(s.id, audio.wav_bytes(s.clip(), s.sample_rate))
         return results
 
     async def heard(self, ids: list[str]) -> dict[str, str | None]:
@@ -262,7 +262,7 @@ class Inference:
         data = self.store.wav_of(sid)
         if data is None:
             s = await self.sound(sid)
-            data = await self.call(audio.wav_bytes, s.audio, s.sample_rate)
+            data = await self.call(audio.wav_bytes, s.clip(), s.sample_rate)
             self.store.add_wav(sid, data)
         return data
 
