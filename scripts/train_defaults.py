@@ -16,6 +16,7 @@ drumgen.eval.evaluate) and writes checkpoints/<model>/ with model.safetensors an
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -68,20 +69,50 @@ WHY_SHORT_LATENT = {
 }
 
 
+CORPUS_NAMES = {"hydrogen": "Debian's hydrogen-drumkits", "sonic-pi": "Sonic Pi's samples (sonic-pi-samples)",
+                "soundfont:FluidR3_GM.sf2": "FluidR3_GM.sf2's GM drum kits",
+                "soundfont:TimGM6mb.sf2": "TimGM6mb.sf2's GM drum kits"}
+
+
+def corpus_words(corpus: Path) -> str:
+    """What a corpus folder was built from, for a card: "the train kits of ... (`drumgen corpus ...`)"."""
+    try:
+        sources = json.loads((corpus / "manifest.json").read_text()).get("sources", ["hydrogen"])
+    except (OSError, ValueError):
+        sources = ["hydrogen"]
+    names = ", ".join(CORPUS_NAMES.get(s, s) for s in sources)
+    command = "drumgen corpus hydrogen" if sources == ["hydrogen"] else "drumgen corpus all"
+    return f"the train kits of {names} (`{command} --out {os.path.relpath(corpus, ROOT)}`)"
+
+
+def band_and_length(model) -> str:
+    """A card's row: the rate, band and slice a model generates, and what draws its tail."""
+    c = model.config
+    seconds = c.slice_length / c.sample_rate
+    row = f"| band and length | {c.sample_rate} Hz, 0-{c.sample_rate / 2000:g} kHz; slices of {seconds:.2f} s"
+    if getattr(c, "partials", 0):
+        row += (f" ({c.partials} partials and a per-hit noise over the whole slice, the wave path over the first "
+                f"{c.wave_frames * c.frame / c.sample_rate:.2f} s)" if c.wave_frames else "")
+    return row + "; a sound ends where it falls 60 dB below its peak |"
+
+
 def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=None,
-         base_summary: dict | None = None) -> str:
+         base_summary: dict | None = None, corpus: Path | None = None) -> str:
     """The model card. base_summary: the adversarial run a latent-fitted GAN started from."""
     fd, fd_real = result.get("frechet"), real.get("frechet")
     ratio = fd / fd_real if fd and fd_real else math.nan
     tag = result.get("tagger", {})
     run_minutes = trained_seconds(run) / 60  # the whole run; the kept checkpoint may be an earlier one
     runs = "" if run.parent == ROOT / "runs" else f" --runs {os.path.relpath(run.parent, ROOT)}"
+    if corpus is not None and corpus != ROOT / "runs" / "corpus":
+        runs += f" --corpus {os.path.relpath(corpus, ROOT)}"
     lines = [
         f"# {name}", "",
-        f"Default `{summary.get('preset')}` {name} trained by `scripts/train_defaults.py` on the train kits of the "
-        "Hydrogen corpus (`drumgen corpus hydrogen`; credits and licences in checkpoints/README.md). Held-out kits were never "
-        "used for training.", "",
+        f"Default `{summary.get('preset')}` {name} trained by `scripts/train_defaults.py` on "
+        f"{corpus_words(corpus or ROOT / 'runs' / 'corpus')} (credits and licences in checkpoints/README.md). "
+        "Held-out kits were never used for training.", "",
         "| what | value |", "|---|---|",
+        *([band_and_length(model)] if model is not None else []),
         f"| data | {summary['data']['hits']} hits: {summary['data']['counts']} |",
         *([f"| steps | {base_summary['steps']} WGAN-GP steps, then {summary['steps']} latent-fit steps |",
            f"| training time | {base_summary['seconds'] / 60:.1f} + {summary['seconds'] / 60:.1f} min on "
@@ -130,6 +161,8 @@ def main() -> int:
     ap.add_argument("--latent-fit-minutes", type=float, default=0, metavar="MINUTES",
                     help="GANs: then fit latents to the train hits for this many minutes in total (resumes)")
     ap.add_argument("--install", action="store_true", help="measure and copy the best checkpoints to checkpoints/")
+    ap.add_argument("--target", type=Path, default=ROOT / "checkpoints",
+                    help="where --install puts them (default checkpoints/; another folder to compare first)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if not (args.corpus / "manifest.json").exists():
@@ -164,13 +197,14 @@ def main() -> int:
                                         labels=tuple(model.config.labels) or CLASSES)
             steps.fit_latent_prior(model, x, y if model.config.labels else None)
             summary = model.summary
-            target = ROOT / "checkpoints" / kind
+            target = args.target / kind
             target.mkdir(parents=True, exist_ok=True)
             checkpoint.save(model, target, summary)
             result, real = evaluate.measure_model(target, stats, tagger), evaluate.real_floor(args.corpus, stats, tagger)
             summary["measures"] = {k: v for k, v in result.items() if k != "garbage"}
             checkpoint.save(model, target, summary)
-            (target / checkpoint.CARD_FILE).write_text(card(kind, run, summary, result, real, model, base_summary))
+            (target / checkpoint.CARD_FILE).write_text(card(kind, run, summary, result, real, model, base_summary,
+                                                                    args.corpus))
             size = os.path.getsize(target / checkpoint.MODEL_FILE) / 1e6
             print(f"{kind}: installed ({size:.1f} MB, measured in {time.time() - t:.0f} s)\n"
                   + (target / checkpoint.CARD_FILE).read_text())

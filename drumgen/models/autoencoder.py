@@ -4,15 +4,27 @@ NSynth (Engel et al. 2017, arXiv:1704.01279) showed that a temporal embedding (1
 re-synthesize and morph instrument sounds, but its WaveNet decoder takes minutes per second of audio. Here the
 decoder is non-autoregressive and split the way drums are made (cf. DDSP, Engel et al. 2020, arXiv:2001.04643):
 
-- a noise path: fixed white noise shaped by per-frame gains in `noise_bands` mel-spaced bands (STFT filtering),
-  which gives snares, hats and cymbal tails their full 44.1 kHz band from a few numbers per frame;
-- a wave path: a learned upsampler (transposed convolutions, 256x) that draws what noise cannot: the phase-locked
-  body of kicks and toms, clicks and tonal partials.
+- a noise path: white noise shaped by per-frame gains in `noise_bands` mel-spaced bands (STFT filtering), which
+  gives snares, hats and cymbal tails their full 44.1 kHz band from a few numbers per frame. Each hit takes its
+  own slice of a pool of `noise_pool` noise slices, chosen by a seed the latent carries (its last number), so two
+  hats are not the same noise and a latent always decodes to the same sound (`noise_pool` 1: one fixed noise);
+- a partials path (`partials` > 0), as modal drum synthesis makes cymbals, bells and toms ring (cf. Drumblender,
+  Shier et al. 2023; DDSP's sinusoids, Engel et al. 2020): the hit's strongest stable partials, found in its
+  long-term spectrum when it is encoded (spectral.spectral_peaks), are carried in the latent as frequencies and
+  levels; the decoder predicts each one's amplitude per frame, and they are drawn as continuous-phase sinusoids
+  straight into the noise path's STFT (spectral.partials_stft), so they cost almost nothing to synthesize. What
+  a learned frequency would need (gradients through a sinusoid's phase, which do not converge) is not asked;
+- a wave path: a learned upsampler (transposed convolutions, 256x) that draws what noise and partials cannot: the
+  phase-locked body of kicks and toms, clicks and attacks; over the first `wave_frames` frames of the slice (0:
+  all), since the partials and the noise carry a long tail.
+
+The cpu preset's slice is 2.04 s, so a crash keeps its tail; the engine's sounds end where they fall silent
+(Sound.clip).
 
 The encoder reads a log-mel spectrogram and gives, per 1024-sample frame (23 ms), `latent_dims` numbers, plus a
 `global_dims` timbre vector for the whole hit. Both are Gaussian posteriors with a small KL term towards N(0, 1),
-which keeps the latent space smooth enough to blend and interpolate in. The latent is both parts flattened:
-[frames * dims + global].
+which keeps the latent space smooth enough to blend and interpolate in. The latent is every part, flattened:
+[frames * dims + global + 2 * partials (+ the noise seed)].
 The loss: multi-resolution STFT (Yamamoto et al. 2020) + beta * KL. Optional class conditioning of the decoder
 with label dropout, so a hit whose class is unknown decodes through the "no label" embedding.
 
