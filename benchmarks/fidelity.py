@@ -13,13 +13,14 @@ Four measures, each beside the same measure on real hits of the corpus built by 
      where the model's slice ends (engine fade-out included); train hits are the corpus files as they are.
   3. Re-synthesis of the held-out kits, per class, by every model that can encode: the multi-resolution
      log-spectral distance (drumgen.dsp.spectral.log_spectral_distance_db, dB) of the re-synthesis to the input
-     (audio.prepare'd at the model's rate and slice), against the input low-passed at 4 kHz (the band-limit of
+     (audio.prepare'd at the model's rate, as long as the longest slice of the models measured: a shorter slice
+     is compared with silence after it ends, as a pad plays it), against the input low-passed at 4 kHz (the band-limit of
      benchmarks/autoencoder_bench.py: soxr's HQ filter, resampled to 8 kHz and back), and the air (measure 1) of
      both.
   4. Class kept: the share of held-out hits whose re-synthesis the tagger hears as the hit's label, and as the
      class it hears in the input.
 The onset is audio.trim_onset's: the first sample within 40 dB of the peak (1 ms before it kept). --pictures DIR
-writes spectrograms (all at 44.1 kHz, so 0-22 kHz top to bottom) of held-out cymbals, hats and kicks against their
+writes spectrograms (2 s at 44.1 kHz, so 0-22 kHz top to bottom) of held-out cymbals, hats and kicks against their
 re-synthesis, of generated ones per model, and of train ones. Prints the tables and, unless --no-record, appends
 them to benchmarks/RESULTS.md with the date, machine and command.
 """
@@ -194,11 +195,14 @@ def length_row(hits: Hits) -> list:
             _share(cut["cymbal"]), _share(cut["hihat"]), _share(everything)]
 
 
-def resynthesis(engine: Engine, name: str, heldout: list) -> tuple[dict, dict]:
+def resynthesis(engine: Engine, name: str, heldout: list, seconds: float | None = None) -> tuple[dict, dict]:
     """Per held-out hit, by class: (LSD of the re-synthesis, LSD of the 4 kHz low-pass, air in, air out) and
-    (input heard as label, re-synthesis heard as label, re-synthesis heard as the input), plus pictures' audio."""
+    (input heard as label, re-synthesis heard as label, re-synthesis heard as the input), plus pictures' audio.
+    seconds: how much of each hit is compared (default the model's slice); a model whose slice is shorter is
+    compared with silence after its slice ends, as a pad plays it."""
     model = engine.get(name)
-    rate, length = model.config.sample_rate, model.config.slice_length
+    rate = model.config.sample_rate
+    length = round(seconds * rate) if seconds else model.config.slice_length
     xs, ys, labels, heard_out = [], [], [], []
     for x, r, label, _, _ in heldout:
         try:
@@ -244,8 +248,12 @@ def resynthesis_tables(name: str, by: dict) -> tuple[str, str]:
 
 # -- pictures ------------------------------------------------------------------------------------------------------
 
+PICTURE_SECONDS = 2.0  # long enough for a crash's tail
+
+
 def _at_rate(x: np.ndarray, rate: int) -> np.ndarray:
-    return audio.fit_length(audio.resample(x, rate, RATE), RATE, RATE)  # 1 s at 44.1 kHz
+    n = int(PICTURE_SECONDS * RATE)
+    return audio.fit_length(audio.resample(x, rate, RATE), n, RATE)  # 2 s at 44.1 kHz
 
 
 def write_pictures(folder: Path, sources: list[Hits], pairs: dict[str, dict], per_class: int = 3) -> list[Path]:
@@ -309,13 +317,15 @@ def main(argv: list[str] | None = None) -> int:
              f"**Length: the {LENGTH_DB:g} dB point after the onset (median ms per class); cut: the last "
              f"{1000 * CUT_SECONDS:g} ms still above {CUT_DB:g} dB re the peak**", t_len]
     pairs = {}
-    for n in names:
-        if not engine.get(n).can_encode:
-            continue
-        by, pairs[n] = resynthesis(engine, n, heldout)
+    encoders = [n for n in names if engine.get(n).can_encode]
+    # every encoder is compared on as much of each hit as the longest slice holds, so a longer slice is not
+    # rewarded for a tail that a shorter one cuts off
+    common = max((engine.get(n).config.slice_length / engine.get(n).config.sample_rate for n in encoders), default=0)
+    for n in encoders:
+        by, pairs[n] = resynthesis(engine, n, heldout, common)
         t_d, t_k = resynthesis_tables(n, by)
-        parts += [f"**Re-synthesis of the held-out kits by {n}: mean log-spectral distance to the input (dB), "
-                  "against the input low-passed at 4 kHz; air as above**", t_d,
+        parts += [f"**Re-synthesis of the held-out kits by {n}: mean log-spectral distance to the input (dB) over "
+                  f"the first {common:.2f} s, against the input low-passed at 4 kHz; air as above**", t_d,
                   f"**Class kept by {n}'s re-synthesis (the shipped tagger)**", t_k]
     if not pairs:
         parts.append("(no model here can encode: no re-synthesis measured)")
