@@ -181,6 +181,7 @@ def griffin_lim(mag: torch.Tensor, n_fft: int, hop: int | None = None, iters: in
 # -- partials: stable sinusoids, found in a hit and drawn into an STFT ------------------------------------
 
 PARTIAL_TAPS = 6  # bins each partial is drawn into: the periodic Hann window's main lobe (4 bins) and one more each side
+IMAGE_TAPS = 4  # bins 0..3, where a low partial's negative-frequency half lands
 
 
 def spectral_peaks(x: torch.Tensor, sample_rate: int, k: int, n_fft: int = 4096, fmin: float = 30.0,
@@ -222,24 +223,33 @@ def partials_stft(bins: torch.Tensor, amps: torch.Tensor, phase: torch.Tensor, n
     """The STFT (as `stft` makes it: centred frames, periodic Hann) of a sum of sinusoids, frames before bins and
     as real and imaginary parts: [B, frames, n_fft // 2 + 1, 2], ready to add to another spectrum before `istft`.
 
-    bins [B, K]: each sinusoid's frequency in bins of this n_fft (fractional, kept 3 bins clear of 0 and Nyquist);
+    bins [B, K]: each sinusoid's frequency in bins of this n_fft (fractional, from 0.5 bin to 4 below Nyquist);
     amps [B, K, frames]: its amplitude at each frame centre (the sinusoid's peak value, >= 0); phase [B, K]: its
     phase at sample 0. The phase advances continuously from frame to frame, so the overlap-add is one stable
     partial per sinusoid (within about -45 dB of a directly synthesised one for steady amplitudes); only the
-    window's main lobe is drawn (PARTIAL_TAPS bins), which costs K * frames * 6 values instead of K * T samples.
+    window's main lobe is drawn (PARTIAL_TAPS bins, and IMAGE_TAPS for the negative half near DC), which costs
+    K * frames * 10 values instead of K * T samples.
     Differentiable in amps and phase.
     """
     b, k, frames = amps.shape
     n_bins = n_fft // 2 + 1
-    bins = bins.clamp(3.0, n_bins - 4.0)
-    taps = bins.detach().floor().long()[..., None] + torch.arange(-2, PARTIAL_TAPS - 2, device=bins.device)
+    bins = bins.clamp(0.5, n_bins - 4.0)
+    # the positive-frequency half of each sinusoid around its bin, and the negative half's main lobe where it
+    # reaches bins 0..IMAGE_TAPS-1 (a kick's 50 Hz partial is one bin from DC at n_fft 1024 and 44.1 kHz)
+    direct = bins.detach().floor().long()[..., None] + torch.arange(-2, PARTIAL_TAPS - 2, device=bins.device)
+    image = torch.arange(IMAGE_TAPS, device=bins.device).expand(b, k, IMAGE_TAPS)
+    taps = torch.cat([direct, image], dim=-1)  # [B, K, taps]
+    offset = torch.cat([direct - bins[..., None], image + bins[..., None]], dim=-1)
     # frame f is centred on sample f * hop; a DFT over the frame from its first sample adds (-1)^bin
-    kernel = _hann_transform(taps - bins[..., None], n_fft) * (1.0 - 2.0 * (taps % 2))  # [B, K, taps]
+    kernel = _hann_transform(offset, n_fft) * (1.0 - 2.0 * (taps % 2)) * (taps >= 0)
     t = torch.arange(frames, device=amps.device, dtype=amps.dtype)
     theta = phase[..., None] + (2 * math.pi * hop / n_fft) * bins[..., None] * t  # [B, K, frames]
-    rotor = torch.polar(0.5 * amps, theta)  # the positive-frequency half of a real sinusoid
-    values = rotor[..., None] * kernel[:, :, None, :]  # [B, K, frames, taps]
-    values = torch.view_as_real(values.permute(0, 2, 1, 3).reshape(b, frames, k * PARTIAL_TAPS))
-    index = taps[:, None].expand(b, frames, k, PARTIAL_TAPS).reshape(b, frames, -1, 1).expand(-1, -1, -1, 2)
+    rotor = torch.polar(0.5 * amps, theta)  # each half of a real sinusoid: (a / 2) e^(+-i theta)
+    halves = torch.cat([rotor[..., None].expand(-1, -1, -1, PARTIAL_TAPS),
+                        rotor.conj()[..., None].expand(-1, -1, -1, IMAGE_TAPS)], dim=-1)
+    values = halves * kernel[:, :, None, :]  # [B, K, frames, taps]
+    n_taps = PARTIAL_TAPS + IMAGE_TAPS
+    values = torch.view_as_real(values.permute(0, 2, 1, 3).reshape(b, frames, k * n_taps))
+    index = taps.clamp_min(0)[:, None].expand(b, frames, k, n_taps).reshape(b, frames, -1, 1).expand(-1, -1, -1, 2)
     out = amps.new_zeros(b, frames, n_bins, 2)
     return out.scatter_add(2, index, values)
