@@ -245,11 +245,10 @@ def partials_stft(bins: torch.Tensor, amps: torch.Tensor, phase: torch.Tensor, n
     t = torch.arange(frames, device=amps.device, dtype=amps.dtype)
     theta = phase[..., None] + (2 * math.pi * hop / n_fft) * bins[..., None] * t  # [B, K, frames]
     rotor = torch.polar(0.5 * amps, theta)  # each half of a real sinusoid: (a / 2) e^(+-i theta)
-    halves = torch.cat([rotor[..., None].expand(-1, -1, -1, PARTIAL_TAPS),
-                        rotor.conj()[..., None].expand(-1, -1, -1, IMAGE_TAPS)], dim=-1)
-    values = halves * kernel[:, :, None, :]  # [B, K, frames, taps]
-    n_taps = PARTIAL_TAPS + IMAGE_TAPS
-    values = torch.view_as_real(values.permute(0, 2, 1, 3).reshape(b, frames, k * n_taps))
-    index = taps.clamp_min(0)[:, None].expand(b, frames, k, n_taps).reshape(b, frames, -1, 1).expand(-1, -1, -1, 2)
-    out = amps.new_zeros(b, frames, n_bins, 2)
-    return out.scatter_add(2, index, values)
+    # [B, K, taps, frames]: every tap of a partial lands on the same bin in every frame, so the values are summed
+    # into [bins, frames] rows by one index_add over (item, tap) rows
+    values = torch.cat([kernel[..., :PARTIAL_TAPS, None] * rotor[:, :, None, :],
+                        kernel[..., PARTIAL_TAPS:, None] * rotor.conj()[:, :, None, :]], dim=2)
+    rows = (taps.clamp_min(0) + n_bins * torch.arange(b, device=taps.device)[:, None, None]).reshape(-1)
+    out = amps.new_zeros(b * n_bins, frames * 2).index_add(0, rows, torch.view_as_real(values).reshape(-1, frames * 2))
+    return out.reshape(b, n_bins, frames, 2).transpose(1, 2)
