@@ -3,6 +3,7 @@ use them: re-synthesis, interpolation, four-corner mixing. Tiny presets, synthes
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
@@ -88,7 +89,20 @@ def test_train_step_is_fast_and_lowers_loss():
     for s in range(1, 12):
         last = steps.train_step(m, x, None, opt, s)
     assert (time.monotonic() - t0) / 11 < 0.5  # ~0.05 s alone on one core; slack for shared cores
-    assert set(first) == {"stft", "kl", "loss"} and last["stft"] < first["stft"]
+    assert set(first) == {"stft", "kl", "loss", "lr"} and last["stft"] < first["stft"]
+
+
+def test_learning_rate_halves_by_steps_down_to_a_floor():
+    cfg = dataclasses.replace(tiny().config, lr=1e-3, lr_half_life=100)
+    assert steps.vae_learning_rate(cfg, 0) == pytest.approx(1e-3)
+    assert steps.vae_learning_rate(cfg, 100) == pytest.approx(5e-4)
+    assert steps.vae_learning_rate(cfg, 10_000) == pytest.approx(5e-5)  # lr / 20, not 0
+    assert steps.vae_learning_rate(dataclasses.replace(cfg, lr_half_life=0), 10_000) == 1e-3
+    m = tiny()
+    m.config.lr_half_life = 10
+    opt = steps.make_optimizers(m)
+    x = torch.from_numpy(np.stack([audio.fit_length(synth.hit("kick", 3, RATE), 8192, RATE)]))
+    assert steps.train_step(m, x, None, opt, 20)["lr"] == pytest.approx(m.config.lr / 4)
 
 
 def test_save_load_identical(tmp_path):

@@ -83,6 +83,7 @@ class AutoencoderConfig(BaseConfig):
     partials: int = 0  # stable sinusoids per hit: frequencies and levels found in the hit, envelopes decoded
     noise_pool: int = 1  # noise realisations to draw from, in slices: 1 is one fixed noise for every hit
     wave_frames: int = 0  # frames the wave path draws (the attack and body); 0: the whole slice
+    lr_half_life: int = 0  # training steps over which the learning rate halves, down to lr / 20; 0: constant
 
 
 Config = AutoencoderConfig  # every model file's Config: `Autoencoder(Config(**stored))`
@@ -94,12 +95,12 @@ PRESETS: dict[str, dict[str, Any]] = {
                  fft_sizes=(1024, 256, 64), lr=2e-3, prior_size=128, partials=8, noise_pool=4, wave_frames=16),
     # Default: two seconds at 44.1 kHz (a crash keeps its tail): 48 partials, a noise drawn per hit, the wave
     # path on the first 0.74 s; encode + decode of one hit in a few milliseconds on a laptop core.
-    "cpu": dict(slice_length=88 * 1024, partials=48, noise_pool=4, wave_frames=32),
+    "cpu": dict(slice_length=88 * 1024, partials=48, noise_pool=4, wave_frames=32, lr_half_life=1000),
     # The one-second decoder of the defaults before the partials path (fixed noise, no partials).
     "cpu-1s": dict(),
     # Wider trunks and finer latent for GPUs or long CPU runs.
     "large": dict(latent_dims=16, global_dims=64, channels=256, wave_channels=(128, 64, 32, 16), res_blocks=3,
-                  batch_size=32, slice_length=88 * 1024, partials=64, noise_pool=4, wave_frames=32),
+                  batch_size=32, slice_length=88 * 1024, partials=64, noise_pool=4, wave_frames=32, lr_half_life=4000),
 }
 DEFAULT_PRESET = "cpu"
 

@@ -197,11 +197,22 @@ def vae_optimizers(model: Autoencoder) -> Optimizers:
     return {"ae": torch.optim.Adam(model.parameters(), lr=model.config.lr, betas=(0.9, 0.99))}
 
 
+def vae_learning_rate(config: Any, step: int) -> float:
+    """The autoencoder's learning rate at a step: lr, halved every lr_half_life steps down to lr / 20 (a step count,
+    not a clock, so a resumed run continues the same schedule)."""
+    if not config.lr_half_life:
+        return config.lr
+    return config.lr * max(1 / 20, 0.5 ** (step / config.lr_half_life))
+
+
 def vae_step(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, opt: Optimizers,
              step: int) -> dict[str, float]:
     """One update on hits x [B, slice_length]: multi-resolution STFT loss + beta * KL, the KL warmed up over the
-    first 500 steps; the class (y [B] or None) is dropped to "no label" for label_dropout of the hits."""
+    first 500 steps, the learning rate decayed by vae_learning_rate; the class (y [B] or None) is dropped to
+    "no label" for label_dropout of the hits."""
     c = model.config
+    for group in opt["ae"].param_groups:
+        group["lr"] = vae_learning_rate(c, step)
     mu_t, logvar_t, mu_g, logvar_g = model.encoder(x)
     # Reparameterisation: z = mu + sigma * eps (Kingma & Welling 2014).
     z_t = mu_t + torch.randn_like(mu_t) * torch.exp(0.5 * logvar_t)
@@ -218,7 +229,7 @@ def vae_step(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, opt: O
     # KL warm-up over the first 500 steps: reconstruction first, then pull towards the prior.
     loss = rec + c.beta * min(1.0, step / 500) * kl
     optimize(opt["ae"], loss)
-    return {"stft": rec.item(), "kl": kl.item(), "loss": loss.item()}
+    return {"stft": rec.item(), "kl": kl.item(), "loss": loss.item(), "lr": opt["ae"].param_groups[0]["lr"]}
 
 
 @torch.no_grad()
