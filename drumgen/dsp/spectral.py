@@ -219,9 +219,12 @@ def _hann_transform(offset: torch.Tensor, n_fft: int) -> torch.Tensor:
     return 0.5 * dirichlet(offset) + 0.25 * dirichlet(offset - 1) + 0.25 * dirichlet(offset + 1)
 
 
-def partials_stft(bins: torch.Tensor, amps: torch.Tensor, phase: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
-    """The STFT (as `stft` makes it: centred frames, periodic Hann) of a sum of sinusoids, frames before bins and
-    as real and imaginary parts: [B, frames, n_fft // 2 + 1, 2], ready to add to another spectrum before `istft`.
+def partials_stft(bins: torch.Tensor, amps: torch.Tensor, phase: torch.Tensor, n_fft: int, hop: int,
+                  into: torch.Tensor | None = None) -> torch.Tensor:
+    """The STFT (as `stft` makes it: centred frames, periodic Hann) of a sum of sinusoids, as real and imaginary
+    parts: [B, n_fft // 2 + 1, frames, 2] (`torch.view_as_complex` of it is what `istft` takes). With `into` (a
+    contiguous spectrum of that shape, such as a noise path's), the sinusoids are added to it in place and it is
+    returned: no second spectrum to fill and add.
 
     bins [B, K]: each sinusoid's frequency in bins of this n_fft (fractional, from 0.5 bin to 4 below Nyquist);
     amps [B, K, frames]: its amplitude at each frame centre (the sinusoid's peak value, >= 0); phase [B, K]: its
@@ -250,5 +253,11 @@ def partials_stft(bins: torch.Tensor, amps: torch.Tensor, phase: torch.Tensor, n
     values = torch.cat([kernel[..., :PARTIAL_TAPS, None] * rotor[:, :, None, :],
                         kernel[..., PARTIAL_TAPS:, None] * rotor.conj()[:, :, None, :]], dim=2)
     rows = (taps.clamp_min(0) + n_bins * torch.arange(b, device=taps.device)[:, None, None]).reshape(-1)
-    out = amps.new_zeros(b * n_bins, frames * 2).index_add(0, rows, torch.view_as_real(values).reshape(-1, frames * 2))
-    return out.reshape(b, n_bins, frames, 2).transpose(1, 2)
+    values = torch.view_as_real(values).reshape(-1, frames * 2)
+    if into is None:
+        return amps.new_zeros(b * n_bins, frames * 2).index_add(0, rows, values).reshape(b, n_bins, frames, 2)
+    if into.shape != (b, n_bins, frames, 2) or not into.is_contiguous():
+        raise ValueError(f"partials_stft adds into a contiguous [{b}, {n_bins}, {frames}, 2] spectrum; "
+                         f"got {tuple(into.shape)}")
+    into.view(b * n_bins, frames * 2).index_add_(0, rows, values)
+    return into

@@ -167,7 +167,7 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """(temporal z [B, D, F], global z [B, G], label [B]) -> audio [B, T] = noise path + wave path."""
 
-    noise_spec_t: torch.Tensor
+    noise_spec: torch.Tensor
     band_to_bin: torch.Tensor
 
     def __init__(self, c: AutoencoderConfig):
@@ -219,10 +219,10 @@ class Decoder(nn.Module):
         noise = torch.randn(1, c.noise_pool * c.slice_length, generator=g)
         spec = spectral.stft(noise, n_fft, self.hop)
         spec = spec / spectral.istft(spec, n_fft, self.hop, noise.shape[1]).pow(2).mean().sqrt()  # gain 1 -> RMS 1
-        # its STFT as real and imaginary parts, frames first: [pool * T/hop + 1, n_fft/2+1, 2]
-        self.register_buffer("noise_spec_t", torch.view_as_real(spec[0].T).contiguous(), persistent=False)
+        # its STFT as real and imaginary parts: [n_fft/2+1, pool * T/hop + 1, 2]
+        self.register_buffer("noise_spec", torch.view_as_real(spec[0]).contiguous(), persistent=False)
         self.stft_frames = c.slice_length // self.hop + 1
-        self.offsets = self.noise_spec_t.shape[0] - self.stft_frames + 1  # noise slices to choose from
+        self.offsets = self.noise_spec.shape[1] - self.stft_frames + 1  # noise slices to choose from
         fb = spectral.mel_filterbank(c.sample_rate, n_fft, c.noise_bands, 20.0)  # [bands, bins]
         interp = fb.T / fb.T.sum(1, keepdim=True).clamp_min(1e-9)
         self.register_buffer("band_to_bin", interp.clone(), persistent=False)  # [bins, bands]
@@ -245,14 +245,14 @@ class Decoder(nn.Module):
         run = fastconv.runner(self._fast, z_t)  # plain layers while training, drumgen.models.fastconv otherwise
         h = run(self.coarse, run(self.inp, run.enter(torch.cat(parts, 1))))  # [B, D+G(+E), F] -> [B, C, F]
         h = run(self.fine, run(self.up, h))  # [B, C, F] -> [B, C, 4F] (hop 256 at the cpu preset)
-        # Noise path: [B, C, 4F] -> band gains [B, bands, 4F] -> bins [B, 4F+1, n_fft/2+1] -> audio [B, T]
+        # Noise path: [B, C, 4F] -> band gains [B, bands, 4F] -> bins [B, n_fft/2+1, 4F+1] -> audio [B, T]
         gains = torch.exp(run.leave(run(self.noise_head, h)).clamp(-20, 4))
-        gains = F.pad(gains, (0, 1), mode="replicate").transpose(1, 2) @ self.band_to_bin.T  # frames before bins
-        spec = self._noise(offsets, b) * gains[..., None]  # real gains on the hit's noise, [B, 4F+1, bins, 2]
-        if c.partials:
+        gains = self.band_to_bin @ F.pad(gains, (0, 1), mode="replicate")
+        spec = (self._noise(offsets, b) * gains[..., None]).contiguous()  # the hit's noise, gained: [B, bins, 4F+1, 2]
+        if c.partials:  # drawn into the noise's spectrum in place
             assert partials is not None
-            spec = spec + self._partials(run.leave(run(self.partial_head, h)), partials, offsets)
-        audio = spectral.istft(torch.view_as_complex(spec).transpose(1, 2), 4 * self.hop, self.hop, c.slice_length)
+            spec = self._partials(run.leave(run(self.partial_head, h)), partials, offsets, spec)
+        audio = spectral.istft(torch.view_as_complex(spec), 4 * self.hop, self.hop, c.slice_length)
         # Wave path: [B, C, 4W] -> [B, 8, W * frame] -> [B, W * frame], gated per frame, over the first W frames
         steps = 4 * c.wave_frames if c.wave_frames else h.shape[-1]
         h_w = h[..., :steps] if c.wave_frames else h
@@ -272,15 +272,17 @@ class Decoder(nn.Module):
         return fade
 
     def _noise(self, offsets: torch.Tensor | None, b: int) -> torch.Tensor:
-        """Each hit's noise STFT [B, 4F+1, bins, 2]: the pool's frames from its offset on."""
+        """Each hit's noise STFT [B, bins, 4F+1, 2]: the pool's frames from its offset on."""
         n = self.stft_frames
         if offsets is None or self.offsets == 1:
-            return self.noise_spec_t[:n].expand(b, -1, -1, -1)
-        index = offsets.long().clamp(0, self.offsets - 1)[:, None] + torch.arange(n, device=offsets.device)
-        return self.noise_spec_t[index]  # [B, n, bins, 2]
+            return self.noise_spec[None, :, :n].expand(b, -1, -1, -1)
+        starts = offsets.long().clamp(0, self.offsets - 1).tolist()
+        return torch.stack([self.noise_spec[:, s:s + n] for s in starts])
 
-    def _partials(self, log_amp: torch.Tensor, partials: torch.Tensor, offsets: torch.Tensor | None) -> torch.Tensor:
-        """log_amp [B, K, 4F] (the head, on the levels) + partials [B, 2K] -> their STFT [B, 4F+1, bins, 2]."""
+    def _partials(self, log_amp: torch.Tensor, partials: torch.Tensor, offsets: torch.Tensor | None,
+                  into: torch.Tensor) -> torch.Tensor:
+        """log_amp [B, K, 4F] (the head, on the levels) + partials [B, 2K] -> their STFT added into `into`
+        [B, bins, 4F+1, 2] (the noise's, which the expression making it left as a new tensor of its own)."""
         k, n_fft = self.c.partials, 4 * self.hop
         freq, level = partials_hz(partials[:, :k]), partials[:, k:].clamp(-4.0, 0.0)
         amps = torch.exp((log_amp + LEVEL_SCALE * level[:, :, None]).clamp(-20, 2))
@@ -288,7 +290,7 @@ class Decoder(nn.Module):
         # each partial's phase at sample 0: fixed per partial and noise offset, so a sound is reproducible
         seed = (offsets if offsets is not None else torch.zeros(len(freq), device=freq.device)).to(freq.dtype)
         phase = 2 * math.pi * torch.frac(0.6180339887 * (seed[:, None] + 1) * torch.arange(1, k + 1, device=freq.device))
-        return spectral.partials_stft(freq * n_fft / self.c.sample_rate, amps, phase, n_fft, self.hop)
+        return spectral.partials_stft(freq * n_fft / self.c.sample_rate, amps, phase, n_fft, self.hop, into)
 
 
 class Autoencoder(DrumModel):
