@@ -4,6 +4,7 @@ use them: re-synthesis, interpolation, four-corner mixing. Tiny presets, synthes
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 
@@ -89,7 +90,7 @@ def test_train_step_is_fast_and_lowers_loss():
     for s in range(1, 12):
         last = steps.train_step(m, x, None, opt, s)
     assert (time.monotonic() - t0) / 11 < 0.5  # ~0.05 s alone on one core; slack for shared cores
-    assert set(first) == {"stft", "kl", "loss", "lr"} and last["stft"] < first["stft"]
+    assert set(first) == {"stft", "mel", "kl", "loss", "lr"} and last["stft"] < first["stft"]
 
 
 def test_learning_rate_halves_by_steps_down_to_a_floor():
@@ -418,3 +419,18 @@ def test_training_keeps_the_best_resynthesizer(hits_dir, tmp_path):
     assert summary["measure"] == "resynth_db" and 0 < summary["best_score"] < 80
     stored = checkpoint.read_metadata(tmp_path / "ae")["summary"]
     assert stored["measure"] == "resynth_db" and stored["best_score"] == pytest.approx(summary["best_score"])
+
+
+
+def test_log_mel_loss_is_the_band_level_difference_and_trains():
+    from drumgen.losses import LogMelLoss
+
+    noise = 0.1 * torch.randn(2, 22050, generator=torch.Generator().manual_seed(0))
+    mel = LogMelLoss(22050)
+    assert float(mel(noise, noise)) == 0.0
+    assert float(mel(0.5 * noise, noise)) == pytest.approx(math.log(4), rel=0.01)  # 6 dB in every band
+    m = tiny()
+    x = torch.from_numpy(np.stack([audio.fit_length(synth.hit("kick", 3, RATE), 8192, RATE)]))
+    assert m.config.mel_weight > 0 and steps.train_step(m, x, None, steps.make_optimizers(m), 0)["mel"] > 0
+    m.config.mel_weight = 0.0
+    assert steps.train_step(m, x, None, steps.make_optimizers(m), 0)["mel"] == 0.0

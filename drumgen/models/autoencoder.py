@@ -84,6 +84,7 @@ class AutoencoderConfig(BaseConfig):
     noise_pool: int = 1  # noise realisations to draw from, in slices: 1 is one fixed noise for every hit
     wave_frames: int = 0  # frames the wave path draws (the attack and body); 0: the whole slice
     lr_half_life: int = 0  # training steps over which the learning rate halves, down to lr / 20; 0: constant
+    mel_weight: float = 0.0  # weight of the log-mel loss beside the STFT loss (losses.LogMelLoss): band balance
 
 
 Config = AutoencoderConfig  # every model file's Config: `Autoencoder(Config(**stored))`
@@ -92,15 +93,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Tests: builds in milliseconds, a step in well under 0.3 s on one core.
     "tiny": dict(sample_rate=22050, slice_length=8192, frame=256, latent_dims=4, global_dims=8, channels=32,
                  n_mels=32, noise_bands=24, wave_channels=(16, 8, 4), res_blocks=1, batch_size=8,
-                 fft_sizes=(1024, 256, 64), lr=2e-3, prior_size=128, partials=8, noise_pool=4, wave_frames=16),
+                 fft_sizes=(1024, 256, 64), lr=2e-3, prior_size=128, partials=8, noise_pool=4, wave_frames=16,
+                 mel_weight=1.0),
     # Default: two seconds at 44.1 kHz (a crash keeps its tail): 48 partials, a noise drawn per hit, the wave
     # path on the first 0.74 s; encode + decode of one hit in a few milliseconds on a laptop core.
-    "cpu": dict(slice_length=88 * 1024, partials=48, noise_pool=4, wave_frames=32, lr_half_life=1000),
+    "cpu": dict(slice_length=88 * 1024, partials=48, noise_pool=4, wave_frames=32, lr_half_life=1000,
+                mel_weight=1.0),
     # The one-second decoder of the defaults before the partials path (fixed noise, no partials).
     "cpu-1s": dict(),
     # Wider trunks and finer latent for GPUs or long CPU runs.
     "large": dict(latent_dims=16, global_dims=64, channels=256, wave_channels=(128, 64, 32, 16), res_blocks=3,
-                  batch_size=32, slice_length=88 * 1024, partials=64, noise_pool=4, wave_frames=32, lr_half_life=4000),
+                  batch_size=32, slice_length=88 * 1024, partials=64, noise_pool=4, wave_frames=32, lr_half_life=4000,
+                  mel_weight=1.0),
 }
 DEFAULT_PRESET = "cpu"
 

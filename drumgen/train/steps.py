@@ -37,7 +37,7 @@ import torch
 import torch.distributed as dist
 
 from drumgen.dsp import spectral
-from drumgen.losses import MultiResolutionSTFTLoss, gradient_penalty
+from drumgen.losses import LogMelLoss, MultiResolutionSTFTLoss, gradient_penalty
 from drumgen.models.prior import stratified_subset
 
 if TYPE_CHECKING:  # the model files are imported when a kind is asked for (drumgen.models.model_class)
@@ -207,9 +207,9 @@ def vae_learning_rate(config: Any, step: int) -> float:
 
 def vae_step(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, opt: Optimizers,
              step: int) -> dict[str, float]:
-    """One update on hits x [B, slice_length]: multi-resolution STFT loss + beta * KL, the KL warmed up over the
-    first 500 steps, the learning rate decayed by vae_learning_rate; the class (y [B] or None) is dropped to
-    "no label" for label_dropout of the hits."""
+    """One update on hits x [B, slice_length]: multi-resolution STFT loss + mel_weight * log-mel loss + beta * KL,
+    the KL warmed up over the first 500 steps, the learning rate decayed by vae_learning_rate; the class (y [B] or
+    None) is dropped to "no label" for label_dropout of the hits."""
     c = model.config
     for group in opt["ae"].param_groups:
         group["lr"] = vae_learning_rate(c, step)
@@ -224,12 +224,15 @@ def vae_step(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, opt: O
     offsets = torch.randint(0, model.decoder.offsets, (x.shape[0],), device=x.device)
     x_hat = model.decoder(z_t, z_g, y, model.partials(x), offsets)
     rec = MultiResolutionSTFTLoss(tuple(c.fft_sizes))(x_hat, x)
+    # band balance on a mel scale (the STFT loss hardly sees a kick's sub-bass)
+    mel = LogMelLoss(c.sample_rate)(x_hat, x) if c.mel_weight else rec.new_zeros(())
     kl = 0.5 * (torch.cat([(mu_t**2 + logvar_t.exp() - 1 - logvar_t).flatten(1),
                            mu_g**2 + logvar_g.exp() - 1 - logvar_g], 1)).mean()
     # KL warm-up over the first 500 steps: reconstruction first, then pull towards the prior.
-    loss = rec + c.beta * min(1.0, step / 500) * kl
+    loss = rec + c.mel_weight * mel + c.beta * min(1.0, step / 500) * kl
     optimize(opt["ae"], loss)
-    return {"stft": rec.item(), "kl": kl.item(), "loss": loss.item(), "lr": opt["ae"].param_groups[0]["lr"]}
+    return {"stft": rec.item(), "mel": mel.item(), "kl": kl.item(), "loss": loss.item(),
+            "lr": opt["ae"].param_groups[0]["lr"]}
 
 
 @torch.no_grad()
