@@ -53,3 +53,9 @@ def test_a_tone_cut_while_loud_is_cut_and_its_length_is_all_of_it(fidelity):
     assert fidelity.is_cut(x, RATE)
     assert fidelity.length_ms(x, RATE) == pytest.approx(300, abs=2)
     assert not fidelity.is_cut(np.pad(x, (0, RATE // 10)), RATE)  # the same tone with 100 ms of silence after it
+
+
+def test_a_tone_that_rings_for_two_seconds_has_rung_long_enough(fidelity):
+    x = tone(2.2, tau=1.0)  # -19 dB at 2.2 s, still ringing
+    assert not fidelity.is_cut(x[: int(2.05 * RATE)], RATE)
+    assert fidelity.is_cut(x[: int(1.9 * RATE)], RATE)
