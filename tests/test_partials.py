@@ -76,6 +76,21 @@ def test_latent_carries_the_hits_partials():
     assert levels.max() == 0.0 and levels.min() >= -4.0
 
 
+def test_new_hits_blend_partials_without_detuning_them():
+    """The sampler adds noise to the learned numbers, not to partials found in the hits: a bank whose hits share
+    their partials samples those partials exactly, while the rest of the latent varies."""
+    m = tiny()
+    g = torch.Generator().manual_seed(0)
+    bank = torch.randn(6, m.latent_size, generator=g)
+    mask = m.measured_latent()
+    assert mask is not None and int(mask.sum()) == 2 * m.config.partials + 1  # partials and the noise seed
+    bank[:, mask] = bank[0, mask]
+    m.prior.store(bank, None)
+    z = m.sample_latents(16, torch.Generator().manual_seed(1))
+    assert torch.allclose(z[:, mask], bank[0, mask].expand(16, -1), atol=1e-6)
+    assert z[:, ~mask].std(0).min() > 0.01
+
+
 def test_noise_is_drawn_per_hit_and_reproducible():
     m = tiny()
     torch.manual_seed(1)

@@ -338,6 +338,16 @@ class Autoencoder(DrumModel):
         mask[-1] = True
         return mask
 
+    def measured_latent(self) -> torch.Tensor | None:
+        """The partials' frequencies and levels (found in the hit, not learned) and the noise seed."""
+        mask = self.held_latent()
+        if not self.config.partials:
+            return mask
+        mask = torch.zeros(self.latent_size, dtype=torch.bool) if mask is None else mask
+        start = self.frames * self.config.latent_dims + self.config.global_dims
+        mask[start:start + 2 * self.config.partials] = True
+        return mask
+
     # -- latent packing ------------------------------------------------------------------------------------
     def pack(self, z_t: torch.Tensor, z_g: torch.Tensor, partials: torch.Tensor | None = None) -> torch.Tensor:
         """[B, D, F] + [B, G] (+ [B, 2P]) -> [B, D*F + G + 2P (+ 1)]: the noise seed, where the model has one,

@@ -95,7 +95,7 @@ class DrumModel(nn.Module):
         """n latents for new hits [n, *latent_shape]: blends of the stored latents of the classes `labels` [n]
         (any class for None) when the model's bank holds some, else draws from the fixed prior."""
         if self.prior is not None and self.prior.stored:
-            return self.prior.sample(n, generator, labels, self.config)
+            return self.prior.sample(n, generator, labels, self.config, self.measured_latent())
         return self.fixed_latents(n, generator)
 
     def fixed_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -112,6 +112,13 @@ class DrumModel(nn.Module):
         """A mask [latent_size] of numbers that are a sound's identity rather than its timbre (the autoencoder's
         noise seed): variations and velocity layers keep them from the source. None: every number is timbre."""
         return None
+
+    def measured_latent(self) -> torch.Tensor | None:
+        """A mask [latent_size] of numbers measured in a hit rather than learned (the autoencoder's partials: each
+        a frequency and a level found in the hit's spectrum), plus held_latent's: a new hit blends them from two
+        stored hits but adds no noise to them, which would detune every partial on its own. None: no such
+        numbers."""
+        return self.held_latent()
 
     def decode(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         """[B, *latent_shape] (+ class indices [B]) -> audio [B, slice_length] in [-1, 1]."""

@@ -6,7 +6,8 @@ latents a latent fit gave each hit of a kit (drumgen.train.steps.latent_fit_step
 
 A new hit of class k: z = (1 - t) z_i + t z_j + s sigma_k eps, where z_i is a random stored latent of class k (of
 any class when none is asked or class k has none stored), z_j one of its `prior_neighbours` nearest in that pool,
-t ~ U(0, 1), sigma_k the pool's per-number spread, eps ~ N(0, I), and s = bank_noise(prior_noise, stored count).
+t ~ U(0, 1), sigma_k the pool's per-number spread (0 for numbers the model measured in the hit rather than learned,
+DrumModel.measured_latent: a partial's frequency), eps ~ N(0, I), and s = bank_noise(prior_noise, stored count).
 A small bank (a fine-tune on a kit of a few dozen hits) samples with more noise: with a few hits per class, a blend
 of two neighbours lands next to one of them, a near-copy of a training hit (benchmarks/bank_noise.py measures it).
 
@@ -102,9 +103,10 @@ class LatentBank(nn.Module):
         self.count.fill_(n)
 
     def sample(self, n: int, generator: torch.Generator | None, labels: torch.Tensor | None,
-               knobs: PriorConfig) -> torch.Tensor:
+               knobs: PriorConfig, noiseless: torch.Tensor | None = None) -> torch.Tensor:
         """n latents [n, *latent_shape] blended from the stored ones (see the module docstring); labels [n] are
-        the classes asked for, or None for any. On the CPU, as every prior: a seed gives one latent everywhere."""
+        the classes asked for, or None for any; noiseless [latent_size] (bool): numbers that are blended but get
+        no noise (DrumModel.measured_latent). On the CPU, as every prior: a seed gives one latent everywhere."""
         noise = bank_noise(knobs.prior_noise, self.stored, knobs.prior_small_bank_noise)
         out = []
         for k in range(n):
@@ -114,7 +116,8 @@ class LatentBank(nn.Module):
             j = int(near[torch.randint(len(near), (1,), generator=generator)]) if len(near) else i
             t = float(torch.rand((), generator=generator))
             eps = torch.randn(self.latent_size, generator=generator)
-            out.append((1 - t) * pool.latents[i] + t * pool.latents[j] + noise * pool.spread * eps)
+            spread = pool.spread if noiseless is None else torch.where(noiseless.cpu(), 0.0, pool.spread)
+            out.append((1 - t) * pool.latents[i] + t * pool.latents[j] + noise * spread * eps)
         return torch.stack(out).reshape(n, *self.latent_shape)
 
     def _pool(self, label: int | None, neighbours: int) -> _Pool:
