@@ -108,3 +108,22 @@ def test_a_sounds_clip_ends_where_it_falls_silent_and_an_upload_is_kept_whole():
     clip = generated.clip()
     assert 0.15 * rate < clip.size < 0.3 * rate and np.array_equal(clip[:500], x[:500])
     assert Sound.upload("mine.wav", x, rate).clip().size == x.size  # the user's own file, as they gave it
+
+
+def test_a_latent_saved_with_a_retrained_default_is_decoded_by_its_predecessor(tmp_path):
+    """A session from before the autoencoder was retrained holds latents of the old size; the old model kept
+    beside the new one (checkpoints/autoencoder-1s) decodes them, and the sound says which model made it."""
+    from drumgen.models.autoencoder import PRESETS, Autoencoder, Config
+
+    old = Autoencoder(Config(**{**PRESETS["tiny"], "partials": 0, "noise_pool": 1, "wave_frames": 0}))
+    new = Autoencoder(Config(**PRESETS["tiny"]))
+    assert old.latent_size != new.latent_size
+    checkpoint.save(new, tmp_path / "autoencoder")
+    checkpoint.save(old, tmp_path / "autoencoder-1s")
+    engine = Engine(tmp_path)
+    saved = engine.sample("autoencoder-1s", 1, seed=4)[0]
+    back = engine.decode("autoencoder", saved.latent)
+    assert back.model == "autoencoder-1s" and np.allclose(back.audio, saved.audio, atol=1e-5)
+    assert engine.decode("autoencoder", engine.sample("autoencoder", 1, seed=4)[0].latent).model == "autoencoder"
+    with pytest.raises(EngineError, match="latents of"):
+        engine.decode("autoencoder", [0.0, 1.0])  # no loaded model of that size: the error as before

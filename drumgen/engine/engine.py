@@ -144,9 +144,12 @@ class Engine(Registry):
         return model.config.labels[int(torch.randint(len(model.config.labels), (1,), generator=g))]
 
     def decode(self, name: str, latent, label: str | None = None, origin: str = "decode", hear: bool = True) -> Sound:
-        """Re-create a sound from its model and latent (a flat list of floats); `hear` as for `sample`."""
-        model = self.get(name)
+        """Re-create a sound from its model and latent (a flat list of floats); `hear` as for `sample`. A latent
+        saved with an earlier model of that name (a session from before a default was retrained: its latent has
+        another size) is decoded by the loaded model that is its predecessor (`predecessor`), and the sound says so."""
         z = np.asarray(latent, dtype=np.float32).reshape(-1)
+        name = self.predecessor(name, z.size)
+        model = self.get(name)
         if z.size != model.latent_size:
             raise EngineError(f"model {name!r} takes latents of {model.latent_size} numbers; got {z.size}")
         if not np.all(np.isfinite(z)):
@@ -157,6 +160,19 @@ class Engine(Registry):
         x = self._decode(name, zt, self._label_tensor(name, [label]))
         return Sound(name, z, x[0], model.config.sample_rate, label, None, origin,
                      heard=self.hear(x, model.config.sample_rate)[0] if hear else None)
+
+    def predecessor(self, name: str, size: int) -> str:
+        """The model that decodes a latent of `size` numbers saved as model `name`'s: `name` when it fits, else a
+        loaded model of the same kind whose name starts with `name-` and whose latent has that size (the previous
+        default kept beside its successor, as checkpoints/autoencoder-1s is), else `name` (decode then says why
+        it does not fit)."""
+        model = self.get(name)
+        if size == model.latent_size:
+            return name
+        for other, m in self.models.items():
+            if other.startswith(name + "-") and m.kind == model.kind and m.latent_size == size:
+                return other
+        return name
 
     # -- timbre: encode, interpolate, mix ------------------------------------------------------------------
     def autoencoder_name(self) -> str:
