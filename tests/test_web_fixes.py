@@ -147,6 +147,48 @@ def test_an_uploaded_sample_comes_back_with_a_session_as_itself(browser, server,
     _closed(other)
 
 
+def test_a_session_whose_pads_cannot_all_come_back_still_loads(browser, server, page, tmp_path):
+    """A session saved with a model that is gone (or a latent that fits no loaded model) brings back every other
+    pad as it was, says which did not come back (they keep the sounds they had; at start-up, with none, they get
+    new ones); an upload keeps its file."""
+    wav = write_hit(tmp_path / "my_snare.wav")
+    page.get_by_label("Re-synthesize a file on pad 6", exact=True).set_input_files(str(wav))
+    page.wait_for_function("drumgen.pads[5].pair !== null && drumgen.state().pads[5].upload !== null")
+    with page.expect_download() as d:
+        button(page, "Save session").click()
+    data = json.loads(Path(d.value.path()).read_text())
+    data["pads"][2]["model"] = "a-model-since-deleted"
+    data["pads"][4]["latent"] = data["pads"][4]["latent"][:7]  # a size no loaded model takes
+    data["pads"][5]["model"] = "a-model-since-deleted"  # the upload's re-synthesis cannot be made from it
+    path = tmp_path / "old.drumgen.json"
+    path.write_text(json.dumps(data))
+    other = open_page(browser, server)
+    before = other.evaluate("drumgen.pads.map((p) => p.sound.latent)")
+    other.get_by_label("Load session", exact=True).set_input_files(str(path))
+    other.wait_for_function("document.querySelector('#status').textContent.includes('Loaded session')",
+                            timeout=15000)
+    status = other.locator("#status").inner_text()
+    assert "Pads 3, 5, 6" not in status and "Pads 3, 5 could not be brought back" in status
+    assert "unknown model" in status and "keep the sounds they had" in status
+    got = other.evaluate("drumgen.pads.map((p) => p.sound && p.sound.latent)")
+    for i in (0, 1, 3, 6, 7):
+        assert got[i] == data["pads"][i]["latent"]
+    assert got[2] == before[2] and got[4] == before[4]
+    assert other.evaluate("drumgen.pads[5].sound.name") == "my_snare"  # the file alone, no pair
+    # At start-up, from the autosave, the lost pads have no sound to keep: they get new ones and the rest play on.
+    other.wait_for_timeout(600)  # the load's own autosave is done
+    other.evaluate("async (data) => (await import('/js/session.js')).saveLocal(data)", data)
+    other.reload()
+    other.evaluate("window.drumgen.ready")
+    other.wait_for_function("document.querySelector('#status').textContent.includes('Restored your last session')",
+                            timeout=15000)
+    assert "they play new sounds" in other.locator("#status").inner_text()
+    got = other.evaluate("drumgen.pads.map((p) => p.sound && p.sound.latent)")
+    assert got[2] and got[4] and got[2] != data["pads"][2]["latent"]
+    assert got[0] == data["pads"][0]["latent"]
+    _closed(other)
+
+
 # ---- 5. lock and undo ------------------------------------------------------------------------------------
 
 def test_lock_stops_shift_digit_and_new_and_undo_says_what_it_undoes(page):

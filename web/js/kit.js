@@ -226,18 +226,25 @@ export class Kit {
 
   /**
    * Bring back a session's sounds (session.toJSON's pads): a model's sound from its latent (POST /api/decode), an
-   * upload as the file itself (POST /api/uploads) plus its re-synthesis from the latent, A/B as it was. Pads
-   * whose model is gone keep their current sound. Not undoable: it is where the session starts.
+   * upload as the file itself (POST /api/uploads) plus its re-synthesis from the latent, A/B as it was. A pad
+   * that cannot come back (its model is gone, say) does not stop the others: an upload keeps its file alone,
+   * any other pad keeps its current sound. Not undoable: it is where the session starts.
+   * @returns {{pad: number, reason: string}[]} the pads that did not come back, and why
    */
   async restore(saved) {
-    const made = await Promise.all(saved.map(async (pd, pad) => {
+    const settled = await Promise.allSettled(saved.map(async (pd, pad) => {
       if (pd.upload && pd.upload.wav) {
         const original = await api.upload(new Blob([fromBase64(pd.upload.wav)]), `${pd.upload.name}.wav`);
         original.name = pd.upload.name;
         if (pd.upload.label) original.label = pd.upload.label;
         this.uploads.set(original.id, pd.upload.wav);
         if (!pd.model || !pd.latent) return { pad, sound: original };  // a loop's slice: the file alone
-        const resynth = await api.decode(pd.model, pd.latent, pd.label);
+        let resynth;
+        try {
+          resynth = await api.decode(pd.model, pd.latent, pd.label);
+        } catch {
+          return { pad, sound: original };  // the file is what matters; its re-synthesis can be made again
+        }
         const sound = pd.upload.playing === "original" ? original : resynth;
         return { pad, sound, pair: { original, resynth } };
       }
@@ -247,7 +254,8 @@ export class Kit {
       if (pd.seed !== undefined && sound.seed === null) sound.seed = pd.seed;
       return { pad, sound };
     }));
-    await this.assign(made.filter(Boolean));
+    await this.assign(settled.filter((r) => r.status === "fulfilled" && r.value).map((r) => r.value));
+    return settled.flatMap((r, pad) => (r.status === "rejected" ? [{ pad, reason: r.reason.message }] : []));
   }
 
   /** The base64 WAV of pad i's upload (a re-synthesized file's original, or a loop's slice), for a session, or null. */

@@ -239,14 +239,21 @@ async function restore(data) {
     if (Number.isInteger(pd.note)) pads[i].note = pd.note;
     engine.setPad(i, { ...pd.settings });
   });
-  await kit.restore(data.pads);
+  const lost = await kit.restore(data.pads);
+  // a pad that could not come back and has no sound gets a new one, so the pattern still plays
+  const empty = lost.filter(({ pad }) => !pads[pad].sound && !pads[pad].locked);
+  for (const { pad } of empty) await kit.newSound(pad, requireModel());
   grid.render(names());
   pads.forEach((_, i) => redraw(i));
+  if (!lost.length) return "";
+  const which = lost.map(({ pad }) => pad + 1).join(", ");
+  return ` Pad${lost.length > 1 ? "s" : ""} ${which} could not be brought back (${lost[0].reason})` +
+    (empty.length ? "; they play new sounds." : "; they keep the sounds they had.");
 }
 
 async function loadSessionFile(file) {
-  await restore(await session.readFile(file, table.length));
-  info(`Loaded session ${file.name}.`);
+  const lost = await restore(await session.readFile(file, table.length));
+  info(`Loaded session ${file.name}.${lost}`);
 }
 
 // ---- models ------------------------------------------------------------------------------------------
@@ -407,8 +414,8 @@ async function start() {
   const last = await session.loadLocal(table.length);
   if (last) {
     try {
-      await restore(last);
-      return info("Restored your last session.");
+      const lost = await restore(last);
+      return info(`Restored your last session.${lost}`);
     } catch (e) {
       error(`Could not restore the last session (${e.message}); starting a new kit.`);
     }
