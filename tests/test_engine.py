@@ -127,3 +127,7 @@ def test_a_latent_saved_with_a_retrained_default_is_decoded_by_its_predecessor(t
     assert engine.decode("autoencoder", engine.sample("autoencoder", 1, seed=4)[0].latent).model == "autoencoder"
     with pytest.raises(EngineError, match="latents of"):
         engine.decode("autoencoder", [0.0, 1.0])  # no loaded model of that size: the error as before
+    # the predecessor is kept for old sessions, never the page's first choice, however it measured
+    checkpoint.save(old, tmp_path / "autoencoder-1s", {"measures": {"frechet": 1.0}})
+    checkpoint.save(new, tmp_path / "autoencoder", {"measures": {"frechet": 50.0}})
+    assert Engine(tmp_path).ranked() == ["autoencoder", "autoencoder-1s"]

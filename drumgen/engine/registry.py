@@ -111,14 +111,18 @@ class Registry:
 
     def ranked(self) -> list[str]:
         """Model names, best first: by the Frechet distance measured on held-out kits when the model was installed
-        (summary.measures.frechet), then by the best one training saw; unmeasured models last, by name. The
-        browser's first kit comes from the first of these."""
-        def key(name: str) -> tuple[float, str]:
+        (summary.measures.frechet), then by the best one training saw; unmeasured models last, by name; a model kept
+        beside its successor (`name-*` of the same kind, as checkpoints/autoencoder-1s, for sessions saved with it:
+        Engine.predecessor) after every other. The browser's first kit comes from the first of these."""
+        def key(name: str) -> tuple[bool, float, str]:
             summary = getattr(self.models[name], "summary", {}) or {}
             score = (summary.get("measures") or {}).get("frechet")
             if score is None and summary.get("measure") == "frechet":
                 score = summary.get("best_score")
-            return (float(score) if isinstance(score, (int, float)) and math.isfinite(score) else math.inf, name)
+            kept = any(name.startswith(other + "-") and m.kind == self.models[name].kind
+                       for other, m in self.models.items() if other != name)
+            return (kept, float(score) if isinstance(score, (int, float)) and math.isfinite(score) else math.inf,
+                    name)
 
         return sorted(self.models, key=key)
 
