@@ -19,7 +19,9 @@ Four measures, each beside the same measure on real hits of the corpus built by 
      benchmarks/autoencoder_bench.py: soxr's HQ filter, resampled to 8 kHz and back), and the air (measure 1) of
      both.
   4. Class kept: the share of held-out hits whose re-synthesis the tagger hears as the hit's label, and as the
-     class it hears in the input.
+     class it hears in the input; beside it, how steady the tagger itself is: the share of hits it still hears
+     as the same class after the 4 kHz low-pass, and over a white noise floor at -60 dBFS (a ceiling for what
+     any re-synthesis can keep with this tagger).
 The onset is audio.trim_onset's: the first sample within 40 dB of the peak (1 ms before it kept). --pictures DIR
 writes spectrograms (2 s at 44.1 kHz, so 0-22 kHz top to bottom) of held-out cymbals, hats and kicks against their
 re-synthesis, of generated ones per model, and of train ones. Prints the tables and, unless --no-record, appends
@@ -55,6 +57,7 @@ AIR_FLOOR_DB = -120.0  # below this is silence (a 22.05 kHz model's band above i
 RATE = audio.OUTPUT_RATE  # 44.1 kHz: the air is measured here for every source
 ENVELOPE_SECONDS = 0.01
 LENGTH_DB, CUT_DB, CUT_SECONDS = -60.0, -50.0, 0.05
+NOISE_FLOOR_DB = -60.0  # the tagger's steadiness: a noise floor this far below full scale should not change a class
 RING_SECONDS = 2.0  # a hit that still rings this long after its onset has rung long enough (issue 18's bar)
 PICTURE_CLASSES = ("cymbal", "hihat", "kick")
 
@@ -203,7 +206,9 @@ def length_row(hits: Hits) -> list:
 
 def resynthesis(engine: Engine, name: str, heldout: list, seconds: float | None = None) -> tuple[dict, dict]:
     """Per held-out hit, by class: (LSD of the re-synthesis, LSD of the 4 kHz low-pass, air in, air out) and
-    (input heard as label, re-synthesis heard as label, re-synthesis heard as the input), plus pictures' audio.
+    (input heard as label, re-synthesis heard as label, re-synthesis heard as the input, and the tagger's own
+    steadiness: the 4 kHz low-pass and the input over a white noise floor NOISE_FLOOR_DB below full scale heard as
+    the input), plus pictures' audio.
     seconds: how much of each hit is compared (default the model's slice); a model whose slice is shorter is
     compared with silence after its slice ends, as a pad plays it."""
     model = engine.get(name)
@@ -225,10 +230,14 @@ def resynthesis(engine: Engine, name: str, heldout: list, seconds: float | None 
     d_out = spectral.log_spectral_distance_db(torch.from_numpy(x_out), ref).numpy()
     d_lp = spectral.log_spectral_distance_db(torch.from_numpy(np.ascontiguousarray(x_lp)), ref).numpy()
     heard_in = engine.hear(x_in, rate)
+    heard_lp = engine.hear(np.ascontiguousarray(x_lp, dtype=np.float32), rate)
+    floor = np.random.default_rng(0).standard_normal(x_in.shape).astype(np.float32) * 10 ** (NOISE_FLOOR_DB / 20)
+    heard_floor = engine.hear(x_in + floor, rate)
     distance, kept = defaultdict(list), defaultdict(list)
     for i, label in enumerate(labels):
         distance[label].append((d_out[i], d_lp[i], air_db(x_in[i], rate), air_db(x_out[i], rate)))
-        kept[label].append((heard_in[i] == label, heard_out[i] == label, heard_out[i] == heard_in[i]))
+        kept[label].append((heard_in[i] == label, heard_out[i] == label, heard_out[i] == heard_in[i],
+                            heard_lp[i] == heard_in[i], heard_floor[i] == heard_in[i]))
     return {"distance": distance, "kept": kept}, {"in": x_in, "out": x_out, "labels": labels, "rate": rate}
 
 
@@ -244,11 +253,12 @@ def resynthesis_tables(name: str, by: dict) -> tuple[str, str]:
         rows_d.append([c, len(d), round(float(a[:, 0].mean()), 2), round(float(a[:, 1].mean()), 2),
                        round(float(np.median(a[:, 2])), 1), round(float(np.median(a[:, 3])), 1)])
         b = np.array(k, dtype=float)
-        rows_k.append([c, len(k), *(f"{100 * b[:, j].mean():.0f}%" for j in range(3))])
+        rows_k.append([c, len(k), *(f"{100 * b[:, j].mean():.0f}%" for j in range(b.shape[1]))])
     t_d = table(["class", "hits", f"{name} re-synthesis dB", "input low-passed at 4 kHz dB",
                  "input air median dB", "re-synthesis air median dB"], rows_d)
     t_k = table(["class", "hits", "input heard as its label", "re-synthesis heard as the label",
-                 "re-synthesis heard as the input"], rows_k)
+                 "re-synthesis heard as the input", "4 kHz low-pass heard as the input",
+                 f"input + white noise at {NOISE_FLOOR_DB:g} dBFS heard as the input"], rows_k)
     return t_d, t_k
 
 
