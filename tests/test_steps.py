@@ -17,7 +17,7 @@ from drumgen.train import steps
 torch.set_num_threads(1)
 EXPECTED = {"wavegan": ({"D", "G"}, {"d_loss", "wasserstein", "gp"}),
             "specgan": ({"D", "G"}, {"d_loss", "wasserstein", "gp"}),
-            "autoencoder": ({"ae"}, {"stft", "kl", "loss"})}
+            "autoencoder": ({"ae"}, {"stft", "mel", "kl", "loss", "lr"})}
 
 
 def tiny(kind: str, **overrides):
