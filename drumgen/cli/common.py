@@ -20,6 +20,20 @@ def add_checkpoints_arg(p: argparse.ArgumentParser) -> None:
                    help="folder of checkpoint directories (default: the checkpoints/ shipped with drumgen)")
 
 
+def add_rate_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rate", type=int, metavar="HZ", default=None,
+                   help="resample the WAVs to this rate (default: the model's own; a 22.05 kHz model holds nothing "
+                        "above 11 kHz, and its WAVs say so)")
+
+
+def output_rate(args: argparse.Namespace, model_rate: int) -> int:
+    """The rate a verb writes its WAVs at: --rate, else the model's own."""
+    rate = args.rate or model_rate
+    if not 8000 <= rate <= 192000:
+        raise SystemExit(f"drumgen: --rate must be 8000..192000 Hz; got {rate}")
+    return rate
+
+
 def engine_for(model_arg: str, checkpoints: str | None, device: str = "auto"):
     from drumgen import checkpoint
     from drumgen.engine.engine import Engine

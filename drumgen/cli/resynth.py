@@ -16,6 +16,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", required=True, metavar="FILE_OR_DIR", help="an audio file or a folder of them")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--bits", type=int, choices=[16, 24], default=24, help="WAV bit depth (default 24)")
+    common.add_rate_arg(p)
     common.add_checkpoints_arg(p)
     common.add_device_arg(p)
 
@@ -35,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from drumgen.io import audio
 
     engine, name = common.engine_for(args.model, args.checkpoints, args.device)
+    out_rate = common.output_rate(args, engine.get(name).config.sample_rate)
     src = Path(args.input)
     files = audio_inputs(src)
     if not files:
@@ -50,6 +52,6 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             continue
         target = (Path(args.out) / rel).with_suffix(".wav")
-        audio.write_wav(target, sound.clip(), sound.sample_rate, bits=args.bits)
+        audio.write_wav(target, sound.clip(), sound.sample_rate, bits=args.bits, rate=out_rate)
         print(f"{rel} -> {target}")
     return 1 if failed == len(files) else 0

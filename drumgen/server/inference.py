@@ -223,7 +223,7 @@ class Inference:
         for sounds in results:
             for s in sounds:
                 if self.store.wav_of(s.id) is None:
-                    self.store.add_wav(s.id, audio.wav_bytes(s.clip(), s.sample_rate))
+                    self.store.add_wav(s.id, audio.wav_bytes(s.clip(), s.sample_rate, rate=s.sample_rate))
         return results
 
     async def heard(self, ids: list[str]) -> dict[str, str | None]:
@@ -257,13 +257,15 @@ class Inference:
             x = fresh.audio
         return dataclasses.replace(known.sound, audio=x)
 
-    async def wav(self, sid: str) -> bytes:
-        """The sound as a 44.1 kHz 16-bit WAV file, encoded once and cached."""
-        data = self.store.wav_of(sid)
+    async def wav(self, sid: str, rate: int | None = None) -> bytes:
+        """The sound as a 16-bit WAV file at its model's own rate (a 22.05 kHz model's WAV says it holds nothing
+        above 11 kHz), or resampled to `rate`; encoded once per rate and cached."""
+        key = sid if rate is None else f"{sid}@{rate}"
+        data = self.store.wav_of(key)
         if data is None:
             s = await self.sound(sid)
-            data = await self.call(audio.wav_bytes, s.clip(), s.sample_rate)
-            self.store.add_wav(sid, data)
+            data = await self.call(audio.wav_bytes, s.clip(), s.sample_rate, 16, rate or s.sample_rate)
+            self.store.add_wav(key, data)
         return data
 
     async def add(self, sound: Sound) -> Known:

@@ -7,7 +7,7 @@ import dataclasses
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, File, Form, HTTPException, Path, Response, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Response, UploadFile
 
 from drumgen.engine.engine import Sound
 from drumgen.server import uploads
@@ -43,10 +43,13 @@ async def sample(body: SampleIn, svc: Svc) -> SoundsOut:
 
 
 @router.get("/sounds/{sid}.wav", response_class=Response,
-            responses={200: {"content": {"audio/wav": {}}, "description": "44.1 kHz mono 16-bit WAV"}})
-async def sound_wav(sid: Annotated[str, SOUND_ID], svc: Svc) -> Response:
+            responses={200: {"content": {"audio/wav": {}},
+                             "description": "mono 16-bit WAV at the model's own rate (or ?rate=)"}})
+async def sound_wav(sid: Annotated[str, SOUND_ID], svc: Svc,
+                    rate: Annotated[int | None, Query(ge=8000, le=192000,
+                                                      description="resample to this rate (Hz)")] = None) -> Response:
     svc.inference.store.lookup(sid)  # 404 for ids never seen, even if a WAV were cached
-    data = await svc.inference.wav(sid)
+    data = await svc.inference.wav(sid, rate)
     # the id is a content address: the same id always means the same audio
     return Response(data, media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400, immutable"})
 
