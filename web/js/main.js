@@ -247,8 +247,10 @@ async function restore(data) {
   pads.forEach((_, i) => redraw(i));
   if (!lost.length) return "";
   const which = lost.map(({ pad }) => pad + 1).join(", ");
-  return ` Pad${lost.length > 1 ? "s" : ""} ${which} could not be brought back (${lost[0].reason})` +
-    (empty.length ? "; they play new sounds." : "; they keep the sounds they had.");
+  const many = lost.length > 1;
+  return ` Pad${many ? "s" : ""} ${which} could not be brought back (${lost[0].reason})` +
+    (empty.length ? (many ? "; they play new sounds." : "; it plays a new sound.")
+      : (many ? "; they keep the sounds they had." : "; it keeps the sound it had."));
 }
 
 async function loadSessionFile(file) {
