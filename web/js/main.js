@@ -263,7 +263,8 @@ async function refreshModels() {
   models = await api.models();
   trainer.listBases();
   const sel = $("model");
-  sel.replaceChildren(...models.map((m) => new Option(`${m.name} (${m.kind})`, m.name)));
+  // the rate says the band: a 22.05 kHz model holds nothing above 11 kHz
+  sel.replaceChildren(...models.map((m) => new Option(`${m.name} (${m.kind}, ${m.sample_rate / 1000} kHz)`, m.name)));
   if (!models.length) {
     model = null;
     throw new Error("The server has no models. Start `drumgen serve --checkpoints DIR`, or train one below.");
