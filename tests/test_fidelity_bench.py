@@ -59,3 +59,30 @@ def test_a_tone_that_rings_for_two_seconds_has_rung_long_enough(fidelity):
     x = tone(2.2, tau=1.0)  # -19 dB at 2.2 s, still ringing
     assert not fidelity.is_cut(x[: int(2.05 * RATE)], RATE)
     assert fidelity.is_cut(x[: int(1.9 * RATE)], RATE)
+
+
+@pytest.fixture(scope="module")
+def gan_lines():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location("gan_lines_under_test", BENCHMARKS / "gan_lines.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_a_tone_every_hit_shares_is_a_line_and_an_offset_is_dc(gan_lines):
+    """Hits of decaying noise that all carry a quiet 5512.5 Hz tone (rate / 4, a stride-4 upsampler's) and a DC
+    offset: both are found and named; the noise alone has neither."""
+    rate, n = 22050, 16384
+    rng = np.random.default_rng(0)
+    t = np.arange(n) / rate
+    noise = rng.standard_normal((16, n)) * np.exp(-t / 0.1)
+    hits = noise + 0.05 * np.sin(2 * np.pi * rate / 4 * t) + 0.02
+    found = gan_lines.lines(gan_lines.spectra(hits, rate), rate)
+    names = {gan_lines.name_of(hz, rate) for hz, share in found if share > 0.9}
+    assert {"DC", "1 x rate/4"} <= names
+    assert gan_lines.dc_db(hits, rate)[0] > -70
+    assert not gan_lines.lines(gan_lines.spectra(noise, rate), rate)
