@@ -133,8 +133,11 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
     if model is not None and model.has_stored_prior:
         c = model.config
         how = "fitted" if getattr(c, "fit", None) == "latent" else "stored"
+        measured = ("; none on the partials found in the hits, which are blended as they are"
+                    if getattr(c, "partials", 0) else "")
         lines.append(f"| new hits are drawn from | {model.prior.stored} {how} training latents: one of the asked "
-                     f"class blended with one of its {c.prior_neighbours} nearest, plus noise {c.prior_noise:g} |")
+                     f"class blended with one of its {c.prior_neighbours} nearest, plus noise {c.prior_noise:g}"
+                     f"{measured} |")
     if "tagger_agreement" in result:
         lines.append(f"| tagger agrees with the asked class | {result['tagger_agreement']:.2f} (target >= 0.80) |")
     if kind_short := (WHY_SHORT_LATENT if base_summary else WHY_SHORT).get(name):
