@@ -156,3 +156,20 @@ def test_cmd_eval_resynth(tmp_path, capsys):
     audio.write_wav(tmp_path / "out" / "a.wav", x, 44100)
     r = run_eval(["resynth", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--json"], capsys)
     assert r["mean"]["log_mag_db"] == 0.0 and r["unpaired"] == ["b.wav"]
+
+
+def test_a_model_measured_over_several_draws_averages_their_frechet(tmp_path, sets, monkeypatch):
+    from drumgen import testing
+    from drumgen.engine.engine import Engine
+
+    name = testing.make_tiny_checkpoints(tmp_path, kinds=["wavegan"])[0]
+    seeds = []
+    sample = Engine.sample
+    monkeypatch.setattr(Engine, "sample", lambda self, *a, **kw: seeds.append(kw["seed"]) or sample(self, *a, **kw))
+    stats = evaluate.reference_stats(sets["a"], SR, sets["a"])
+    one = evaluate.measure_model(tmp_path / name, stats, n=20)
+    three = evaluate.measure_model(tmp_path / name, stats, n=20, draws=3)
+    assert "frechet_draws" not in one and len(three["frechet_draws"]) == 3
+    assert three["frechet_draws"][0] == pytest.approx(one["frechet"])  # the first draw is the single one
+    assert three["frechet"] == pytest.approx(np.mean(three["frechet_draws"]))
+    assert seeds == [evaluate.MEASURE_SEED] + [evaluate.MEASURE_SEED + k * evaluate.DRAW_STEP for k in range(3)]

@@ -182,15 +182,19 @@ def evaluate_hits(x_gen: np.ndarray, sample_rate: int, stats: dict[str, np.ndarr
 
 MEASURE_HITS = 250  # generated (and real) hits per measurement of a model against the held-out kits
 MEASURE_SEED = 2024
+DRAW_STEP = 10007  # seeds between draws of measure_model (more than any draw's n)
 
 
 def measure_model(checkpoint_dir: str | os.PathLike, stats: dict[str, np.ndarray], tagger=None,
-                  n: int = MEASURE_HITS, seed: int = MEASURE_SEED) -> dict:
+                  n: int = MEASURE_HITS, seed: int = MEASURE_SEED, draws: int = 1) -> dict:
     """Score one checkpoint: n hits sampled through the Engine (sound i comes from seed + i, and conditional
     models draw their class from that seed, as the app samples) measured by `evaluate_hits` against `stats`.
 
     With a tagger and a class-conditional model, `tagger_agreement` is the fraction of hits the tagger files
-    under the class the model was asked for. Returns evaluate_hits' dict (plus tagger_agreement)."""
+    under the class the model was asked for. draws > 1: as many draws of n hits (seeds seed, seed + DRAW_STEP,
+    ...); `frechet` is then their mean and `frechet_draws` each one (one draw of 250 moves by about +-2 between
+    seeds, as much as two models differ), the other measures are the first draw's. Returns evaluate_hits' dict
+    (plus tagger_agreement)."""
     from drumgen import checkpoint
     from drumgen.engine.engine import Engine
 
@@ -199,15 +203,24 @@ def measure_model(checkpoint_dir: str | os.PathLike, stats: dict[str, np.ndarray
     except checkpoint.CheckpointError as e:
         raise EvalError(f"cannot load {checkpoint_dir}: {e}") from None
     model = engine.get(name)
-    sounds = engine.sample(name, n, seed=seed)
-    x = np.stack([s.audio for s in sounds])  # [n, T] at the model's rate
-    result = evaluate_hits(x, model.config.sample_rate, stats, tagger)
-    if tagger is not None and model.config.labels:
-        from drumgen.engine.tagging import predict
+    result: dict = {}
+    scores = []
+    for d in range(max(1, draws)):
+        sounds = engine.sample(name, n, seed=seed + DRAW_STEP * d)
+        x = np.stack([s.audio for s in sounds])  # [n, T] at the model's rate
+        if d:
+            scores.append(evaluate_hits(x, model.config.sample_rate, stats).get("frechet", float("nan")))
+            continue
+        result = evaluate_hits(x, model.config.sample_rate, stats, tagger)
+        scores.append(result.get("frechet", float("nan")))
+        if tagger is not None and model.config.labels:
+            from drumgen.engine.tagging import predict
 
-        labels, _ = predict(tagger, x, model.config.sample_rate)
-        asked = [s.label for s in sounds]
-        result["tagger_agreement"] = float(np.mean([a == b for a, b in zip(asked, labels, strict=True)]))
+            labels, _ = predict(tagger, x, model.config.sample_rate)
+            asked = [s.label for s in sounds]
+            result["tagger_agreement"] = float(np.mean([a == b for a, b in zip(asked, labels, strict=True)]))
+    if draws > 1:
+        result["frechet"], result["frechet_draws"] = float(np.mean(scores)), [float(v) for v in scores]
     return result
 
 
