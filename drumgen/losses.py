@@ -35,10 +35,10 @@ class MultiResolutionSTFTLoss(nn.Module):
 class LogMelLoss(nn.Module):
     """L1 distance of log mel-band energies (natural log of each band's mean power).
 
-    The mel-spectrogram loss of HiFi-GAN (Kong et al., NeurIPS 2020, arXiv:2010.05646, eq. 3). A linear-bin STFT
-    loss gives a kick's sub-bass (20-100 Hz: 4 of 1025 bins at n_fft 2048) almost no weight, so a model can drop it
-    a few dB and the kick turns into a tom; on a mel scale that band weighs as much as any other, which is how a
-    listener (and the tagger, which hears log-mel bands) hears a hit's balance. eps floors a band's power about
+    The mel-spectrogram loss of HiFi-GAN (Kong et al., NeurIPS 2020, arXiv:2010.05646, eq. 3). The STFT loss's log
+    term weighs every linear bin alike, so a kick's sub-bass (20-100 Hz: 4 of 1025 bins at n_fft 2048) counts for
+    little there; on a mel scale each band weighs alike, which is how a listener (and the tagger, which hears
+    log-mel bands) hears a hit's balance: an autoencoder whose mel bands sit a few dB off turns kicks into toms. eps floors a band's power about
     84 dB below a full-scale sine's bin at n_fft 2048 (2.6e5), so silence between and after hits, where the log of
     nothing is any number, does not outweigh the hit. x, y: [B, T]. Returns a scalar.
     """

@@ -13,17 +13,26 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 RATE = 44100
 
 
-@pytest.fixture(scope="module")
-def fidelity():
-    """benchmarks/fidelity.py as a module (it imports its neighbours common.py and autoencoder_bench.py)."""
+def _bench(name: str):
+    """benchmarks/<name>.py as a module (it imports its neighbours, such as common.py)."""
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        spec = importlib.util.spec_from_file_location("fidelity_under_test", BENCHMARKS / "fidelity.py")
+        spec = importlib.util.spec_from_file_location(f"{name}_under_test", BENCHMARKS / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
     finally:
         sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.fixture(scope="module")
+def fidelity():
+    return _bench("fidelity")
+
+
+@pytest.fixture(scope="module")
+def gan_lines():
+    return _bench("gan_lines")
 
 
 def tone(seconds: float, hz: float = 440.0, tau: float | None = None, rate: int = RATE) -> np.ndarray:
@@ -60,17 +69,6 @@ def test_a_tone_that_rings_for_two_seconds_has_rung_long_enough(fidelity):
     assert not fidelity.is_cut(x[: int(2.05 * RATE)], RATE)
     assert fidelity.is_cut(x[: int(1.9 * RATE)], RATE)
 
-
-@pytest.fixture(scope="module")
-def gan_lines():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location("gan_lines_under_test", BENCHMARKS / "gan_lines.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 def test_a_tone_every_hit_shares_is_a_line_and_an_offset_is_dc(gan_lines):

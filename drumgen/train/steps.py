@@ -224,7 +224,7 @@ def vae_step(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, opt: O
     offsets = torch.randint(0, model.decoder.offsets, (x.shape[0],), device=x.device)
     x_hat = model.decoder(z_t, z_g, y, model.partials(x), offsets)
     rec = MultiResolutionSTFTLoss(tuple(c.fft_sizes))(x_hat, x)
-    # band balance on a mel scale (the STFT loss hardly sees a kick's sub-bass)
+    # band balance on a mel scale, as a listener and the tagger hear it (losses.LogMelLoss)
     mel = LogMelLoss(c.sample_rate)(x_hat, x) if c.mel_weight else rec.new_zeros(())
     kl = 0.5 * (torch.cat([(mu_t**2 + logvar_t.exp() - 1 - logvar_t).flatten(1),
                            mu_g**2 + logvar_g.exp() - 1 - logvar_g], 1)).mean()
