@@ -136,3 +136,41 @@ def test_griffin_lim_keeps_its_gradient():
     mag = spectral.stft(torch.randn(1, 4096), 256, 128).abs().requires_grad_(True)
     spectral.griffin_lim(mag, 256, 128, 4, 4096).square().sum().backward()
     assert mag.grad is not None and torch.isfinite(mag.grad).all()
+
+
+def test_autoencoder_inference_leaves_out_frames_nobody_hears():
+    """At inference the noise and partials paths stop at the last frame any hit is heard in (gains above
+    autoencoder.SILENT); the audio is what synthesizing every frame gives."""
+    torch.manual_seed(4)
+    model = autoencoder.Autoencoder(autoencoder.Config(**autoencoder.PRESETS["tiny"])).eval()
+    d, k = model.decoder, model.config.partials
+    frames = d.stft_frames
+    gains = torch.rand(3, model.config.noise_bands, frames) * 0.1
+    gains[:, :, 12:] = 1e-9  # every hit silent after frame 12 but the second, which rings to frame 20
+    gains[1, 3, 12:20] = 0.05
+    log_amp = torch.randn(3, k, frames - 1) - 3.0
+    log_amp[:, :, 15:] = -40.0
+    partials = torch.cat([torch.rand(3, k), -torch.rand(3, k)], dim=1)
+    offsets = torch.tensor([0, 3, 7])
+    assert d._heard_frames(gains, log_amp, partials) == 20
+    with torch.inference_mode():
+        got = d._spectral(gains, log_amp, partials, offsets)
+    want = d._spectral(gains, log_amp, partials, offsets).detach()  # gradients on: every frame
+    assert got.shape == want.shape == (3, model.config.slice_length)
+    assert (got - want).abs().max() < 1e-6
+    gains[:], log_amp[:] = 1e-9, -40.0
+    assert d._heard_frames(gains, log_amp, partials) == 1  # silence: one frame still makes the slice
+    with torch.inference_mode():
+        assert d._spectral(gains, log_amp, partials, offsets).abs().max() < 1e-6
+
+
+@pytest.mark.parametrize("n_fft,hop", [(256, 64), (256, 128), (240, 100)])
+def test_inverse_stft_of_the_first_frames_stands_for_silence_after_them(n_fft, hop):
+    spec = spectral.stft(torch.randn(2, 6000, dtype=torch.float64), n_fft, hop)
+    silent_after = spec.clone()
+    silent_after[..., 20:] = 0
+    want = spectral.istft(silent_after, n_fft, hop, 6000)
+    got = spectral.istft(spec[..., :20], n_fft, hop, 6000, frames=spec.shape[-1])
+    assert torch.allclose(got, want, atol=1e-12)
+    with pytest.raises(ValueError, match="fewer"):
+        spectral.istft(spec, n_fft, hop, 6000, frames=3)

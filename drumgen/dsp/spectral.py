@@ -37,18 +37,23 @@ def power(x: torch.Tensor, n_fft: int, hop: int | None = None, center: bool = Tr
     return spec.real**2 + spec.imag**2
 
 
-def istft(spec: torch.Tensor, n_fft: int, hop: int | None = None, length: int | None = None) -> torch.Tensor:
+def istft(spec: torch.Tensor, n_fft: int, hop: int | None = None, length: int | None = None,
+          frames: int | None = None) -> torch.Tensor:
     """complex [B, F, frames] -> [B, T], the inverse of `stft` (centred frames, least-squares overlap-add).
+    `frames`: the frames the spectrum stands for when it gives only the first of them (the rest are silence).
 
     When the hop divides n_fft (every transform here), the overlap-add is n_fft / hop strided additions of whole
     frame pieces rather than torch.istft's general fold: the same numbers (within float rounding, 1e-6) in about
     half the time on a CPU, which matters in the autoencoder's noise path and SpecGAN's Griffin-Lim loop.
     """
     hop = hop or n_fft // 4
+    if frames is not None and frames < spec.shape[-1]:
+        raise ValueError(f"istft: frames ({frames}) is fewer than the spectrum's {spec.shape[-1]}")
     if n_fft % hop:
+        spec = F.pad(spec, (0, (frames or spec.shape[-1]) - spec.shape[-1]))
         return torch.istft(spec, n_fft, hop, window=_window(n_fft, str(spec.device), spec.real.dtype), length=length)
     # frames first, copied as complex numbers: torch.fft copies a transposed view itself, several times slower
-    return _istft_frames(spec.transpose(1, 2).contiguous(), n_fft, hop, length)
+    return _istft_frames(spec.transpose(1, 2).contiguous(), n_fft, hop, length, frames)
 
 
 def _stft_frames(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
@@ -58,15 +63,18 @@ def _stft_frames(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     return torch.fft.rfft(padded.unfold(-1, n_fft, hop) * w)
 
 
-def _istft_frames(spec: torch.Tensor, n_fft: int, hop: int, length: int | None) -> torch.Tensor:
-    """`istft` of frames before bins: complex [B, frames, F] -> [B, T] (n_fft a multiple of hop).
+def _istft_frames(spec: torch.Tensor, n_fft: int, hop: int, length: int | None,
+                  total: int | None = None) -> torch.Tensor:
+    """`istft` of frames before bins: complex [B, frames, F] -> [B, T] (n_fft a multiple of hop), standing for
+    `total` frames (default: those given) of which the ones not given are silent.
 
     Each frame's hop-long pieces are windowed as they are added (one pass over the frames, not two), and where
     the windows' summed square is the same under every sample (Hann at hop n_fft / 4: all but the first and last
     n_fft samples) its inverse is folded into that window, so only the two ends are corrected afterwards."""
     b, frames, r = spec.shape[0], spec.shape[1], n_fft // hop
-    length = (frames - 1) * hop if length is None else length
-    w, gain, ends = _synthesis(n_fft, hop, frames, length, str(spec.device), spec.real.dtype)
+    total = total or frames
+    length = (total - 1) * hop if length is None else length
+    w, gain, ends = _synthesis(n_fft, hop, total, length, str(spec.device), spec.real.dtype)
     parts = torch.fft.irfft(spec, n=n_fft)  # [B, frames, n_fft]
     out = parts.new_zeros(b, frames + r - 1, hop)
     for k in range(r):  # the k-th hop-long piece of frame f lands on block f + k
@@ -281,8 +289,9 @@ def partials_stft(bins: torch.Tensor, amps: torch.Tensor, phase: torch.Tensor, n
     rotor = torch.polar(0.5 * amps, theta)  # each half of a real sinusoid: (a / 2) e^(+-i theta)
     # [B, K, taps, frames]: every tap of a partial lands on the same bin in every frame, so the values are summed
     # into [bins, frames] rows by one index_add over (item, tap) rows
-    values = torch.cat([kernel[..., :PARTIAL_TAPS, None] * rotor[:, :, None, :],
-                        kernel[..., PARTIAL_TAPS:, None] * rotor.conj()[:, :, None, :]], dim=2)
+    values = kernel[..., None] * rotor[:, :, None, :]
+    # the image taps take the conjugate rotor: as the kernel is real, that is the conjugate of their product
+    torch.view_as_real(values)[:, :, PARTIAL_TAPS:, :, 1].neg_()
     rows = (taps.clamp_min(0) + n_bins * torch.arange(b, device=taps.device)[:, None, None]).reshape(-1)
     values = torch.view_as_real(values).reshape(-1, frames * 2)
     if into is None:
