@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
+import torch
 
 from drumgen import checkpoint, testing
 from drumgen.engine import Engine, EngineError, ModelNotFound
+from drumgen.engine.engine import finish
+from drumgen.io import audio
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +134,15 @@ def test_a_latent_saved_with_a_retrained_default_is_decoded_by_its_predecessor(t
     checkpoint.save(old, tmp_path / "autoencoder-1s", {"measures": {"frechet": 1.0}})
     checkpoint.save(new, tmp_path / "autoencoder", {"measures": {"frechet": 50.0}})
     assert Engine(tmp_path).ranked() == ["autoencoder", "autoencoder-1s"]
+
+
+def test_decoded_hits_are_finished_in_place_nan_free_turned_down_and_faded():
+    x = torch.full((3, 1000), 0.5)
+    x[0, 10] = float("nan")
+    x[1, :] = 3.0  # an overshoot: turned down to -1 dBFS, not clipped
+    x[2, 20] = float("-inf")
+    out = finish(x, 10_000)
+    assert out.data_ptr() == x.data_ptr()  # in place
+    assert torch.isfinite(out).all() and out[0, 10] == 0 and out[2, 20] == 0
+    assert torch.isclose(out[1, :900].amax(), torch.tensor(audio.PEAK)) and out[0, :900].amax() == 0.5
+    assert (out[:, -1] == 0).all() and torch.allclose(out[0, -100:], 0.5 * torch.linspace(1, 0, 100))

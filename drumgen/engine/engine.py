@@ -61,6 +61,20 @@ class Sound:
         return h.hexdigest()[:16]
 
 
+def finish(x: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """A model's decoded hits [B, T] as the engine hands them out, in place (while they are still in cache). A
+    hit louder than -1 dBFS (SpecGAN's phase reconstruction can overshoot) is turned down to it rather than
+    clipped: one-shots peak near -1 dBFS, as audio.prepare makes the training hits. The model's slice ends where
+    its output stops, not where the sound does (a WaveGAN's last samples are rarely zero), so the last 10 ms fade
+    out as a cut training hit does (audio.fade_out): no click when a pad plays it. NaNs and infinities become 0."""
+    x = torch.nan_to_num_(x, nan=0.0, posinf=0.0, neginf=0.0)
+    peak = torch.linalg.vector_norm(x, ord=float("inf"), dim=-1, keepdim=True)
+    x.mul_((audio.PEAK / peak.clamp_min(1e-9)).clamp_max(1.0))
+    n = min(x.shape[-1], max(1, int(audio.FADE_SECONDS * sample_rate)))
+    x[..., -n:] *= torch.linspace(1.0, 0.0, n, dtype=x.dtype, device=x.device)
+    return x
+
+
 class Engine(Registry):
     """The operations on the loaded models (drumgen.engine.registry): generate, decode, encode, tag, morph.
     Thread-safe: one lock per model."""
@@ -76,16 +90,8 @@ class Engine(Registry):
             parts = []
             for i in range(0, max(len(z), 1), max(1, step)):  # in pieces the caches hold (DrumModel.decode_batch)
                 zi, yi = z[i:i + step].to(self.device), None if y is None else y[i:i + step].to(self.device)
-                parts.append(model.decode(zi, yi).float().cpu().numpy())
-            x = np.concatenate(parts) if len(parts) != 1 else parts[0]
-        # A hit louder than -1 dBFS (SpecGAN's phase reconstruction can overshoot) is turned down to it rather
-        # than clipped: one-shots peak near -1 dBFS, as audio.prepare makes the training hits. The model's slice
-        # ends where its output stops, not where the sound does (a WaveGAN's last samples are rarely zero), so
-        # the last 10 ms fade out as a cut training hit does: no click when a pad plays it.
-        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-        peak = np.abs(x).max(axis=-1, keepdims=True)
-        x = x * np.minimum(1.0, audio.PEAK / np.maximum(peak, 1e-9))
-        return audio.fade_out(x, model.config.sample_rate)
+                parts.append(finish(model.decode(zi, yi).float(), model.config.sample_rate).cpu().numpy())
+            return np.concatenate(parts) if len(parts) != 1 else parts[0]
 
     def _label_tensor(self, name: str, labels: list[str | None]) -> torch.Tensor | None:
         model = self.get(name)

@@ -294,7 +294,7 @@ class Decoder(nn.Module):
         n = self._heard_frames(gains, log_amp, partials) if inference else self.stft_frames
         # each gain twice, for the real and the imaginary part: the bins come out as the spectrum's own layout
         pairs = gains[..., :n, None].expand(b, c.noise_bands, n, 2).reshape(b, c.noise_bands, -1)
-        spec = (self.band_to_bin @ pairs).view(b, -1, n, 2).mul_(self._noise(offsets, b, n))
+        spec = self._times_noise((self.band_to_bin @ pairs).view(b, -1, n, 2), offsets)
         if c.partials:  # drawn into the noise's spectrum in place
             assert log_amp is not None and partials is not None
             spec = self._partials(log_amp[..., :n], partials, offsets, spec)
@@ -312,13 +312,18 @@ class Decoder(nn.Module):
         heard = loud.any(0).nonzero()
         return int(heard.max()) + 1 if len(heard) else 1
 
-    def _noise(self, offsets: torch.Tensor | None, b: int, n: int) -> torch.Tensor:
-        """Each hit's noise STFT over n frames [B or 1, bins, n, 2]: the pool's frames from its offset on (a view
-        for one hit or one noise)."""
+    def _times_noise(self, gains: torch.Tensor, offsets: torch.Tensor | None) -> torch.Tensor:
+        """Gains per bin and frame [B, bins, n, 2] times each hit's noise STFT (the pool's frames from its offset
+        on), in place; with gradients a new tensor."""
+        n = gains.shape[2]
         if offsets is None or self.offsets == 1:
-            return self.noise_spec[None, :, :n]
+            return gains.mul_(self.noise_spec[None, :, :n])
         starts = offsets.long().clamp(0, self.offsets - 1).tolist()
-        return torch.stack([self.noise_spec[:, s:s + n] for s in starts])
+        if torch.is_grad_enabled():
+            return gains * torch.stack([self.noise_spec[:, s:s + n] for s in starts])
+        for row, s in zip(gains, starts, strict=True):  # no stacked copy of the pool's slices
+            row.mul_(self.noise_spec[:, s:s + n])
+        return gains
 
     def _partials(self, log_amp: torch.Tensor, partials: torch.Tensor, offsets: torch.Tensor | None,
                   into: torch.Tensor) -> torch.Tensor:
