@@ -13,6 +13,9 @@
 3. HTTP (benchmarks/load.py): a `drumgen serve` over the same checkpoints, 8 clients each asking for kits of the
    default model as the drum machine does (classes per pad, the 8 WAVs inline) for --seconds: kits/s, p50/p95,
    errors, 503s, server memory.
+   Where the CPU multiplies bfloat16 natively (Intel AMX), the same kits through `--precision bfloat16` (the
+   decoders' convolutions in bfloat16, models/fastconv.py) against the bfloat16 matmul peak, with how far their
+   audio is from float32's; and the HTTP run for both.
 4. The browser (Debian's chromium through Playwright, the page on that server, timed with performance.now): "New
    kit" click to all 8 pads playable, and a 1 s sample dropped on a pad to its re-synthesis playable; median of
    --repeats.
@@ -38,6 +41,7 @@ from common import record, table  # noqa: E402
 from drumgen import checkpoint, pads  # noqa: E402
 from drumgen.dsp import synth  # noqa: E402
 from drumgen.engine import Engine  # noqa: E402
+from drumgen.models import fastconv  # noqa: E402
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -50,8 +54,8 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
     return 1000 * statistics.median(times)
 
 
-def sgemm_gflops(repeats: int, n: int = 2048) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def sgemm_gflops(repeats: int, n: int = 2048, dtype: torch.dtype = torch.float32) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     ms = median_ms(lambda: a @ b, repeats)
     return 2 * n**3 / (ms / 1000) / 1e9
 
@@ -94,19 +98,21 @@ def measure(engine: Engine, name: str, repeats: int, peak: float) -> list:
             round(resynth, 1)]
 
 
-def http_load(checkpoints: str, model: str, labels: list[str | None] | None, seconds: float) -> list:
+def http_load(checkpoints: str, model: str, labels: list[str | None] | None, seconds: float,
+              precision: str = "float32") -> list:
     import asyncio
+    import os
 
     import load
 
     from drumgen.testing import ServerProcess
 
-    with ServerProcess(checkpoints) as server:
+    with ServerProcess(checkpoints, env={**os.environ, "DRUMGEN_PRECISION": precision}) as server:
         out = asyncio.run(load.run(server.url, model, 8, seconds, False, server.pid, labels, inline=True))
     lat = np.array(out["latency"]) * 1000
     rss = [r for r in out["rss"] if r is not None]
     pct = (lambda q: float(np.percentile(lat, q))) if lat.size else (lambda q: float("nan"))
-    return [model, 8, round(out["elapsed"], 1), lat.size, round(lat.size / out["elapsed"], 1), round(pct(50), 1),
+    return [model, precision, 8, round(out["elapsed"], 1), lat.size, round(lat.size / out["elapsed"], 1), round(pct(50), 1),
             round(pct(95), 1), len(out["errors"]), out["busy"],
             f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f}" if rss else "n/a"]
 
@@ -188,6 +194,29 @@ def browser_times(checkpoints: str, repeats: int) -> list[list]:
     return rows
 
 
+def bfloat16_row(engine: Engine, fast: Engine, name: str, repeats: int, peak: float) -> list:
+    """The kit of `name` through the bfloat16 engine `fast`, against the float32 `engine`'s."""
+    model = fast.get(name)
+    labels = kit_labels(model)
+    y = engine._label_tensor(name, [a or model.config.labels[0] for a in labels]) if labels else None
+    z = torch.cat([model.sample_latents(1, torch.Generator().manual_seed(i), None if y is None else y[i:i + 1])
+                   for i in range(pads.COUNT)])
+    want, got = engine._decode(name, z, y), fast._decode(name, z, y)
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model.decode(z, y)
+    flops = counter.get_total_flops()
+    kit = median_ms(lambda: fast.sample(name, pads.COUNT, seed=3, label=labels, hear=not labels), repeats)
+    decode = median_ms(lambda: fast._decode(name, z, y), repeats)
+    plain = median_ms(lambda: engine._decode(name, z, y), repeats)
+    rms = np.sqrt((want.astype(np.float64) ** 2).mean(axis=1)) + 1e-12
+    err = np.sqrt(((got.astype(np.float64) - want) ** 2).mean(axis=1)) / rms
+    worst = 20 * np.log10(max(float(err.max()), 1e-12))
+    limit = 1000 * flops / (peak * 1e9)
+    return [name, round(kit, 1), round(decode, 1), round(plain, 1),
+            f"{100 * flops / (decode / 1000) / 1e9 / peak:.0f}%", round(limit, 1), round(max(15.0, 2 * limit), 1),
+            round(worst, 1) if worst > -200 else "same", f"{float(np.abs(got - want).max()):.1e}"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoints", default=str(checkpoint.default_dir()), help="folder of models to measure")
@@ -213,13 +242,26 @@ def main() -> None:
              "the sgemm peak; the issue's target is the larger of 15 ms and twice that. 'rest' is the kit minus its "
              f"measured stages (Sound objects, numpy copies, the fade-out). Median of {args.repeats} runs after a "
              "warm-up."]
+    precisions = ["float32"]
+    if fastconv.bfloat16_native():  # the opt-in bfloat16 path, where this CPU multiplies it natively
+        precisions.append("bfloat16")
+        peak16 = sgemm_gflops(args.repeats, dtype=torch.bfloat16)
+        fast = Engine(args.checkpoints, device="cpu", precision="bfloat16")
+        rows16 = [bfloat16_row(engine, fast, name, args.repeats, peak16) for name in names]
+        text += "\n\n" + table(["model (--precision bfloat16)", "8-hit kit ms", "decode ms", "float32 decode ms",
+                                "of bf16 peak", "FLOP limit ms", "kit target ms", "error, worst hit dB",
+                                "max sample difference"], rows16)
+        notes.append(f"bfloat16 (`drumgen serve --precision bfloat16`, models/fastconv.py): the decoders' convolutions "
+                     f"in bfloat16 on this CPU's AMX tiles; bf16 matmul peak {peak16:.0f} GFLOP/s. 'error' is the "
+                     "difference from the float32 audio of the same kit, in dB re each hit's RMS, for its worst hit.")
+        del fast
     del engine
     default = names[0]
     if not args.no_http:
         model = checkpoint.load(Path(args.checkpoints) / default)
-        http = http_load(args.checkpoints, default, kit_labels(model), args.seconds)
-        text += "\n\n" + table(["model", "clients", "s", "kits", "kits/s", "p50 ms", "p95 ms", "errors", "503s",
-                                "server RSS MB start/peak/end"], [http])
+        http = [http_load(args.checkpoints, default, kit_labels(model), args.seconds, p) for p in precisions]
+        text += "\n\n" + table(["model", "precision", "clients", "s", "kits", "kits/s", "p50 ms", "p95 ms", "errors",
+                                "503s", "server RSS MB start/peak/end"], http)
         notes.append(f"HTTP: 8 clients on this machine each ask for the next kit of {default} (one class per pad, "
                      "the 8 WAVs inline) when the last one is answered, as the drum machine does.")
     if not args.no_browser:

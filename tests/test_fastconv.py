@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from drumgen.dsp import spectral
+from drumgen.engine import Engine, EngineError
 from drumgen.models import autoencoder, fastconv, specgan, wavegan
 
 
@@ -174,3 +175,21 @@ def test_inverse_stft_of_the_first_frames_stands_for_silence_after_them(n_fft, h
     assert torch.allclose(got, want, atol=1e-12)
     with pytest.raises(ValueError, match="fewer"):
         spectral.istft(spec, n_fft, hop, 6000, frames=3)
+
+
+def test_the_bfloat16_path_is_a_choice_close_to_float32_and_can_be_undone():
+    torch.manual_seed(5)
+    model = autoencoder.Autoencoder(autoencoder.Config(**autoencoder.PRESETS["tiny"])).eval()
+    z = model.sample_latents(2, torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        want = model.decode(z)
+        model.set_fast_dtype(torch.bfloat16)
+        got = model.decode(z)
+        model.set_fast_dtype(torch.float32)  # the weights cached in bfloat16 are rebuilt
+        again = model.decode(z)
+    assert got.dtype == torch.float32 and not torch.equal(got, want)
+    assert (got - want).pow(2).mean().sqrt() < 0.05 * want.pow(2).mean().sqrt()
+    assert torch.equal(again, want)
+    with pytest.raises(EngineError, match="precision"):
+        Engine(scan=False, precision="float16")
+    assert fastconv.bfloat16_native() in (True, False)

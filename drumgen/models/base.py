@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from drumgen.models import fastconv
 from drumgen.models.prior import LatentBank, PriorConfig
 
 GAUSSIAN_LIMIT = 3.0  # a Gaussian-prior latent stays within +-3 sigma per number (uniform: [-1, 1])
@@ -74,6 +75,14 @@ class DrumModel(nn.Module):
         super().__init__()
         self.config = config
         self.prior = None
+
+    def set_fast_dtype(self, dtype: torch.dtype) -> None:
+        """The number type of the CPU inference path's convolution stacks (drumgen.models.fastconv): float32, the
+        numbers training gives, or bfloat16 where the CPU multiplies it natively (fastconv.bfloat16_native)."""
+        for module in self.modules():
+            fast = getattr(module, "_fast", None)
+            if isinstance(fast, fastconv.FastConv):
+                fast.dtype = dtype
 
     @property
     def device(self) -> torch.device:

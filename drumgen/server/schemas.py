@@ -31,6 +31,7 @@ class ModelInfo(BaseModel):
     can_encode: bool
     latent_size: int
     slice_length: int
+    precision: str = "float32"  # the decoder's convolutions on a CPU: float32, or bfloat16 (`serve --precision`)
     summary: dict[str, Any] = {}
 
 

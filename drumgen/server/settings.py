@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     checkpoints_dir: Path | None = None
     jobs_dir: Path | None = None  # where training uploads and runs live (default: a temporary folder)
     device: str = "auto"  # where models run, and the training jobs (drumgen.devices)
+    precision: Literal["float32", "bfloat16"] = "float32"  # the decoders' convolutions on a CPU (models/fastconv.py)
     models_dir: Path | None = None  # where finished training jobs are installed (default: checkpoint.user_dir())
     extra_hosts: Annotated[tuple[str, ...], NoDecode] = ()  # more Host names to accept (the bound address when it is not loopback)
     # inference
