@@ -201,3 +201,25 @@ def test_an_uploads_decoder_process_is_started_before_it_is_needed(monkeypatch):
         del proc, waiting
         gc.collect()  # the processes' transports close while their event loop still runs
     asyncio.run(go())
+
+
+def test_model_code_has_one_thread_and_the_engine_is_built_in_one_that_exits():
+    """Two threads running torch ops in parallel make GNU OpenMP stop spinning its idle threads (every parallel op
+    then waits for a wake-up: 3x slower small ops, 1.5x slower kits), so the server runs model code in one thread
+    and builds its engine in a thread that exits (drumgen.server.inference)."""
+    import threading
+
+    import torch
+
+    from drumgen.server.inference import Inference, off_thread
+    from drumgen.server.settings import Settings
+
+    names = off_thread(lambda: (threading.current_thread().name, float(torch.ones(1 << 16).sum())))
+    assert names == ("drumgen-load", 65536.0)
+    assert "drumgen-load" not in {t.name for t in threading.enumerate()}  # it has exited
+    with pytest.raises(KeyError):
+        off_thread(lambda: {}["missing"])  # raised again where it was asked for
+    assert Settings().workers == 1
+    inference = Inference(object(), Settings())  # type: ignore[arg-type]
+    assert inference.executor._max_workers == 1
+    inference.close()

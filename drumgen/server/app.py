@@ -29,7 +29,7 @@ from drumgen.kit.export import KitError
 from drumgen.pattern import PatternError
 from drumgen.server import export, loop, midi, models, sounds, training, uploads, variations
 from drumgen.server.deps import Services
-from drumgen.server.inference import Busy, Inference, SoundGone
+from drumgen.server.inference import Busy, Inference, SoundGone, off_thread
 from drumgen.server.jobs import JobManager
 from drumgen.server.security import BodyLimitMiddleware, GuardMiddleware
 from drumgen.server.settings import Settings
@@ -176,8 +176,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, checkpoints: str | None = N
                                  **({"models_dir": Path(models_dir)} if models_dir else {}),
                                  **({"device": device} if device != "auto" else {}),  # else $DRUMGEN_DEVICE
                                  **({"precision": precision} if precision else {}))  # else $DRUMGEN_PRECISION
-    engine = Engine(checkpoints or checkpoint.default_dir(), models_dir=settings.models_dir or checkpoint.user_dir(),
-                    device=settings.device, precision=settings.precision)
+    engine = off_thread(lambda: Engine(checkpoints or checkpoint.default_dir(),
+                                       models_dir=settings.models_dir or checkpoint.user_dir(),
+                                       device=settings.device, precision=settings.precision))
     for name, error in engine.errors.items():
         log.warning("checkpoint %s not loaded: %s", name, error)
     app = create_app(engine, settings, _open_midi(midi_in))

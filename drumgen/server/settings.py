@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     models_dir: Path | None = None  # where finished training jobs are installed (default: checkpoint.user_dir())
     extra_hosts: Annotated[tuple[str, ...], NoDecode] = ()  # more Host names to accept (the bound address when it is not loopback)
     # inference
-    workers: int = 2  # threads running model code (torch uses its own intra-op threads inside each)
+    workers: int = 1  # threads running model code: one (server/inference.py says why), torch's own threads inside
     max_queue: int = 64  # requests admitted to inference at once; more get 503 + Retry-After
     batch_window_ms: float = 4.0  # how long the first sample request of a batch waits for company
     max_batch: int = 256  # sounds per decode call
