@@ -40,10 +40,13 @@ LONG = dataclasses.replace(BASE, length=44100, segments_ms=[30, 100, 300, 1000, 
 VARIANTS: dict[str, tuple[Config, dict, str]] = {
     "base": (BASE, {}, "the previous recipe on the broader train split"),
     "mix": (BASE, {"mix": 0.3}, "+ a quiet second hit mixed into 30% of training hits"),
-    "mix-long": (LONG, {"mix": 0.3}, "mix at 2 s input (not yet run: the next to try)"),
+    "mix-long": (LONG, {"mix": 0.3}, "mix at 2 s input"),
     "long": (LONG, {}, "the previous recipe with 2 s input (toms, open hats and cymbals ring past 1 s)"),
     "mix-loud": (BASE, {"mix": 0.5, "mix_db": (3.0, 24.0)},
                  "a second hit 3-24 dB down in half the hits (kits sliced from beats, layered electronic hits)"),
+    "long-floor50": (dataclasses.replace(LONG, floor_db=-50.0), {},
+                     "long, its log-mel floored at -50 dB (a noise floor of -60 dBFS is invisible to it)"),
+    "long-floor60": (dataclasses.replace(LONG, floor_db=-60.0), {}, "long, its log-mel floored at -60 dB"),
     "mix-ema": (BASE, {"mix": 0.3, "ema": 0.995}, "mix, weights averaged over the run (EMA, decay 0.995)"),
 }
 

@@ -42,6 +42,9 @@ class TaggerConfig(StoredConfig):
     # SpecAugment-style masking while training: up to this many mel bands / frames blanked (0 = off).
     freq_mask: int = 0
     time_mask: int = 0
+    # The log-mel's floor in dB under a full-scale sine (the hit is peak-normalised first): -100 sees everything;
+    # -60 or so hides a noise floor nobody hears, which otherwise fills what the network learned as silence.
+    floor_db: float = -100.0
 
 
 Config = TaggerConfig  # every model file's Config: `Tagger(Config(**stored))`
@@ -91,7 +94,7 @@ class Tagger(nn.Module):
         x = x / x.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)  # level-invariant: tags ignore loudness
         power = spectral.power(x, c.n_fft, c.hop)  # [B, K, F]
         mel = torch.einsum("mk,bkf->bmf", self.fb, power) / (c.n_fft / 4)
-        return ((10 * torch.log10(mel + 1e-10)).clamp_min(-100.0) + 50.0).div(20.0).unsqueeze(1)
+        return ((10 * torch.log10(mel + 1e-10)).clamp_min(c.floor_db) + 50.0).div(20.0).unsqueeze(1)
 
     def _mask(self, spec: torch.Tensor) -> torch.Tensor:
         """Training only: blank one random band of mels and one of frames per hit (SpecAugment)."""
