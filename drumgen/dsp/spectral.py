@@ -211,9 +211,10 @@ def griffin_lim(mag: torch.Tensor, n_fft: int, hop: int | None = None, iters: in
         rebuilt = torch.view_as_real(_stft_frames(x, n_fft, hop))
         accelerated = torch.add(rebuilt, prev, alpha=-momentum / (1 + momentum)) if momentum else rebuilt
         prev = rebuilt
-        # unit phasors times the magnitudes (where |X| ~ 0, mag is too)
-        norm = (accelerated[..., 0].square() + accelerated[..., 1].square()).sqrt().clamp_min(1e-12)
-        spec = accelerated * (size[..., 0] / norm)[..., None]
+        # unit phasors times the magnitudes (where |X| ~ 0, mag is too), as complex numbers: a complex times a
+        # real runs over whole numbers, where a real pair times a broadcast last dimension of 1 crawls
+        c = torch.view_as_complex(accelerated)
+        spec = torch.view_as_real(c * (size[..., 0] / c.abs().clamp_min(1e-12)))
     return _istft_frames(torch.view_as_complex(spec), n_fft, hop, length)
 
 
