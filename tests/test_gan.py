@@ -17,11 +17,11 @@ from safetensors import safe_open
 
 from drumgen import checkpoint
 from drumgen.cli import main
-from drumgen.dsp import synth
+from drumgen.dsp import spectral, synth
 from drumgen.engine import Engine
 from drumgen.io import audio
 from drumgen.losses import gradient_penalty
-from drumgen.models import model_class
+from drumgen.models import model_class, wavegan
 from drumgen.models.wavegan import PhaseShuffle, WaveGAN
 from drumgen.train import TrainingError, TrainOptions, steps, train
 
@@ -386,3 +386,26 @@ def test_fine_tune_keeps_its_bases_kind(hits, tmp_path):
     assert checkpoint.read_metadata(tmp_path / "ft2")["kind"] == "wavegan" and summary["steps"] == 1
     with pytest.raises(TrainingError, match="either steps or minutes"):
         train(opts("wavegan", hits, tmp_path / "x", steps=1, minutes=1.0))
+
+
+def test_a_wavegan_hit_is_high_passed_so_it_carries_no_dc():
+    """The transposed convolutions leave a DC offset in most WaveGAN hits (benchmarks/gan_lines.py); decode takes
+    out what lies below config.high_pass_hz (20 Hz) and leaves the drums."""
+    rate, t = 22050, 16384
+    n = torch.arange(t, dtype=torch.float64) / rate
+    x = torch.stack([0.3 + 0.5 * torch.sin(2 * torch.pi * 200 * n), 0.5 * torch.sin(2 * torch.pi * 8 * n)])
+    y = spectral.high_pass(x, rate, 20.0)
+    middle = slice(t // 4, 3 * t // 4)
+    assert abs(float(y[0, middle].mean())) < 2e-3  # the offset is gone
+    assert torch.allclose(y[0, middle], 0.5 * torch.sin(2 * torch.pi * 200 * n[middle]), atol=5e-3)  # 200 Hz kept
+    assert float(y[1, middle].abs().max()) < 0.5 * 0.2  # 8 Hz: more than 14 dB down
+    torch.manual_seed(0)
+    model = wavegan.WaveGAN(wavegan.Config(**wavegan.PRESETS["tiny"])).eval()
+    with torch.no_grad():
+        model.G.convs[-2].bias.fill_(0.3)  # a generator whose every hit sits on an offset (before its tanh)
+        z = model.sample_latents(2, torch.Generator().manual_seed(1))
+        raw = model.G(z)[:, 0]
+        out = model.decode(z)
+        model.config.high_pass_hz = 0.0
+        assert torch.equal(model.decode(z), raw)  # 0: no filter
+    assert float(raw[:, middle].mean()) > 0.1 and abs(float(out[:, middle].mean())) < 0.02

@@ -137,6 +137,17 @@ def hz_to_mel(f: float | torch.Tensor):
 
 
 @functools.lru_cache(maxsize=16)
+def high_pass(x: torch.Tensor, sample_rate: int, cutoff_hz: float, order: int = 2) -> torch.Tensor:
+    """[B, T] -> [B, T] with what lies below `cutoff_hz` taken out: a Butterworth magnitude response of `order`
+    applied without phase shift (in the frequency domain, zero-padded so the end of a hit does not wrap onto its
+    start), DC removed. Differentiable."""
+    t = x.shape[-1]
+    n = 1 << (2 * t - 1).bit_length()
+    f = torch.fft.rfftfreq(n, 1.0 / sample_rate, device=x.device, dtype=x.dtype)
+    gain = 1.0 / torch.sqrt(1.0 + (cutoff_hz / f.clamp_min(1e-6)) ** (2 * order))
+    return torch.fft.irfft(torch.fft.rfft(x, n=n) * gain, n=n)[..., :t]
+
+
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 20.0,
                    fmax: float | None = None) -> torch.Tensor:
     """Triangular filters [n_mels, n_fft // 2 + 1], equally spaced on the HTK mel scale from fmin to fmax
