@@ -136,7 +136,6 @@ def hz_to_mel(f: float | torch.Tensor):
     return 2595.0 * (math.log10(1 + f / 700.0) if isinstance(f, float) else torch.log10(1 + f / 700.0))
 
 
-@functools.lru_cache(maxsize=16)
 def high_pass(x: torch.Tensor, sample_rate: int, cutoff_hz: float, order: int = 2) -> torch.Tensor:
     """[B, T] -> [B, T] with what lies below `cutoff_hz` taken out: a Butterworth magnitude response of `order`
     applied without phase shift (in the frequency domain, zero-padded so the end of a hit does not wrap onto its
@@ -148,6 +147,7 @@ def high_pass(x: torch.Tensor, sample_rate: int, cutoff_hz: float, order: int = 
     return torch.fft.irfft(torch.fft.rfft(x, n=n) * gain, n=n)[..., :t]
 
 
+@functools.lru_cache(maxsize=16)
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 20.0,
                    fmax: float | None = None) -> torch.Tensor:
     """Triangular filters [n_mels, n_fft // 2 + 1], equally spaced on the HTK mel scale from fmin to fmax
