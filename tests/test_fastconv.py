@@ -35,6 +35,22 @@ def test_transposed_convolution_in_polyphase_form_matches(k, s, pad, extra):
     assert torch.allclose(got, want, atol=1e-5), (got - want).abs().max()
 
 
+@pytest.mark.parametrize("s", [4, 2])
+def test_nearest_neighbour_upsampling_runs_as_its_transposed_convolution(s):
+    """WaveGAN's "nearest" upsampler is nearest-neighbour upsampling then a convolution (checked against exactly
+    that), computed as a transposed convolution in training and in polyphase form at inference."""
+    torch.manual_seed(0)
+    layer = wavegan.NearestUpConv(6, 5, 25, s)
+    x = torch.randn(3, 6, 37)
+    with torch.no_grad():
+        upsampled = x.repeat_interleave(s, dim=-1)
+        want = nn.functional.conv1d(upsampled, layer.weight.flip(-1).transpose(0, 1), layer.bias, padding=12)
+        assert torch.allclose(layer(x), want, atol=1e-5)
+    got = fast(layer, x)
+    assert got.shape == want.shape == (3, 5, 37 * s)
+    assert torch.allclose(got, want, atol=1e-5), (got - want).abs().max()
+
+
 def test_a_transposed_convolution_polyphase_cannot_take_still_runs():
     ct = nn.ConvTranspose1d(4, 3, 5, 2, 0)  # output 2L + 3: not a whole number of phases
     assert not fastconv.polyphase_ok(ct)
@@ -119,7 +135,7 @@ def test_griffin_lim_matches_the_complex_valued_loop():
 
 
 @pytest.mark.parametrize("module,preset", [(autoencoder, "tiny"), (autoencoder, "cpu"), (wavegan, "tiny"),
-                                           (specgan, "tiny")])
+                                           (wavegan, "cpu"), (specgan, "tiny")])
 def test_decode_with_and_without_gradients_agree(module, preset):
     torch.manual_seed(3)
     cls = {autoencoder: autoencoder.Autoencoder, wavegan: wavegan.WaveGAN, specgan: specgan.SpecGAN}[module]

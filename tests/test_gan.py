@@ -409,3 +409,28 @@ def test_a_wavegan_hit_is_high_passed_so_it_carries_no_dc():
         model.config.high_pass_hz = 0.0
         assert torch.equal(model.decode(z), raw)  # 0: no filter
     assert float(raw[:, middle].mean()) > 0.1 and abs(float(out[:, middle].mean())) < 0.02
+
+
+def _line_prominence_db(x: np.ndarray, n: int = 1024) -> list[float]:
+    """Hits [N, T] -> how far the mean spectrum stands above its neighbours' median at rate/4, rate/2, rate/8."""
+    frames = np.lib.stride_tricks.sliding_window_view(x, n, axis=1)[:, :: n // 2]
+    db = 10 * np.log10((np.abs(np.fft.rfft(frames * np.hanning(n), axis=-1)) ** 2).mean(axis=(0, 1)) + 1e-30)
+    return [float(db[k] - np.median(np.r_[db[k - 20:k - 2], db[k + 3:k + 21]])) for k in (n // 4, n // 2, n // 8)]
+
+
+def test_nearest_neighbour_upsampling_leaves_no_lines_at_the_strides_rates():
+    """A transposed-convolution generator puts steady lines at multiples of rate / stride into every hit from its
+    first step (benchmarks/gan_lines.py found them in the shipped WaveGAN); the "nearest" upsampler (the `cpu`
+    preset's) does not."""
+    z = torch.rand(16, 100, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    prominence = {}
+    for upsample in ("transposed", "nearest"):
+        torch.manual_seed(0)
+        model = WaveGAN(wavegan.Config(d=4, upsample=upsample, sample_rate=16000, high_pass_hz=0.0)).eval()
+        with torch.no_grad():
+            prominence[upsample] = _line_prominence_db(model.decode(z).numpy())
+    assert min(prominence["transposed"]) > 20, prominence
+    assert max(prominence["nearest"]) < 6, prominence
+    assert wavegan.PRESETS["cpu"]["upsample"] == "nearest" and wavegan.PRESETS["cpu"]["sample_rate"] == 44100
+    with pytest.raises(ValueError, match="upsample"):
+        wavegan.Config(upsample="linear")

@@ -9,7 +9,8 @@ reorders its input for oneDNN and back. Two rewrites, for inference only:
 - Polyphase transposed convolutions (Vaidyanathan's identities): ConvTranspose1d(C, D, K, stride=s) whose output
   is s times its input is the Conv1d(C, s D) that computes the s output phases of each input step at once; its
   output channel p D + d is phase p of channel d, so in channels-last memory the phases already sit in time
-  order and going back to the full rate is a free reshape.
+  order and going back to the full rate is a free reshape. A layer with a `transposed_form()` (weight, bias,
+  stride, padding; WaveGAN's nearest-neighbour upsampler) runs the same way.
 
 Measured on 2 cores for the shipped autoencoder's 8-hit kit decode (benchmarks/speed.py, RESULTS.md): the wave path
 from about 52 ms to 19 ms. The outputs match the plain layers within float rounding (tests/test_fastconv.py);
@@ -95,7 +96,13 @@ class FastConv(Plain):
                 owned = owned or not isinstance(child, ELEMENTWISE)
             return x
         if isinstance(layer, nn.ConvTranspose1d):
-            return self._transposed(layer, x)
+            if not polyphase_ok(layer):
+                return self.enter(layer(self.leave(x)))
+            return self._transposed(layer, x, lambda: _polyphase(layer.weight, layer.bias, layer.stride[0],
+                                                                 int(layer.padding[0])))
+        form = getattr(layer, "transposed_form", None)  # a transposed convolution in another parametrisation
+        if callable(form):
+            return self._transposed(layer, x, lambda: _polyphase(*form()))
         if isinstance(layer, nn.Conv1d):
             if isinstance(layer.padding, str) or layer.padding_mode != "zeros":
                 return self.enter(layer(self.leave(x)))
@@ -115,15 +122,12 @@ class FastConv(Plain):
             self._cache[id(layer)] = hit
         return hit[1]
 
-    def _transposed(self, ct: nn.ConvTranspose1d, x: torch.Tensor) -> torch.Tensor:
-        if not polyphase_ok(ct):
-            return self.enter(ct(self.leave(x)))
-        w, b, (left, right) = self._weights(ct, lambda: _polyphase(ct))
+    def _transposed(self, layer: nn.Module, x: torch.Tensor, build: Callable[[], tuple]) -> torch.Tensor:
+        w, b, (left, right), s = self._weights(layer, build)
         if left != right:
             x = F.pad(x, (left, right))
         h = F.conv2d(x, w, b, padding=(0, left if left == right else 0))  # [B, s D, 1, L], phase-major channels
         n, sd, _, length = h.shape
-        s = ct.stride[0]
         # channels-last memory holds [n, L, s, D]: read as [n, L s, D] it is the output in time order
         return h.permute(0, 2, 3, 1).reshape(n, 1, length * s, sd // s).permute(0, 3, 1, 2)
 
@@ -143,17 +147,17 @@ def _as_2d(w: torch.Tensor) -> torch.Tensor:
     return w[:, :, None, :].contiguous(memory_format=torch.channels_last)
 
 
-def _polyphase(ct: nn.ConvTranspose1d) -> tuple[torch.Tensor, torch.Tensor | None, tuple[int, int]]:
-    """ConvTranspose1d(C, D, K, stride s, padding P) as Conv1d(C, s D, taps) over its input: output sample s n + p
-    takes input n + j through tap k = p + P - s j, for each 0 <= k < K. Returns the 2-D weight, bias, padding."""
-    s, pad, k_size = ct.stride[0], int(ct.padding[0]), ct.kernel_size[0]
-    cin, cout, _ = ct.weight.shape
+def _polyphase(weight: torch.Tensor, bias: torch.Tensor | None, s: int,
+               pad: int) -> tuple[torch.Tensor, torch.Tensor | None, tuple[int, int], int]:
+    """A transposed convolution (weight [C, D, K], stride s, padding P, output s times its input) as Conv1d(C, s D,
+    taps) over its input: output sample s n + p takes input n + j through tap k = p + P - s j, for each 0 <= k < K.
+    Returns the 2-D weight, bias, padding and s."""
+    cin, cout, k_size = weight.shape
     lo, hi = math.ceil((pad - k_size + 1) / s), (s - 1 + pad) // s
-    w = ct.weight.new_zeros(s, cout, cin, hi - lo + 1)
+    w = weight.new_zeros(s, cout, cin, hi - lo + 1)
     for p in range(s):
         for j in range(lo, hi + 1):
             k = p + pad - s * j
             if 0 <= k < k_size:
-                w[p, :, :, j - lo] = ct.weight[:, :, k].T
-    bias = None if ct.bias is None else ct.bias.repeat(s)
-    return _as_2d(w.reshape(s * cout, cin, -1)), bias, (-lo, hi)
+                w[p, :, :, j - lo] = weight[:, :, k].T
+    return _as_2d(w.reshape(s * cout, cin, -1)), None if bias is None else bias.repeat(s), (-lo, hi), s

@@ -8,6 +8,13 @@ the last, dense -> 1. Trained as a WGAN-GP (lambda 10), Adam 1e-4, betas (0.5, 0
 Longer slices add one layer at the end of G (and the start of D): stride 2 for 32768, stride 4 for 65536, with
 the channel ladder starting at 32d instead of 16d.
 
+G's upsamplers (`upsample`): "transposed" convolutions as published, or "nearest": nearest-neighbour upsampling
+then a convolution (the paper's section 3.4 compares both). A transposed kernel is free to differ between the
+output phases, and those differences repeat at its stride: steady lines at multiples of each layer's output rate /
+stride in every hit (benchmarks/gan_lines.py measured them at rate/4, 7 rate/16 and rate/2 in the shipped `cpu`
+model). Nearest-neighbour upsampling is the same transposed convolution with its kernel convolved by a box of
+`stride` ones, whose response is zero at exactly those frequencies (NearestUpConv runs it that way).
+
 Training (drumgen/train/steps.py wgan_gp_step): one step is ONE critic update, plus a generator update on every
 `n_critic`-th step. So `--steps N` counts critic updates (the paper's "iterations" count generator updates: N steps
 = N / n_critic iterations). This keeps every step one batch and equally cheap, the same for SpecGAN, and makes
@@ -20,6 +27,7 @@ import dataclasses
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from drumgen.dsp import spectral
@@ -29,6 +37,7 @@ from drumgen.models.layers import GANConfig, LabelConcat, ProjectionHead
 from drumgen.models.prior import LatentBank
 
 SLICE_LENGTHS = (16384, 32768, 65536)
+UPSAMPLERS = ("transposed", "nearest")
 
 
 @dataclasses.dataclass
@@ -41,10 +50,13 @@ class WaveGANConfig(GANConfig):  # d: G's first hidden layer has 16d channels (3
     # (benchmarks/gan_lines.py: -27 dB of a hit's energy in the median one); a 20 Hz high-pass takes it out
     # and leaves the drums (a kick's fundamental is 40 Hz and up).
     high_pass_hz: float = 20.0
+    upsample: str = "transposed"  # G's upsamplers: "transposed" (as published) or "nearest" (see the docstring)
 
     def __post_init__(self) -> None:
         if self.slice_length not in SLICE_LENGTHS:
             raise ValueError(f"WaveGAN slice_length must be one of {SLICE_LENGTHS}; got {self.slice_length}")
+        if self.upsample not in UPSAMPLERS:
+            raise ValueError(f"WaveGAN upsample must be one of {', '.join(UPSAMPLERS)}; got {self.upsample!r}")
         super().__post_init__()
 
 
@@ -53,9 +65,14 @@ Config = WaveGANConfig  # every model file's Config: `WaveGAN(Config(**stored))`
 PRESETS: dict[str, dict[str, Any]] = {
     # As published: 16 kHz, 16384 samples (1.02 s), d=64 (19.07 M parameters in G), batch 64.
     "paper": {"sample_rate": 16000, "slice_length": 16384, "d": 64, "batch_size": 64},
-    # Sized for a 2-core CPU (benchmarks/RESULTS.md): 22.05 kHz keeps hats up to 11 kHz, 0.74 s holds kicks,
-    # snares and hats (cymbal tails are faded); G is 1.5 M parameters (6.0 MB served), a step ~0.3 CPU-seconds.
-    "cpu": {"sample_rate": 22050, "slice_length": 16384, "d": 16, "batch_size": 16},
+    # Sized for a 2-core CPU, full band: 44.1 kHz and 65536 samples (1.49 s, a crash's tail), nearest-neighbour
+    # upsampling (no steady lines at the strides' rates). d=8 keeps cpu-22k's channel ladder [256 ... 16] and adds
+    # an 8-channel stage at 44.1 kHz: 1.5 M parameters (6.1 MB served), a step 0.43 s on 2 cores against cpu-22k's
+    # 0.24 s, an 8-hit kit 10.5 ms (benchmarks/gan_speed.py; d=16 would be 5.2 M parameters, 20.9 MB, 1.14 s).
+    "cpu": {"sample_rate": 44100, "slice_length": 65536, "d": 8, "batch_size": 16, "upsample": "nearest"},
+    # The shipped checkpoint's preset until 2026-12-02: 22.05 kHz (nothing above 11 kHz), 0.74 s, transposed
+    # convolutions; G is 1.5 M parameters (6.0 MB served), a step ~0.3 CPU-seconds.
+    "cpu-22k": {"sample_rate": 22050, "slice_length": 16384, "d": 16, "batch_size": 16},
     # For tests: builds and steps in milliseconds.
     "tiny": {"sample_rate": 16000, "slice_length": 16384, "d": 2, "batch_size": 4, "n_critic": 2},
 }
@@ -100,6 +117,35 @@ class PhaseShuffle(nn.Module):
         return padded.gather(2, idx[:, None].expand(b, c, length))
 
 
+class NearestUpConv(nn.Module):
+    """Nearest-neighbour upsampling by `stride`, then a `kernel`-tap convolution: [B, C, L] -> [B, D, stride L].
+
+    Computed as the transposed convolution it equals, with kernel + stride - 1 taps: the learned kernel convolved
+    with a box of `stride` ones (a convolution over the upsampled signal would do `stride` times the multiply-adds).
+    The box's response is zero at every multiple of the output rate / stride, where a free transposed kernel puts
+    the lines of its period. `transposed_form` is what fastconv runs."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int):
+        super().__init__()
+        self.stride = stride
+        self.padding, self.output_padding = _same_padding(kernel + stride - 1, stride)
+        ref = nn.ConvTranspose1d(c_in, c_out, kernel, stride)  # PyTorch's initialisation, at the box's scale:
+        self.weight = nn.Parameter(ref.weight.detach() / stride ** 0.5)  # the box sums `stride` taps
+        assert ref.bias is not None
+        self.bias = nn.Parameter(ref.bias.detach().clone())
+
+    def transposed_form(self) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+        """(weight [C, D, kernel + stride - 1], bias, stride, padding) of the equal transposed convolution."""
+        c_in, c_out, k = self.weight.shape
+        box = self.weight.new_ones(1, 1, self.stride)
+        w = F.conv1d(self.weight.reshape(c_in * c_out, 1, k), box, padding=self.stride - 1)
+        return w.view(c_in, c_out, k + self.stride - 1), self.bias, self.stride, self.padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w, b, s, pad = self.transposed_form()
+        return F.conv_transpose1d(x, w, b, s, pad, self.output_padding)
+
+
 class Generator(nn.Module):
     """z [B, latent_dim] (+ y [B]) -> audio [B, 1, slice_length] in [-1, 1]."""
 
@@ -111,8 +157,11 @@ class Generator(nn.Module):
         self.dense = nn.Linear(cfg.latent_dim + self.cond.out_extra, 16 * ch[0])
         layers: list[nn.Module] = []
         for i, s in enumerate(strides):
-            pad, out_pad = _same_padding(cfg.kernel, s)
-            layers.append(nn.ConvTranspose1d(ch[i], ch[i + 1], cfg.kernel, s, pad, out_pad))
+            if cfg.upsample == "nearest":
+                layers.append(NearestUpConv(ch[i], ch[i + 1], cfg.kernel, s))
+            else:
+                pad, out_pad = _same_padding(cfg.kernel, s)
+                layers.append(nn.ConvTranspose1d(ch[i], ch[i + 1], cfg.kernel, s, pad, out_pad))
             layers.append(nn.ReLU() if i < len(strides) - 1 else nn.Tanh())
         self.convs = nn.Sequential(*layers)
         self._fast = fastconv.FastConv()  # inference on a CPU: the same layers, laid out as it runs them fastest
