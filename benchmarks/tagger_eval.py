@@ -28,7 +28,8 @@ from drumgen.engine import tagging as tagger  # noqa: E402
 def report(r: dict) -> str:
     """drumgen.engine.tagging.evaluate_split's slices as Markdown tables."""
     parts = [table(["slice", "accuracy", "hits"],
-                   [["all hits", round(r["accuracy"], 3), r["n"]], ["mean of per-class", round(r["balanced_accuracy"], 3), ""]]
+                   [["all hits", round(r["accuracy"], 3), r["n"]], ["mean of per-class", round(r["balanced_accuracy"], 3), ""],
+                    ["class unchanged over a -60 dBFS noise floor", round(r["steadiness"], 3), r["n"]]]
                    + [[f"class {c}", round(a, 3), n] for c, (a, n) in r["per_class"].items()]
                    + [[f"source {s}", round(a, 3), n] for s, (a, n) in r["per_source"].items()]
                    + [[f"kit {k}", round(a, 3), n] for k, (a, n) in r["per_kit"].items()])]

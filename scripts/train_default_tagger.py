@@ -3,6 +3,7 @@ install the chosen run with its model card.
 
     python scripts/train_default_tagger.py --corpus runs/corpus-v2 --variant mix     # -> runs/tagger-v2/mix
     python scripts/train_default_tagger.py --corpus runs/corpus-v2 --install runs/tagger-v2/mix
+    python scripts/train_default_tagger.py --install runs/tagger-v2/mix,runs/tagger-v2/mix-seed1   # an ensemble
 
 A variant trains on the train split (plus procedural hits from drumgen.dsp.synth) and is scored on the validation
 kits only; that is how settings are chosen. --install copies the chosen run into checkpoints/tagger, scores the
@@ -27,7 +28,7 @@ from drumgen import checkpoint
 from drumgen.data import corpus
 from drumgen.data.labels import CLASSES
 from drumgen.engine import tagging as tagger
-from drumgen.models.tagger import Config
+from drumgen.models.tagger import Config, Tagger
 from drumgen.train import tagger as tagger_training
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,25 +80,47 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
+def joined(runs: list[Path]) -> tuple[Tagger, dict]:
+    """One run's tagger, or several runs (seeds of one variant) as an ensemble, with the summary its card reads."""
+    models = [tagger.load(r) for r in runs]
+    if len(models) == 1:
+        return models[0], models[0].summary
+    s = models[0].summary
+    summary = {**s, "variant": s["variant"], "members": [_relative(r) for r in runs],
+               "cpu_seconds": sum(m.summary["cpu_seconds"] for m in models),
+               "command": "`, `".join(m.summary["command"] for m in models)}
+    return Tagger.ensemble(models), summary
+
+
 def install(args: argparse.Namespace) -> int:
-    run = Path(args.install)
-    model = tagger.load(run)
+    runs = [Path(r) for r in args.install.split(",")]
+    model, summary = joined(runs)
+    valid = tagger.evaluate_split(model, args.corpus, "validation")  # as the runs scored it, with today's measures
     held = tagger.evaluate_split(model, args.corpus, "heldout")  # scored once, after the choice
     OUT.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(run / checkpoint.MODEL_FILE, OUT / checkpoint.MODEL_FILE)
+    tagger.save(model, OUT, summary)
+    shutil.rmtree(OUT / "previews", ignore_errors=True)
     manifest = json.loads((Path(args.corpus) / "manifest.json").read_text())
-    (OUT / checkpoint.CARD_FILE).write_text(card(model, held, manifest, args.notes))
+    (OUT / checkpoint.CARD_FILE).write_text(card(model, summary, args.install, valid, held, manifest, args.notes))
     print((OUT / checkpoint.CARD_FILE).read_text())
     return 0
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _rows(slices: dict) -> list[str]:
     return [f"| {k} | {a:.2f} | {n} |" for k, (a, n) in slices.items()]
 
 
-def card(model, held: dict, manifest: dict, notes: str | None) -> str:
-    s, c = model.summary, model.config
-    v = s["validation"]
+def card(model, s: dict, runs: str, v: dict, held: dict, manifest: dict, notes: str | None) -> str:
+    c = model.config
+    members = (f" An ensemble of {c.members} networks of that shape, trained from different seeds on the same data, "
+               "sharing the log-mel front end: their class probabilities are averaged." if c.members > 1 else "")
     by_split: dict[str, dict[str, list[str]]] = {}
     for k in manifest["kits"]:
         if sum(k["counts"].values()):
@@ -106,7 +129,7 @@ def card(model, held: dict, manifest: dict, notes: str | None) -> str:
              f"A small CNN over log-mel spectrograms of the first {c.length / c.sample_rate:g} s of a hit, plus a summary "
              f"branch (log-mel band levels over the segments ending at {', '.join(map(str, c.segments_ms))} ms and a "
              f"{c.envelope_points}-point loudness envelope) (drumgen/models/tagger.py) that names a one-shot's class: "
-             f"{', '.join(CLASSES)}. {sum(p.numel() for p in model.parameters()) / 1e3:.0f}k parameters.", "",
+             f"{', '.join(CLASSES)}.{members} {sum(p.numel() for p in model.parameters()) / 1e3:.0f}k parameters.", "",
              "## Data", "",
              "The corpus built by `drumgen corpus all --out runs/corpus-v2`: Debian's hydrogen-drumkits, Sonic Pi's "
              "drum samples and the drum kits of the FluidR3 and TimGM6mb General MIDI soundfonts, split by whole kit. "
@@ -126,15 +149,19 @@ def card(model, held: dict, manifest: dict, notes: str | None) -> str:
               "shift, spectral tilt, peaking EQ +-9 dB, noise-reverb tails, fades, noise floor"
               + (f", a second hit 14-30 dB down mixed into {s['mix']:.0%} of hits" if s.get("mix") else "")
               + f") and SpecAugment masks ({c.freq_mask} mels, {c.time_mask} frames). CPU time "
-              f"{s['cpu_seconds']:.0f} s on one thread. Command: `{s['command']}`, then "
-              f"`python scripts/train_default_tagger.py --install runs/tagger-v2/{s['variant']}`.", "",
+              f"{s['cpu_seconds']:.0f} s on one thread{' in all' if c.members > 1 else ''}. "
+              f"Command{'s' if c.members > 1 else ''}: `{s['command']}`, then "
+              f"`python scripts/train_default_tagger.py --install {','.join(_relative(Path(r)) for r in runs.split(','))}`.", "",
               "## How it was chosen (validation kits, never the held-out kits)", "",
-              f"Validation accuracy {v['accuracy']:.3f} over {v['n']} hits, mean per class {v['balanced_accuracy']:.3f}."]
+              f"Validation accuracy {v['accuracy']:.3f} over {v['n']} hits, mean per class {v['balanced_accuracy']:.3f}, "
+              f"log-loss {v['nll']:.2f}; the class of {v['steadiness']:.1%} of them unchanged over a -60 dBFS white "
+              "noise floor (drumgen.engine.tagging.steadiness)."]
     if notes:
         lines += ["", Path(notes).read_text().strip()]
     lines += ["", "## Held-out accuracy (kits never seen in training or in choosing)", "",
               f"Accuracy **{held['accuracy']:.3f}** over {held['n']} hits; mean of per-class accuracies "
-              f"{held['balanced_accuracy']:.3f}. Targets: 0.90 overall, 0.75 in every class. Reproduce with "
+              f"{held['balanced_accuracy']:.3f}; the class of {held['steadiness']:.1%} unchanged over a -60 dBFS noise "
+              "floor. Targets: 0.90 overall, 0.75 in every class. Reproduce with "
               "`python benchmarks/tagger_eval.py checkpoints/tagger --corpus runs/corpus-v2`.", "",
               "| class | accuracy | hits |", "|---|---|---|", *_rows(held["per_class"]), "",
               "| source | accuracy | hits |", "|---|---|---|", *_rows(held["per_source"]), "",
@@ -149,7 +176,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=str(ROOT / "runs" / "corpus-v2"), help="built corpus (drumgen corpus all)")
     p.add_argument("--variant", choices=sorted(VARIANTS), help="train this variant and score the validation kits")
-    p.add_argument("--install", metavar="RUN", help="install a trained run into checkpoints/tagger and write its card")
+    p.add_argument("--install", metavar="RUN[,RUN...]",
+                   help="install a trained run (several, comma-separated: their ensemble) into checkpoints/tagger "
+                        "and write its card")
     p.add_argument("--notes", metavar="FILE", help="with --install: Markdown (variants compared, what it gets wrong) for the card")
     p.add_argument("--steps", type=int, help="override the variant's steps (1500 unless it says otherwise)")
     p.add_argument("--synth", type=int, default=30, help="procedural hits per class mixed into training")

@@ -73,6 +73,16 @@ def test_tiny_tagger_beats_chance_on_unseen_synth_hits(trained):
     assert tagger.features(model, x[:3], 44100).shape == (3, TINY.hidden)
 
 
+def test_steadiness_is_the_share_of_classes_a_noise_floor_leaves_alone(trained):
+    """A -60 dBFS noise floor, which nobody hears, should not change what the tagger hears; a floor as loud as the
+    hits may. The fixed noise makes the measure reproducible."""
+    model, _ = trained
+    x, _ = tagger_training.synth_hits(4, TINY.sample_rate, TINY.length, seed=7)
+    quiet = tagger.steadiness(model, x, TINY.sample_rate)
+    assert 0.0 <= quiet <= 1.0 and quiet == tagger.steadiness(model, x, TINY.sample_rate)
+    assert tagger.steadiness(model, x, TINY.sample_rate, floor_dbfs=0.0) < quiet
+
+
 def test_save_load_same_output(tmp_path, trained):
     model, summary = trained
     tagger.save(model, tmp_path / "ck", {"steps": summary["steps"]})
@@ -151,3 +161,22 @@ def test_per_folder_confidence_report(tmp_path, trained, capsys):
     assert {Path(f["folder"]).name: f["hits"] for f in folders} == {"kick": 2, "snare": 2, "hihat": 1}
     assert [f["mean_confidence"] for f in folders] == sorted(f["mean_confidence"] for f in folders)
     assert all(0 < f["mean_confidence"] <= 1 and 0 <= f["low_share"] <= 1 for f in folders)
+
+
+def test_an_ensemble_averages_its_members_and_round_trips(tmp_path, trained):
+    """Seeds of one recipe disagree as much as recipes do (the shipped tagger's card); an ensemble of them shares
+    the log-mel front end and averages the members' class probabilities, and saves and loads as one tagger."""
+    model, _ = trained
+    torch.manual_seed(5)
+    other = Tagger(TINY)  # an untrained member: the mean must still be the mean
+    joined = Tagger.ensemble([model, other])
+    x, _ = tagger_training.synth_hits(2, TINY.sample_rate, TINY.length, seed=9)
+    want = (tagger.predict_proba(model, x, TINY.sample_rate) + tagger.predict_proba(other, x, TINY.sample_rate)) / 2
+    got = tagger.predict_proba(joined, x, TINY.sample_rate)
+    assert np.allclose(got, want, atol=1e-5)
+    assert tagger.features(joined, x, TINY.sample_rate).shape == (len(x), 2 * TINY.hidden)
+    tagger.save(joined, tmp_path / "ens")
+    back = tagger.load(tmp_path / "ens")
+    assert back.config.members == 2 and np.allclose(tagger.predict_proba(back, x, TINY.sample_rate), got, atol=1e-6)
+    with pytest.raises(ValueError, match="same config"):
+        Tagger.ensemble([model, Tagger(Config())])

@@ -114,12 +114,25 @@ def source_of(kit: dict) -> str:
     return "-".join(kit["name"].split("-")[:2]) if kit["source"] == "soundfont" else kit["source"]
 
 
+NOISE_FLOOR_DBFS = -60.0  # a white noise floor this far under full scale, which nobody hears, must not change a class
+
+
+def steadiness(model: Tagger, x: np.ndarray, sample_rate: int, floor_dbfs: float = NOISE_FLOOR_DBFS,
+               names: list[str] | None = None) -> float:
+    """The share of hits [N, T] whose class stays the same over a white noise floor `floor_dbfs` under full scale
+    (a fixed noise, so it is reproducible). names: the tagger's classes for x, when already known."""
+    noise = np.random.default_rng(0).standard_normal(x.shape).astype(np.float32) * 10 ** (floor_dbfs / 20)
+    before = names if names is not None else predict(model, x, sample_rate)[0]
+    after = predict(model, (x + noise).astype(np.float32), sample_rate)[0]
+    return float(np.mean([a == b for a, b in zip(before, after, strict=True)]))
+
+
 def evaluate_split(model: Tagger, corpus_dir: str | os.PathLike, split: str = "heldout") -> dict:
     """Score a built corpus's split (drumgen.data.corpus) sliced every way: {"n", "accuracy", "balanced_accuracy",
     "nll" (mean -log p of the true class: smoother than accuracy for choosing between runs on few hits),
-    "per_class", "per_source", "per_kit" (each name -> [accuracy, hits]), "confusion" (rows true, columns
-    predicted, in CLASSES order)}. A predicted tag outside CLASSES (a user's tagger) counts as wrong and is left
-    out of the matrix."""
+    "steadiness" (see `steadiness`), "per_class", "per_source", "per_kit" (each name -> [accuracy, hits]),
+    "confusion" (rows true, columns predicted, in CLASSES order)}. A predicted tag outside CLASSES (a user's
+    tagger) counts as wrong and is left out of the matrix."""
     from drumgen.data import corpus
 
     cfg = model.config
@@ -137,6 +150,7 @@ def evaluate_split(model: Tagger, corpus_dir: str | os.PathLike, split: str = "h
     per_class = {c: [float(hit[y == i].mean()), int((y == i).sum())] for i, c in enumerate(CLASSES) if (y == i).any()}
     known = pred >= 0
     return {"split": split, "n": int(len(y)), "accuracy": float(hit.mean()), "nll": nll,
+            "steadiness": steadiness(model, x, cfg.sample_rate, names=list(names)),
             "balanced_accuracy": float(np.mean([a for a, _ in per_class.values()])), "per_class": per_class,
             "per_source": slice_by(source), "per_kit": slice_by(kit_of),
             "confusion": confusion_matrix(y[known], pred[known], len(CLASSES)).tolist()}

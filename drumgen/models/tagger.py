@@ -3,7 +3,9 @@
 Four 3x3 conv blocks (conv, batch norm, ReLU, 2x2 max-pool) then global average+max pooling over time and
 frequency, a 128-d penultimate layer (the features `drumgen.engine.tagging.features` returns for metrics), and a linear
 classifier; with `segments_ms` set, a summary branch (band levels per time segment, loudness envelope) joins the
-pooled CNN features before the penultimate layer. About 140k parameters (~560 KB in float32) as shipped (2 s input). Built only from `Config`, which the checkpoint stores.
+pooled CNN features before the penultimate layer. About 140k parameters (~560 KB in float32) per network at 2 s
+input; the shipped tagger is an ensemble of three (`members`: networks trained from different seeds after one
+shared log-mel front end, their probabilities averaged). Built only from `Config`, which the checkpoint stores.
 
 The spectrogram is computed inside the model from a peak-normalised waveform, so the model accepts raw hits of any
 level and the checkpoint alone says how to featurise them.
@@ -11,7 +13,10 @@ level and the checkpoint alone says how to featurise them.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -45,6 +50,9 @@ class TaggerConfig(StoredConfig):
     # The log-mel's floor in dB under a full-scale sine (the hit is peak-normalised first): -100 sees everything;
     # -60 or so hides a noise floor nobody hears, which otherwise fills what the network learned as silence.
     floor_db: float = -100.0
+    # An ensemble: this many networks of the same shape (trained from different seeds, each on its own), sharing
+    # the log-mel front end; their class probabilities are averaged. 1: one network (every tagger before them).
+    members: int = 1
 
 
 Config = TaggerConfig  # every model file's Config: `Tagger(Config(**stored))`
@@ -74,6 +82,10 @@ class Tagger(nn.Module):
         fb = spectral.mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin)
         # Derived from the config, not learned: kept out of the state dict (persistent=False).
         self.register_buffer("fb", fb.clone(), persistent=False)
+        if config.members > 1:  # the networks live in the members; this one is their shared front end
+            one = dataclasses.replace(config, members=1)
+            self.members = nn.ModuleList([Tagger(one) for _ in range(config.members)])
+            return
         chans = [1, *config.channels]
         self.blocks = nn.Sequential(*[Block(a, b) for a, b in zip(chans[:-1], chans[1:], strict=True)])
         n_stats = len(config.segments_ms) * config.n_mels + config.envelope_points
@@ -126,8 +138,15 @@ class Tagger(nn.Module):
         return torch.cat(out, dim=1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, T] -> penultimate features [B, hidden] (after ReLU, before dropout)."""
+        """x [B, T] -> penultimate features [B, hidden] (after ReLU, before dropout); an ensemble's members' side by
+        side [B, members * hidden]."""
         spec = self.spectrogram(x)
+        if self.config.members > 1:
+            return torch.cat([m.features_of(spec) for m in self.networks()], dim=1)
+        return self.features_of(spec)
+
+    def features_of(self, spec: torch.Tensor) -> torch.Tensor:
+        """log-mel [B, 1, M, F] (`spectrogram`) -> penultimate features [B, hidden]."""
         if self.training and (self.config.freq_mask or self.config.time_mask):
             spec = self._mask(spec)
         # channels-last memory lets oneDNN run the 2-D convolutions without reordering (about 1.8x faster on a
@@ -140,5 +159,25 @@ class Tagger(nn.Module):
         return F.relu(self.hidden(torch.cat(parts, dim=1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, T] -> logits [B, n_classes]"""
+        """x [B, T] -> logits [B, n_classes]; an ensemble's are the log of its members' mean probabilities (their
+        softmax is that mean)."""
+        if self.config.members > 1:
+            spec = self.spectrogram(x)
+            logp = torch.stack([F.log_softmax(m.head(m.dropout(m.features_of(spec))), dim=1) for m in self.networks()])
+            return torch.logsumexp(logp, dim=0) - math.log(self.config.members)
         return self.head(self.dropout(self.features(x)))
+
+    def networks(self) -> list[Tagger]:
+        """An ensemble's members (a single tagger: itself)."""
+        return [cast(Tagger, m) for m in self.members] if self.config.members > 1 else [self]
+
+    @classmethod
+    def ensemble(cls, networks: list[Tagger]) -> Tagger:
+        """Trained taggers of one shape (differing in their seeds) as one whose probabilities are their mean."""
+        first = networks[0].config if networks else None
+        if len(networks) < 2 or any(t.config != first or t.config.members != 1 for t in networks):
+            raise ValueError("an ensemble takes two or more single taggers of the same config")
+        joined = cls(dataclasses.replace(networks[0].config, members=len(networks)))
+        for member, t in zip(joined.networks(), networks, strict=True):
+            member.load_state_dict(t.state_dict())
+        return joined
