@@ -114,6 +114,7 @@ HOP_FACTOR = 4  # the trunk runs at frame / 4 (hop 256 at the cpu preset) before
 # A partial in the latent: its frequency as u = log(f / 20 Hz) / log(1000) (0..1 over 20 Hz..20 kHz) and its level
 # as l = ln(magnitude / the hit's strongest partial's) / LEVEL_SCALE (about -4..0).
 LEVEL_SCALE = 5.0
+GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0  # k * GOLDEN mod 1 spreads whole numbers k evenly over [0, 1) (Weyl)
 
 
 def partials_hz(u: torch.Tensor) -> torch.Tensor:
@@ -395,12 +396,17 @@ class Autoencoder(DrumModel):
     # -- latent packing ------------------------------------------------------------------------------------
     def pack(self, z_t: torch.Tensor, z_g: torch.Tensor, partials: torch.Tensor | None = None) -> torch.Tensor:
         """[B, D, F] + [B, G] (+ [B, 2P]) -> [B, D*F + G + 2P (+ 1)]: the noise seed, where the model has one,
-        is made from the other numbers, so the same hit always encodes to the same latent."""
+        is made from the other numbers, so the same hit always encodes to the same latent.
+
+        The seed hashes the numbers' sum rounded to 0.1 (spread over [0, 1) by the golden ratio), coarse enough
+        that the rounding of another batch size, thread count or CPU (about 1e-6 per number) leaves it alone: a
+        hash of every number at full precision gave a hit one noise when encoded alone and another in a batch.
+        Two hits may share a noise slice; everything else about them differs."""
         z = torch.cat([z_t.reshape(z_t.shape[0], -1), z_g, *([] if partials is None else [partials])], dim=1)
         if not self.seed_numbers:
             return z
-        w = torch.rand(z.shape[1], generator=torch.Generator().manual_seed(7), dtype=torch.float64).to(z.device)
-        seed = torch.remainder((z.double() * (1e4 * w)).sum(1, keepdim=True), 1.0)
+        total = torch.round(z.double().sum(1, keepdim=True) * 10.0)
+        seed = torch.remainder(total * GOLDEN, 1.0)
         return torch.cat([z, seed.to(z.dtype)], dim=1)
 
     def unpack(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
