@@ -48,6 +48,9 @@ VARIANTS: dict[str, tuple[Config, dict, str]] = {
     "long-floor50": (dataclasses.replace(LONG, floor_db=-50.0), {},
                      "long, its log-mel floored at -50 dB (a noise floor of -60 dBFS is invisible to it)"),
     "long-floor60": (dataclasses.replace(LONG, floor_db=-60.0), {}, "long, its log-mel floored at -60 dB"),
+    "long-floors": (LONG, {"floor_share": 0.5, "floor_db": (40.0, 100.0)},
+                    "long, half the training hits clean and half over a noise floor 40-100 dB down (every hit had "
+                    "one 30-70 dB down: a clean hit was what it had never seen)"),
     "mix-ema": (BASE, {"mix": 0.3, "ema": 0.995}, "mix, weights averaged over the run (EMA, decay 0.995)"),
 }
 

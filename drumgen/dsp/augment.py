@@ -46,7 +46,8 @@ def mix_second_hit(x: torch.Tensor, g: torch.Generator, sample_rate: int, share:
 
 
 def kit_and_mic(x: torch.Tensor, g: torch.Generator, sample_rate: int, strong: bool = False,
-                mix: float = 0.0, mix_db: tuple[float, float] = (14.0, 30.0)) -> torch.Tensor:
+                mix: float = 0.0, mix_db: tuple[float, float] = (14.0, 30.0), floor_share: float = 1.0,
+                floor_db: tuple[float, float] = (30.0, 70.0)) -> torch.Tensor:
     """Random variations of real hits [B, T] that keep their class: what differs between kits and mics.
 
     Speed (pitch and length together; +-8%, or with `strong` +-3 semitones in four groups per batch), time shift
@@ -54,7 +55,8 @@ def kit_and_mic(x: torch.Tensor, g: torch.Generator, sample_rate: int, strong: b
     shortened samples), a faint noise floor. `strong` adds a random peaking EQ (+-9 dB, a tuned drum or another
     room) and, on a third of the hits, a short noise-reverb tail (20-200 ms decay). Gain and polarity are left
     out: the model peak-normalises and looks at magnitudes, so both would be no-ops. `mix` > 0 adds a quiet
-    second hit to that share of the rows first (see `mix_second_hit`).
+    second hit to that share of the rows first (see `mix_second_hit`). The noise floor goes on `floor_share` of
+    the hits, `floor_db` (from, to) dB under the peak (30..70 by default); the rest stay clean.
     """
     x = mix_second_hit(x, g, sample_rate, mix, mix_db)
     b, t = x.shape
@@ -89,4 +91,8 @@ def kit_and_mic(x: torch.Tensor, g: torch.Generator, sample_rate: int, strong: b
     fade = torch.where(idx > fade_at, torch.exp(-(idx - fade_at) / (0.05 * sample_rate)), torch.ones(()))
     x = torch.where(r(b, 1) < 0.33, x * fade, x)
     peak = x.abs().amax(dim=1, keepdim=True)
-    return x + torch.randn(x.shape, generator=g) * peak * 10 ** (-(30 + 40 * r(b, 1)) / 20)
+    lo, hi = floor_db
+    level = 10 ** (-(lo + (hi - lo) * r(b, 1)) / 20)
+    if floor_share < 1:  # (drawn only then: the recipes before it keep their random stream)
+        level = level * (r(b, 1) < floor_share)
+    return x + torch.randn(x.shape, generator=g) * peak * level

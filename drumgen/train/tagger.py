@@ -36,7 +36,8 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
                  config: Config | None = None, x_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
                  eval_every: int = 250, keep_best: bool = False, strong_augment: bool = False,
                  groups: np.ndarray | None = None, kit_power: float = 0.5, mix: float = 0.0,
-                 mix_db: tuple[float, float] = (14.0, 30.0), ema: float = 0.0, log=print) -> tuple[Tagger, dict]:
+                 mix_db: tuple[float, float] = (14.0, 30.0), floor_share: float = 1.0,
+                 floor_db: tuple[float, float] = (30.0, 70.0), ema: float = 0.0, log=print) -> tuple[Tagger, dict]:
     """Train a tagger on hits x [N, T] at `sample_rate` with class indices y [N] into `labels`.
 
     Batches are class-balanced (every tag is drawn equally often, so a rare tag is not ignored) and augmented
@@ -77,7 +78,8 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
     for step in range(1, steps + 1):
         model.train()
         idx = torch.multinomial(weights, batch, replacement=True, generator=g)
-        xb = augment.kit_and_mic(xt[idx], g, rate, strong=strong_augment, mix=mix, mix_db=mix_db)
+        xb = augment.kit_and_mic(xt[idx], g, rate, strong=strong_augment, mix=mix, mix_db=mix_db,
+                                 floor_share=floor_share, floor_db=floor_db)
         loss = F.cross_entropy(model(xb), torch.from_numpy(y)[idx], label_smoothing=0.05)
         opt.zero_grad()
         loss.backward()
@@ -99,7 +101,8 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    summary = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "kit_power": kit_power, "mix": mix, "mix_db": list(mix_db), "ema": ema, "cpu_seconds": round(time.process_time() - start, 1),
+    summary = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "kit_power": kit_power, "mix": mix, "mix_db": list(mix_db),
+               "floor_share": floor_share, "floor_db": list(floor_db), "ema": ema, "cpu_seconds": round(time.process_time() - start, 1),
                "train_hits": {labels[i]: int(c) for i, c in enumerate(counts)}, "history": history}
     if x_val is not None and y_val is not None:
         summary["heldout"] = evaluate(model, x_val, y_val, sample_rate)
