@@ -53,6 +53,8 @@ VARIANTS: dict[str, tuple[Config, dict, str]] = {
                     "one 30-70 dB down: a clean hit was what it had never seen)"),
     "long-floor50-floors": (dataclasses.replace(LONG, floor_db=-50.0), {"floor_share": 0.5, "floor_db": (40.0, 100.0)},
                             "long-floors with the log-mel floored at -50 dB"),
+    "long-floor60-floors": (dataclasses.replace(LONG, floor_db=-60.0), {"floor_share": 0.5, "floor_db": (40.0, 100.0)},
+                            "long-floors with the log-mel floored at -60 dB"),
     "mix-ema": (BASE, {"mix": 0.3, "ema": 0.995}, "mix, weights averaged over the run (EMA, decay 0.995)"),
 }
 
