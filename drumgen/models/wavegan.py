@@ -6,7 +6,8 @@ Critic: strided 1-D convolutions (kernel 25, stride 4), LeakyReLU 0.2, phase shu
 the last, dense -> 1. Trained as a WGAN-GP (lambda 10), Adam 1e-4, betas (0.5, 0.9), n_critic = 5.
 
 Longer slices add one layer at the end of G (and the start of D): stride 2 for 32768, stride 4 for 65536, with
-the channel ladder starting at 32d instead of 16d.
+the channel ladder starting at 32d instead of 16d; 131072 (2.97 s at 44.1 kHz, not in the paper) adds two, x4 and
+x2, from 64d.
 
 G's upsamplers (`upsample`): "transposed" convolutions as published, or "nearest": nearest-neighbour upsampling
 then a convolution (the paper's section 3.4 compares both). A transposed kernel is free to differ between the
@@ -36,14 +37,14 @@ from drumgen.models.base import DrumModel
 from drumgen.models.layers import GANConfig, LabelConcat, ProjectionHead
 from drumgen.models.prior import LatentBank
 
-SLICE_LENGTHS = (16384, 32768, 65536)
+SLICE_LENGTHS = (16384, 32768, 65536, 131072)
 UPSAMPLERS = ("transposed", "nearest")
 
 
 @dataclasses.dataclass
 class WaveGANConfig(GANConfig):  # d: G's first hidden layer has 16d channels (32d for longer slices)
     sample_rate: int = 22050
-    slice_length: int = 16384  # 16384, 32768 or 65536
+    slice_length: int = 16384  # 16384, 32768, 65536 or 131072
     kernel: int = 25
     phase_shuffle: int = 2  # critic shifts each layer's output by up to +-n samples
     # The decoded hit's output filter (0: none): the transposed convolutions leave a DC offset in most hits
@@ -70,6 +71,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     # an 8-channel stage at 44.1 kHz: 1.5 M parameters (6.1 MB served), a step 0.43 s on 2 cores against cpu-22k's
     # 0.24 s, an 8-hit kit 10.5 ms (benchmarks/gan_speed.py; d=16 would be 5.2 M parameters, 20.9 MB, 1.14 s).
     "cpu": {"sample_rate": 44100, "slice_length": 65536, "d": 8, "batch_size": 16, "upsample": "nearest"},
+    # For cymbals: 131072 samples (2.97 s; a first run of `cpu` left 86% of its cymbals ringing at 1.49 s, and the
+    # corpus's median cymbal lasts 3 s), d=4 for the same 1.5 M parameters and ladder top; a step 0.90 s, a kit 18 ms.
+    "cpu-3s": {"sample_rate": 44100, "slice_length": 131072, "d": 4, "batch_size": 16, "upsample": "nearest"},
     # The shipped checkpoint's preset until 2026-12-02: 22.05 kHz (nothing above 11 kHz), 0.74 s, transposed
     # convolutions; G is 1.5 M parameters (6.0 MB served), a step ~0.3 CPU-seconds.
     "cpu-22k": {"sample_rate": 22050, "slice_length": 16384, "d": 16, "batch_size": 16},
@@ -81,7 +85,7 @@ DEFAULT_PRESET = "cpu"
 
 def _strides(slice_length: int) -> list[int]:
     """Upsampling factors of G from 16 samples (D downsamples by the same factors in reverse)."""
-    return [4, 4, 4, 4, 4] + {16384: [], 32768: [2], 65536: [4]}[slice_length]
+    return [4, 4, 4, 4, 4] + {16384: [], 32768: [2], 65536: [4], 131072: [4, 2]}[slice_length]
 
 
 def _channels(cfg: WaveGANConfig) -> list[int]:
