@@ -47,7 +47,7 @@ from common import record, table  # noqa: E402
 
 from drumgen.data.labels import CLASSES  # noqa: E402
 from drumgen.dsp import spectral  # noqa: E402
-from drumgen.engine import Engine  # noqa: E402
+from drumgen.engine import Engine, tagging  # noqa: E402
 from drumgen.eval import pictures  # noqa: E402
 from drumgen.io import audio  # noqa: E402
 
@@ -57,7 +57,7 @@ AIR_FLOOR_DB = -120.0  # below this is silence (a 22.05 kHz model's band above i
 RATE = audio.OUTPUT_RATE  # 44.1 kHz: the air is measured here for every source
 ENVELOPE_SECONDS = 0.01
 LENGTH_DB, CUT_DB, CUT_SECONDS = -60.0, -50.0, 0.05
-NOISE_FLOOR_DB = -60.0  # the tagger's steadiness: a noise floor this far below full scale should not change a class
+NOISE_FLOOR_DB = tagging.NOISE_FLOOR_DBFS  # the tagger's steadiness: a floor this far down should not change a class
 RING_SECONDS = 2.0  # a hit that still rings this long after its onset has rung long enough (issue 18's bar)
 PICTURE_CLASSES = ("cymbal", "hihat", "kick")
 

@@ -12,8 +12,8 @@ x2, from 64d.
 G's upsamplers (`upsample`): "transposed" convolutions as published, or "nearest": nearest-neighbour upsampling
 then a convolution (the paper's section 3.4 compares both). A transposed kernel is free to differ between the
 output phases, and those differences repeat at its stride: steady lines at multiples of each layer's output rate /
-stride in every hit (benchmarks/gan_lines.py measured them at rate/4, 7 rate/16 and rate/2 in the shipped `cpu`
-model). Nearest-neighbour upsampling is the same transposed convolution with its kernel convolved by a box of
+stride in every hit (benchmarks/gan_lines.py measured them at rate/4, 7 rate/16 and rate/2 in the shipped model,
+preset `cpu-22k`). Nearest-neighbour upsampling is the same transposed convolution with its kernel convolved by a box of
 `stride` ones, whose response is zero at exactly those frequencies (NearestUpConv runs it that way).
 
 Training (drumgen/train/steps.py wgan_gp_step): one step is ONE critic update, plus a generator update on every
@@ -42,7 +42,7 @@ UPSAMPLERS = ("transposed", "nearest")
 
 
 @dataclasses.dataclass
-class WaveGANConfig(GANConfig):  # d: G's first hidden layer has 16d channels (32d for longer slices)
+class WaveGANConfig(GANConfig):  # d: G's first hidden layer has 16d channels (32d for 32768 and 65536, 64d for 131072)
     sample_rate: int = 22050
     slice_length: int = 16384  # 16384, 32768, 65536 or 131072
     kernel: int = 25
