@@ -22,12 +22,12 @@ def add_checkpoints_arg(p: argparse.ArgumentParser) -> None:
 
 def add_rate_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=int, metavar="HZ", default=None,
-                   help="resample the WAVs to this rate (default: the model's own; a 22.05 kHz model holds nothing "
-                        "above 11 kHz, and its WAVs say so)")
+                   help="resample the WAVs to this rate (default: the rate of the model's sounds: 44.1 kHz, with a "
+                        "22.05 kHz model's band above 10.5 kHz made by drumgen.dsp.extension; a 16 kHz model's own)")
 
 
 def output_rate(args: argparse.Namespace, model_rate: int) -> int:
-    """The rate a verb writes its WAVs at: --rate, else the model's own."""
+    """The rate a verb writes its WAVs at: --rate, else the rate of the model's sounds (Engine.output_rate)."""
     rate = args.rate or model_rate
     if not 8000 <= rate <= 192000:
         raise SystemExit(f"drumgen: --rate must be 8000..192000 Hz; got {rate}")

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     engine, name = common.engine_for(args.model, args.checkpoints, args.device)
     sounds = engine.sample(name, args.n, seed=args.seed, label=args.label)
     out = Path(args.out)
-    rate = common.output_rate(args, engine.get(name).config.sample_rate)
+    rate = common.output_rate(args, engine.output_rate(name))
     listing = []
     for i, s in enumerate(sounds):
         fname = f"{i:03d}_{s.label or name}.wav"

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         z = engine.encode(name, x, rate)
         sounds.append(Sound(name, z, x, rate, origin="encoded"))
     out = Path(args.out)
-    out_rate = common.output_rate(args, engine.get(name).config.sample_rate)
+    out_rate = common.output_rate(args, engine.output_rate(name))
     k = args.steps
     if k < 2:
         raise ValueError("--steps must be at least 2 (the two ends)")

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from drumgen.io import audio
 
     engine, name = common.engine_for(args.model, args.checkpoints, args.device)
-    out_rate = common.output_rate(args, engine.get(name).config.sample_rate)
+    out_rate = common.output_rate(args, engine.output_rate(name))
     src = Path(args.input)
     files = audio_inputs(src)
     if not files:

@@ -23,11 +23,15 @@ def add_args(p: argparse.ArgumentParser) -> None:
                    help="number type of the decoders' convolutions on a CPU: float32 (default, the numbers "
                         "training gives) or bfloat16 (faster where the CPU has Intel AMX; sounds differ by about "
                         "-45 dB; $DRUMGEN_PRECISION)")
+    p.add_argument("--no-extend", dest="extend", action="store_false", default=None,
+                   help="serve a 22.05 kHz model's hits as it makes them, without the band above 10.5 kHz and "
+                        "the ringing tails that drumgen adds by default (drumgen.dsp.extension; $DRUMGEN_EXTEND=0)")
 
 
 def run(args: argparse.Namespace) -> int:
     from drumgen.server.app import serve
 
     serve(host=args.host, port=args.port, checkpoints=args.checkpoints, midi_in=args.midi_in,
-          open_browser=args.open, models_dir=args.models_dir, device=args.device, precision=args.precision)
+          open_browser=args.open, models_dir=args.models_dir, device=args.device, precision=args.precision,
+          extend=args.extend)
     return 0

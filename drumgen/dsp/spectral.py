@@ -53,7 +53,7 @@ def istft(spec: torch.Tensor, n_fft: int, hop: int | None = None, length: int | 
         spec = F.pad(spec, (0, (frames or spec.shape[-1]) - spec.shape[-1]))
         return torch.istft(spec, n_fft, hop, window=_window(n_fft, str(spec.device), spec.real.dtype), length=length)
     # frames first, copied as complex numbers: torch.fft copies a transposed view itself, several times slower
-    return _istft_frames(spec.transpose(1, 2).contiguous(), n_fft, hop, length, frames)
+    return istft_frames(spec.transpose(1, 2).contiguous(), n_fft, hop, length, frames)
 
 
 def _stft_frames(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
@@ -63,8 +63,8 @@ def _stft_frames(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     return torch.fft.rfft(padded.unfold(-1, n_fft, hop) * w)
 
 
-def _istft_frames(spec: torch.Tensor, n_fft: int, hop: int, length: int | None,
-                  total: int | None = None) -> torch.Tensor:
+def istft_frames(spec: torch.Tensor, n_fft: int, hop: int, length: int | None,
+                 total: int | None = None) -> torch.Tensor:
     """`istft` of frames before bins: complex [B, frames, F] -> [B, T] (n_fft a multiple of hop), standing for
     `total` frames (default: those given) of which the ones not given are silent.
 
@@ -94,7 +94,7 @@ def _istft_frames(spec: torch.Tensor, n_fft: int, hop: int, length: int | None,
 @functools.lru_cache(maxsize=32)
 def _synthesis(n_fft: int, hop: int, frames: int, length: int, device: str, dtype: torch.dtype
                ) -> tuple[torch.Tensor, torch.Tensor | None, tuple[torch.Tensor, torch.Tensor]]:
-    """`_istft_frames`'s synthesis window and overlap gain: (window scaled by the steady gain, None, (head, tail)
+    """`istft_frames`'s synthesis window and overlap gain: (window scaled by the steady gain, None, (head, tail)
     gains left to apply at the two ends) where the gain is steady between its first and last n_fft samples, else
     (window, the whole [length] gain, empty ends)."""
     with torch.inference_mode(False):  # cached, as _window; worked out on the CPU (the device may be "meta")
@@ -218,7 +218,7 @@ def griffin_lim(mag: torch.Tensor, n_fft: int, hop: int | None = None, iters: in
     spec = torch.view_as_real(angles.T.contiguous()) * size
     prev = torch.zeros_like(spec)
     for _ in range(iters):
-        x = _istft_frames(torch.view_as_complex(spec), n_fft, hop, length)
+        x = istft_frames(torch.view_as_complex(spec), n_fft, hop, length)
         rebuilt = torch.view_as_real(_stft_frames(x, n_fft, hop))
         accelerated = torch.add(rebuilt, prev, alpha=-momentum / (1 + momentum)) if momentum else rebuilt
         prev = rebuilt
@@ -226,7 +226,7 @@ def griffin_lim(mag: torch.Tensor, n_fft: int, hop: int | None = None, iters: in
         # real runs over whole numbers, where a real pair times a broadcast last dimension of 1 crawls
         c = torch.view_as_complex(accelerated)
         spec = torch.view_as_real(c * (size[..., 0] / c.abs().clamp_min(1e-12)))
-    return _istft_frames(torch.view_as_complex(spec), n_fft, hop, length)
+    return istft_frames(torch.view_as_complex(spec), n_fft, hop, length)
 
 
 # -- partials: stable sinusoids, found in a hit and drawn into an STFT ------------------------------------

@@ -2,7 +2,8 @@
 
 The CLI and the server both call these functions. A `Sound` is identified by its model and latent (the audio is
 derived), so a sound from a saved session is re-created with `decode`. Audio leaves the engine at the model's
-rate; `audio.wav_bytes` / `audio.write_wav` turn it into 44.1 kHz files.
+rate, or at 44.1 kHz with its band and tail made (drumgen.dsp.extension) for a 22.05 kHz model;
+`audio.wav_bytes` / `audio.write_wav` turn it into 44.1 kHz files.
 
 Interpolation between two sounds of the same generative model moves through that model's latent space (spherical
 for Gaussian priors, so in-between latents keep the norm the generator was trained on). Between anything else,
@@ -19,6 +20,7 @@ import os
 import numpy as np
 import torch
 
+from drumgen.dsp import extension
 from drumgen.engine import mixing
 from drumgen.engine.registry import EngineError, ModelNotFound, Registry  # noqa: F401  (the engine's errors)
 from drumgen.io import audio
@@ -90,8 +92,21 @@ class Engine(Registry):
             parts = []
             for i in range(0, max(len(z), 1), max(1, step)):  # in pieces the caches hold (DrumModel.decode_batch)
                 zi, yi = z[i:i + step].to(self.device), None if y is None else y[i:i + step].to(self.device)
-                parts.append(finish(model.decode(zi, yi).float(), model.config.sample_rate).cpu().numpy())
-            return np.concatenate(parts) if len(parts) != 1 else parts[0]
+                x = finish(model.decode(zi, yi).float(), model.config.sample_rate).cpu()
+                parts.append((self._extend(model, x, zi.cpu()) if self.extends(name) else x).numpy())
+        if len(parts) == 1:
+            return parts[0]
+        longest = max(p.shape[1] for p in parts)  # a piece with a ringing hit is longer: pad the rest with silence
+        return np.concatenate([np.pad(p, ((0, 0), (0, longest - p.shape[1]))) for p in parts])
+
+    def _extend(self, model, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """A 22.05 kHz model's finished hits [B, T] -> at 44.1 kHz, full band, ringing ones with their tails
+        (drumgen.dsp.extension; its phases seeded by each latent, so a latent always gives the same sound)."""
+        assert self.extension is not None
+        up = torch.from_numpy(np.stack([audio.resample(row, model.config.sample_rate, extension.RATE)
+                                        for row in x.numpy()]))
+        seeds = [int(torch.round(row.double().sum() * 10)) for row in z.reshape(len(z), -1)]
+        return finish(extension.tail(self.extension.band(up), seeds), extension.RATE)
 
     def _label_tensor(self, name: str, labels: list[str | None]) -> torch.Tensor | None:
         model = self.get(name)
@@ -134,8 +149,9 @@ class Engine(Registry):
             sizes.append(n)
         z = torch.cat(zs)
         x = self._decode(name, z, self._label_tensor(name, labels))
-        heard = self.hear(x, model.config.sample_rate) if hear else [None] * len(x)
-        sounds = [Sound(name, z[i].reshape(-1).numpy().astype(np.float32), x[i], model.config.sample_rate,
+        rate = self.output_rate(name)
+        heard = self.hear(x, rate) if hear else [None] * len(x)
+        sounds = [Sound(name, z[i].reshape(-1).numpy().astype(np.float32), x[i], rate,
                         labels[i], seeds[i], heard=heard[i]) for i in range(len(seeds))]
         out, start = [], 0
         for n in sizes:
@@ -164,8 +180,8 @@ class Engine(Registry):
             raise EngineError("latent values must lie within +-1000")
         zt = torch.from_numpy(z).reshape(1, *model.latent_shape)
         x = self._decode(name, zt, self._label_tensor(name, [label]))
-        return Sound(name, z, x[0], model.config.sample_rate, label, None, origin,
-                     heard=self.hear(x, model.config.sample_rate)[0] if hear else None)
+        rate = self.output_rate(name)
+        return Sound(name, z, x[0], rate, label, None, origin, heard=self.hear(x, rate)[0] if hear else None)
 
     def predecessor(self, name: str, size: int) -> str:
         """The model that decodes a latent of `size` numbers saved as model `name`'s: `name` when it fits, else a

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from drumgen import checkpoint, devices
+from drumgen.dsp import extension
 from drumgen.models import fastconv
 
 if TYPE_CHECKING:
@@ -37,13 +38,16 @@ class Registry:
 
     def __init__(self, checkpoints_dir: str | os.PathLike | None = None, threads: int | None = None,
                  models_dir: str | os.PathLike | None = None, device: str = "auto", scan: bool = True,
-                 precision: str = "float32"):
+                 precision: str = "float32", extend: bool = True):
         """Load every checkpoint in `checkpoints_dir` (default: the shipped checkpoints/) and, when given, in
         `models_dir` (the user's own trained models, see checkpoint.user_dir), which is where new ones go.
         Models run on `device` (drumgen.devices: auto = a GPU when there is one); audio and latents come back
         as CPU arrays, and the tagger stays on the CPU (it is small). scan=False loads nothing (see `of`).
         `precision` "bfloat16" runs the decoders' convolutions in bfloat16 on a CPU (drumgen.models.fastconv:
-        faster with Intel AMX, no longer the same numbers); "float32" (the default) keeps training's numbers."""
+        faster with Intel AMX, no longer the same numbers); "float32" (the default) keeps training's numbers.
+        `extend`: a 22.05 kHz model's hits leave at 44.1 kHz with their band above 10.5 kHz and their ringing
+        tails made by drumgen.dsp.extension, fitted on real hits (checkpoints_dir/band_extension.safetensors;
+        without that file, or with extend=False, they leave at the model's own rate as it made them)."""
         if precision not in fastconv.PRECISIONS:
             raise EngineError(f"unknown precision {precision!r}; choose {' or '.join(fastconv.PRECISIONS)}")
         self.precision = precision
@@ -55,6 +59,12 @@ class Registry:
         self._paths: dict[str, Path] = {}  # where each loaded model came from
         self.errors: dict[str, str] = {}
         self.tagger: Tagger | None = None  # names what it hears (Sound.heard); the folder's "tagger" kind
+        self.extension: extension.Extension | None = None
+        if extend and (self.checkpoints_dir / extension.FILE).is_file():
+            try:
+                self.extension = extension.load(self.checkpoints_dir / extension.FILE)
+            except (extension.ExtensionError, ValueError, OSError) as e:
+                self.errors[extension.FILE] = str(e)
         self._locks: dict[str, threading.Lock] = {}
         self._tagger_lock = threading.Lock()
         if threads:
@@ -134,9 +144,22 @@ class Registry:
 
         return sorted(self.models, key=key)
 
+    def extends(self, name: str) -> bool:
+        """Whether this model's hits get the band and tail extension (drumgen.dsp.extension.applies)."""
+        return self.extension is not None and extension.applies(self.get(name).config.sample_rate)
+
+    def output_rate(self, name: str) -> int:
+        """The rate of the audio the engine gives for this model: 44.1 kHz when it is extended, else its own."""
+        return extension.RATE if self.extends(name) else int(self.get(name).config.sample_rate)
+
     def describe(self, name: str) -> dict:
         m = self.get(name)
-        return {"name": name, "kind": m.kind, "sample_rate": m.config.sample_rate, "labels": list(m.config.labels),
+        rate = m.config.sample_rate
+        band = {"generated_hz": [0, rate // 2], "extended_hz": [extension.CUT_HZ, extension.RATE // 2],
+                "tail": "hits still ringing at the slice's end ring on, up to "
+                        f"{extension.MAX_SECONDS:g} s"} if self.extends(name) else {"generated_hz": [0, rate // 2]}
+        return {"name": name, "kind": m.kind, "sample_rate": rate, "output_rate": self.output_rate(name),
+                "band": band, "labels": list(m.config.labels),
                 "conditional": bool(m.config.labels), "can_encode": m.can_encode, "latent_size": m.latent_size,
                 "slice_length": m.config.slice_length, "precision": self.precision,
                 "summary": getattr(m, "summary", {})}

@@ -148,7 +148,7 @@ def _open_midi(name: str | None):
 
 def serve(host: str = "127.0.0.1", port: int = 8000, checkpoints: str | None = None, midi_in: str | None = None,
           open_browser: bool = False, models_dir: str | None = None, device: str = "auto",
-          precision: str | None = None) -> None:
+          precision: str | None = None, extend: bool | None = None) -> None:
     """Run the server until Ctrl-C. Prints "drumgen serving http://HOST:PORT" once it accepts connections."""
     import uvicorn
 
@@ -175,10 +175,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, checkpoints: str | None = N
     settings = Settings.from_env(host=host, port=port, extra_hosts=tuple(sorted(extra)),
                                  **({"models_dir": Path(models_dir)} if models_dir else {}),
                                  **({"device": device} if device != "auto" else {}),  # else $DRUMGEN_DEVICE
-                                 **({"precision": precision} if precision else {}))  # else $DRUMGEN_PRECISION
+                                 **({"precision": precision} if precision else {}),  # else $DRUMGEN_PRECISION
+                                 **({"extend": extend} if extend is not None else {}))  # else $DRUMGEN_EXTEND
     engine = off_thread(lambda: Engine(checkpoints or checkpoint.default_dir(),
                                        models_dir=settings.models_dir or checkpoint.user_dir(),
-                                       device=settings.device, precision=settings.precision))
+                                       device=settings.device, precision=settings.precision,
+                                       extend=settings.extend))
     for name, error in engine.errors.items():
         log.warning("checkpoint %s not loaded: %s", name, error)
     app = create_app(engine, settings, _open_midi(midi_in))

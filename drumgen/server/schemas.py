@@ -25,7 +25,9 @@ class ModelInfo(BaseModel):
     model_config = ConfigDict(protected_namespaces=())
     name: str
     kind: str
-    sample_rate: int
+    sample_rate: int  # the rate the model generates at
+    output_rate: int = 0  # the rate of its sounds: 44.1 kHz where the engine extends a 22.05 kHz model's band
+    band: dict[str, Any] = {}  # generated_hz [low, high], and extended_hz / tail where drumgen.dsp.extension adds them
     labels: list[str]
     conditional: bool
     can_encode: bool

@@ -1,0 +1,135 @@
+"""drumgen.dsp.extension: the band above a 22.05 kHz model's Nyquist and the tail after its slice, made from what
+it did generate; and the engine handing a 22.05 kHz model's hits out extended, at 44.1 kHz."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from drumgen import checkpoint
+from drumgen.dsp import extension, spectral, synth
+from drumgen.engine import Engine
+from drumgen.models.wavegan import WaveGAN, WaveGANConfig
+
+RATE = extension.RATE
+
+
+def air(x: np.ndarray, cutoff: float = 11500.0) -> float:
+    """Energy above `cutoff` over all, dB."""
+    p = spectral.power(torch.from_numpy(np.asarray(x, np.float32))[None], 2048, 512)[0].sum(-1).numpy()
+    f = np.fft.rfftfreq(2048, 1 / RATE)
+    return float(10 * np.log10(p[f >= cutoff].sum() / p.sum() + 1e-30))
+
+
+def band_db(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Level per STFT frame (hop 512) in [lo, hi) Hz, dB."""
+    p = spectral.power(torch.from_numpy(np.asarray(x, np.float32))[None], 2048, 512)[0].numpy()
+    f = np.fft.rfftfreq(2048, 1 / RATE)
+    return 10 * np.log10(p[(f >= lo) & (f < hi)].sum(0) + 1e-20)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> extension.Extension:
+    """Fitted on synthesized hats, cymbals, snares and kicks: what each looks like below 10.5 kHz says what it
+    has above."""
+    hits = [synth.hit(kind, seed) for kind in ("hihat", "cymbal", "snare", "kick") for seed in range(6)]
+    return extension.fit(hits, [RATE] * len(hits), {"corpus": "synthesized"})
+
+
+def test_the_band_above_a_22khz_hit_is_made_to_the_level_its_kind_has(fitted):
+    for kind, seed in (("hihat", 50), ("cymbal", 51), ("kick", 52)):
+        full, low = extension.low_band(synth.hit(kind, seed), RATE)
+        assert air(low) < -30, "the low-passed hit has (next to) nothing up there"
+        made = fitted.band(torch.from_numpy(low)[None])[0].numpy()
+        assert abs(air(made) - air(full)) < 6, (kind, air(made), air(full))
+        # its own band is kept: the frames below 10 kHz are the low-passed hit's, within a fraction of a dB
+        keep = np.abs(band_db(made, 100, 10000) - band_db(low, 100, 10000))
+        loud = band_db(low, 100, 10000) > band_db(low, 100, 10000).max() - 40
+        assert keep[loud].max() < 0.5, keep[loud].max()
+    kick = extension.low_band(synth.hit("kick", 53), RATE)[1]
+    assert air(fitted.band(torch.from_numpy(kick)[None])[0].numpy()) < -25, "a kick gets no hat's air"
+
+
+def test_the_fit_is_saved_without_pickle_and_loads_back(fitted, tmp_path):
+    path = fitted.save(tmp_path / extension.FILE)
+    back = extension.load(path)
+    np.testing.assert_array_equal(back.coef, fitted.coef)
+    assert back.info["corpus"] == "synthesized" and back.info["hits"] == 24
+    (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(Exception, match=r"."):
+        extension.load(tmp_path / "bad.safetensors")
+    with pytest.raises(extension.ExtensionError, match="no band extension"):
+        extension.load(tmp_path / "missing.safetensors")
+
+
+def ringing_hit(seconds: float = 0.743, tau: float = 0.8, seed: int = 0) -> np.ndarray:
+    """Noise decaying with time constant tau (a crash), cut at `seconds` with the engine's 10 ms fade."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * RATE)
+    x = rng.standard_normal(n) * np.exp(-np.arange(n) / (tau * RATE)) * 0.3
+    x[-441:] *= np.linspace(1, 0, 441)
+    return x.astype(np.float32)
+
+
+def test_a_hit_cut_while_it_rings_rings_on_from_its_level_at_its_rate_of_decay():
+    x = ringing_hit()
+    assert extension.ringing(torch.from_numpy(x)[None], RATE).all()
+    y = extension.tail(torch.from_numpy(x)[None], [7])[0].numpy()
+    assert y.size > 2 * RATE, "it rings on past 2 s"
+    np.testing.assert_allclose(y[: x.size - 2048], x[: x.size - 2048], atol=1e-5)  # its own samples are kept
+    level = band_db(y, 50, 22050)
+    t = np.arange(level.size) * 512 / RATE
+    before = level[(t > 0.55) & (t < 0.68)].mean() - 20 * np.log10(np.e) * (0.8 - 0.615) / 0.8  # extrapolated to 0.8 s
+    after = level[(t > 0.78) & (t < 0.82)].mean()
+    assert abs(after - before) < 2.5, (before, after)  # no step at the seam
+    slope = np.polyfit(t[(t > 0.9) & (t < 1.5)], level[(t > 0.9) & (t < 1.5)], 1)[0]
+    assert -13.5 < slope < -8.5, slope  # a time constant of 0.8 s is -10.9 dB/s, the fit's own
+    assert np.abs(y[-2048:]).max() < 1e-3 * np.abs(x).max(), "and it has fallen silent at its end"
+
+
+def test_a_tail_is_the_same_for_the_same_seed_and_another_for_another():
+    x = torch.from_numpy(ringing_hit())[None]
+    a, b, c = (extension.tail(x, [s])[0].numpy() for s in (7, 7, 8))
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a[RATE:] - c[RATE:]).max() > 1e-3
+
+
+def test_a_hit_that_has_died_away_is_not_extended():
+    x = ringing_hit(tau=0.02)
+    assert not extension.ringing(torch.from_numpy(x)[None], RATE).any()
+    y = extension.tail(torch.from_numpy(x)[None], [1])
+    np.testing.assert_array_equal(y[0].numpy(), x)
+    with pytest.raises(extension.ExtensionError, match="44100"):
+        extension.tail(torch.from_numpy(x)[None], [1], rate=22050)
+
+
+def test_the_engine_hands_a_22khz_models_hits_out_full_band_at_44khz(fitted, tmp_path):
+    """A 22.05 kHz WaveGAN in a folder with a fitted extension: its sounds leave at 44.1 kHz, /api/models says
+    which band it made and which was extended; extend=False (or no file) gives the model's own output."""
+    torch.manual_seed(0)
+    model = WaveGAN(WaveGANConfig(sample_rate=22050, slice_length=16384, d=2)).eval()
+    checkpoint.save(model, tmp_path / "wg22")
+    fitted.save(tmp_path / extension.FILE)
+    engine = Engine(tmp_path, device="cpu")
+    plain = Engine(tmp_path, device="cpu", extend=False)
+    assert engine.extends("wg22") and not plain.extends("wg22")
+    info = engine.describe("wg22")
+    assert info["sample_rate"] == 22050 and info["output_rate"] == RATE
+    assert info["band"]["generated_hz"] == [0, 11025] and info["band"]["extended_hz"][1] == 22050
+    sounds = engine.sample("wg22", 3, seed=5, hear=False)
+    raw = plain.sample("wg22", 3, seed=5, hear=False)
+    for s, r in zip(sounds, raw, strict=True):
+        assert s.sample_rate == RATE and r.sample_rate == 22050
+        assert s.audio.size >= 2 * r.audio.size and np.all(np.isfinite(s.audio))
+        assert np.abs(s.audio).max() <= 0.892 + 1e-6  # audio.PEAK: turned down, never clipped
+    again = engine.sample("wg22", 3, seed=5, hear=False)
+    assert all(np.array_equal(a.audio, b.audio) for a, b in zip(sounds, again, strict=True))
+    alone = engine.sample("wg22", 1, seed=7, hear=False)[0]  # sound 2 of seed 5, decoded alone
+    n = min(alone.audio.size, sounds[2].audio.size)
+    assert np.abs(alone.audio[:n] - sounds[2].audio[:n]).max() < 1e-3
+
+
+def test_the_shipped_extension_loads_and_records_what_it_was_fitted_on():
+    ext = extension.load(checkpoint.default_dir() / extension.FILE)
+    assert ext.info["split"] == "train" and ext.info["hits"] > 500
