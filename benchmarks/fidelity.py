@@ -1,11 +1,13 @@
 """Fidelity (issue 18): do the shipped models make full-band drums with their real timbre?
 
     python benchmarks/fidelity.py [--corpus runs/corpus-v2] [--hits 250] [--models a,b] [--pictures DIR]
-                                  [--no-record]
+                                  [--no-extend] [--no-record]
 
 Four measures, each beside the same measure on real hits of the corpus built by `drumgen corpus`:
   1. Air: energy above 11.5 kHz over the whole energy (dB) in the first 0.5 s after the onset, per hit at 44.1 kHz
-     (a model at 22.05 kHz is resampled up; it has nothing above 11.025 kHz, so it sits at the -120 dB floor).
+     (a model at 22.05 kHz is measured as the engine hands its hits out: at 44.1 kHz with its band above 10.5 kHz
+     made by drumgen.dsp.extension; with --no-extend, as it makes them: nothing above 11.025 kHz, the -120 dB
+     floor).
      Median and p90 per model (--hits generated, spread over the classes a conditional model knows) against the
      corpus's train hits per source, and the median per class.
   2. Length: where a hit falls to -60 dB below its peak (10 ms RMS envelope), median per class, and the share of
@@ -166,7 +168,9 @@ def generated(engine: Engine, name: str, n: int, seed: int, batch: int = 25) -> 
     """n hits of a model, the classes in turn when it is conditional (sound i of seed s is the same in any batch)."""
     model = engine.get(name)
     labels = list(model.config.labels)
-    hits = Hits(f"{name} ({model.kind}, {model.config.sample_rate} Hz)",
+    rate = model.config.sample_rate
+    made = f"{rate} Hz" + (", band and tail extended" if engine.extends(name) else "")
+    hits = Hits(f"{name} ({model.kind}, {made})",
                 1000 * model.config.slice_length / model.config.sample_rate)
     for start in range(0, n, batch):
         k = min(batch, n - start)
@@ -307,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1800, help="first seed of the generated hits")
     ap.add_argument("--pictures", metavar="DIR", help="write spectrogram pictures here")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--no-extend", action="store_true",
+                    help="measure a 22.05 kHz model's hits as it makes them, without drumgen.dsp.extension")
     ap.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md alone")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -314,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
 
     corpus = Path(args.corpus)
     train, heldout = read_corpus(corpus, "train"), read_corpus(corpus, "heldout")
-    engine = Engine(args.checkpoints, device="cpu")
+    engine = Engine(args.checkpoints, device="cpu", extend=not args.no_extend)
     names = args.models.split(",") if args.models else engine.ranked()
     for n in names:
         engine.get(n)  # an unknown name fails here, naming the loaded ones

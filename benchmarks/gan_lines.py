@@ -99,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(args.checkpoints, device="cpu")
     rows = []
     for name in sorted(engine.models):
-        model = engine.get(name)
-        rate = model.config.sample_rate
+        rate = engine.output_rate(name)  # 44.1 kHz where the engine extends a 22.05 kHz model (dsp/extension.py)
         x = np.stack([s.audio for s in engine.sample(name, args.hits, seed=5, hear=False)]).astype(np.float64)
         dc = dc_db(x, rate)
         found = lines(spectra(x, rate), rate)

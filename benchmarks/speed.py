@@ -86,7 +86,7 @@ def measure(engine: Engine, name: str, repeats: int, peak: float) -> list:
     kit = median_ms(lambda: engine.sample(name, pads.COUNT, seed=3, label=labels, hear=hear), repeats)
     sample = median_ms(latents, repeats)
     decode = median_ms(lambda: engine._decode(name, z, y), repeats)
-    tag = median_ms(lambda: engine.hear(x, model.config.sample_rate), repeats)
+    tag = median_ms(lambda: engine.hear(x, engine.output_rate(name)), repeats)
     hit = synth.hit("snare", 1)
     resynth = median_ms(lambda: engine.resynthesize(name, hit, synth.SAMPLE_RATE, hear=False), repeats) \
         if model.can_encode else float("nan")

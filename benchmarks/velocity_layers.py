@@ -114,7 +114,7 @@ def learn(engine: Engine, name: str, instruments: list[dict]) -> dict[str, torch
             steps[key].append((zh - zs) / (vh - vs))
             levels[key].append((rms_db(xs) - rms_db(xh)) / (vh - vs))
             pairs[key].append((soft, hard, vh - vs))
-    rate = engine.get(name).config.sample_rate
+    rate = engine.output_rate(name)
     tensors = {}
     for key, s in steps.items():
         tensors[f"direction/{key}"] = torch.from_numpy(np.mean(s, axis=0).astype(np.float32))
@@ -187,7 +187,7 @@ def rising(values: list[float], tolerance: float) -> bool:
 def rising_share(engine: Engine, name: str, label: str, n: int, k: int) -> float:
     """The share of hits whose layers rise (or stay) in RMS and spectral centroid from soft to hard."""
     hits = layer_audio(engine, name, label, n, k)
-    rate = engine.get(name).config.sample_rate
+    rate = engine.output_rate(name)
     ok = [rising([rms_db(x) for x in xs], 1e-3) and rising([centroid(x, rate) for x in xs], 1e-3) for xs in hits]
     return float(np.mean(ok)) if ok else 0.0
 
@@ -195,7 +195,7 @@ def rising_share(engine: Engine, name: str, label: str, n: int, k: int) -> float
 def heldout_check(engine: Engine, name: str, kits_root: Path, per_class: int) -> str:
     """Soft against hard, per class: the level drop (dB) and the spectral-centroid ratio of the real layers of the
     held-out kits' instruments (never learned from) and of the model's softest and hardest generated layers."""
-    rate = engine.get(name).config.sample_rate
+    rate = engine.output_rate(name)
     real: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for ins in real_instruments(kits_root, heldout=True):
         (xs, rs, _), (xh, rh, _) = ins["takes"][0], ins["takes"][-1]
@@ -261,7 +261,7 @@ def main() -> None:
         variations._velocity_file.cache_clear()
 
     rows = []
-    rate = engine.get(name).config.sample_rate
+    rate = engine.output_rate(name)
     for label in CLASSES:
         real = [ins for ins in instruments if ins["label"] == label]
         real_pairs = []

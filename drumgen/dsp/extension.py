@@ -52,7 +52,7 @@ VERSION = "1"
 
 TAIL_DB = -50.0  # a hit whose last 50 ms are within this of its loudest frame is still ringing at the cut
 TAIL_FIT_SECONDS = 0.2
-MIN_DECAY_DB_S = 12.0  # a tail decays at least this fast (60 dB in 5 s), whatever its last frames did
+MIN_DECAY_DB_S = 16.0  # a tail decays at least this fast (60 dB in 3.75 s), whatever its last frames did
 SILENT_DB = -60.0
 MAX_SECONDS = 4.0
 END_FADE_SECONDS = 0.5  # a tail still sounding at MAX_SECONDS fades out over its last half second
@@ -237,11 +237,11 @@ def tail(x: torch.Tensor, seeds: list[int], rate: int = RATE) -> torch.Tensor:
     slope = slope.clamp_max(-MIN_DECAY_DB_S * HOP / RATE)
     per_bin = slope @ m  # [R, bins] (every bin lies in one band at 44.1 kHz)
     start = p[..., max(0, last - 7):last + 1].mean(2).sqrt()  # [R, bins]: the last frames' magnitude
-    peak = 10 * torch.log10(p.sum(1).amax(1).clamp_min(1e-20))
-    now = 10 * torch.log10(p[:, :, last].sum(1).clamp_min(1e-20))
-    # frames until the slowest band is SILENT_DB under the peak (then 8 frames of fade), or to MAX_SECONDS (then
-    # END_FADE_SECONDS of fade)
-    quiet = (peak - now + SILENT_DB) / per_bin.amax(1)  # [R]
+    peak = 10 * torch.log10(p.sum(1).amax(1).clamp_min(1e-20))  # [R]
+    now = level[:, :, -1]  # [R, bands]: each band's level at the last frame
+    # frames until the last band to fall is SILENT_DB under the peak (then 8 frames of fade), or to MAX_SECONDS
+    # (then END_FADE_SECONDS of fade)
+    quiet = ((peak[:, None] - now + SILENT_DB) / slope).amax(1)  # [R]
     room = (total + N_FFT // 2) // HOP - last
     n_new = min(int(quiet.amax().ceil()) + 8, room)
     length = min(total, (last + n_new) * HOP)

@@ -203,20 +203,21 @@ def measure_model(checkpoint_dir: str | os.PathLike, stats: dict[str, np.ndarray
     except checkpoint.CheckpointError as e:
         raise EvalError(f"cannot load {checkpoint_dir}: {e}") from None
     model = engine.get(name)
+    rate = engine.output_rate(name)  # the model's own, or 44.1 kHz where the engine extends its band
     result: dict = {}
     scores = []
     for d in range(max(1, draws)):
         sounds = engine.sample(name, n, seed=seed + DRAW_STEP * d)
-        x = np.stack([s.audio for s in sounds])  # [n, T] at the model's rate
+        x = np.stack([s.audio for s in sounds])  # [n, T] at `rate`, as the app hands them out
         if d:
-            scores.append(evaluate_hits(x, model.config.sample_rate, stats).get("frechet", float("nan")))
+            scores.append(evaluate_hits(x, rate, stats).get("frechet", float("nan")))
             continue
-        result = evaluate_hits(x, model.config.sample_rate, stats, tagger)
+        result = evaluate_hits(x, rate, stats, tagger)
         scores.append(result.get("frechet", float("nan")))
         if tagger is not None and model.config.labels:
             from drumgen.engine.tagging import predict
 
-            labels, _ = predict(tagger, x, model.config.sample_rate)
+            labels, _ = predict(tagger, x, rate)
             asked = [s.label for s in sounds]
             result["tagger_agreement"] = float(np.mean([a == b for a, b in zip(asked, labels, strict=True)]))
     if draws > 1:

@@ -259,12 +259,24 @@ async function loadSessionFile(file) {
 }
 
 // ---- models ------------------------------------------------------------------------------------------
+/** A model in the menu says its band: the rate it generates at, and where the server makes the band above it
+ * (a 22.05 kHz GAN's hits get their top octave and ringing tails from drumgen/dsp/extension.py). */
+function modelOption(m) {
+  const extended = m.band && m.band.extended_hz;
+  const label = `${m.name} (${m.kind}, ${m.sample_rate / 1000} kHz${extended ? ", band extended to 22 kHz" : ""})`;
+  const option = new Option(label, m.name);
+  if (extended) {
+    option.title = `Generated at ${m.sample_rate / 1000} kHz; the band above ${extended[0] / 1000} kHz and the tails of hits ` +
+      "still ringing at the end of its slice are made from what it generated.";
+  }
+  return option;
+}
+
 async function refreshModels() {
   models = await api.models();
   trainer.listBases();
   const sel = $("model");
-  // the rate says the band: a 22.05 kHz model holds nothing above 11 kHz
-  sel.replaceChildren(...models.map((m) => new Option(`${m.name} (${m.kind}, ${m.sample_rate / 1000} kHz)`, m.name)));
+  sel.replaceChildren(...models.map(modelOption));
   if (!models.length) {
     model = null;
     throw new Error("The server has no models. Start `drumgen serve --checkpoints DIR`, or train one below.");
