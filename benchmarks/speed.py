@@ -6,7 +6,7 @@
 1. The machine's sgemm peak (2048 x 2048 float32 matrix products).
 2. For every shipped model, an 8-hit kit as the server makes it (one class per pad from drumgen.pads; a
    class-conditional model's kit leaves the tagger's hint for POST /api/heard), split into its stages (latent
-   sampling, the decode, the rest), the tagger's pass over the kit apart, the decode's FLOPs (torch's
+   sampling, the decode with, for a 22.05 kHz model, the band and tail extension it includes, the rest), the tagger's pass over the kit apart, the decode's FLOPs (torch's
    FlopCounterMode), the GFLOP/s it reaches as a share of the peak, the time the peak would need (the FLOP limit)
    and the re-synthesis of a 1 s hit (as the server makes it: its hint left to POST /api/heard too). Median of
    --repeats runs, after a warm-up.
@@ -41,6 +41,7 @@ from common import record, table  # noqa: E402
 from drumgen import checkpoint, pads  # noqa: E402
 from drumgen.dsp import synth  # noqa: E402
 from drumgen.engine import Engine  # noqa: E402
+from drumgen.engine.engine import finish  # noqa: E402
 from drumgen.models import fastconv  # noqa: E402
 
 
@@ -86,13 +87,20 @@ def measure(engine: Engine, name: str, repeats: int, peak: float) -> list:
     kit = median_ms(lambda: engine.sample(name, pads.COUNT, seed=3, label=labels, hear=hear), repeats)
     sample = median_ms(latents, repeats)
     decode = median_ms(lambda: engine._decode(name, z, y), repeats)
+    extend = float("nan")
+    if engine.extends(name):  # the band and tail extension of a 22.05 kHz model's hits, inside the decode column
+        with torch.inference_mode():
+            raw = finish(model.decode(z.to(engine.device), None if y is None else y.to(engine.device)).float(),
+                         model.config.sample_rate).cpu()
+        extend = median_ms(lambda: engine._extend(model, raw, z), repeats)
     tag = median_ms(lambda: engine.hear(x, engine.output_rate(name)), repeats)
     hit = synth.hit("snare", 1)
     resynth = median_ms(lambda: engine.resynthesize(name, hit, synth.SAMPLE_RATE, hear=False), repeats) \
         if model.can_encode else float("nan")
     limit = 1000 * flops / (peak * 1e9)
     rest = kit - sample - decode - (tag if hear else 0.0)
-    return [name, model.kind, round(kit, 1), round(sample, 1), round(decode, 1), round(rest, 1), round(tag, 1),
+    return [name, model.kind, round(kit, 1), round(sample, 1), round(decode, 1), round(extend, 1), round(rest, 1),
+            round(tag, 1),
             round(flops / 1e9, 2), round(flops / (decode / 1000) / 1e9, 1),
             f"{100 * flops / (decode / 1000) / 1e9 / peak:.0f}%", round(limit, 1), round(max(15.0, 2 * limit), 1),
             round(resynth, 1)]
@@ -233,15 +241,17 @@ def main() -> None:
     engine = Engine(args.checkpoints, device="cpu")
     names = engine.ranked()
     rows = [measure(engine, name, args.repeats, peak) for name in names]
-    text = table(["model", "kind", "8-hit kit ms", "latents ms", "decode ms", "rest ms", "tagger ms (hint)",
+    text = table(["model", "kind", "8-hit kit ms", "latents ms", "decode ms", "of which extension ms", "rest ms",
+                  "tagger ms (hint)",
                   "decode GFLOP", "decode GFLOP/s", "of peak", "FLOP limit ms", "kit target ms",
                   "resynth 1 s hit ms"], rows)
     notes = [f"sgemm peak {peak:.0f} GFLOP/s ({args.threads} threads). The kit is made as the server makes it; "
              "'tagger ms (hint)' is the tagger's pass over it, which a class-conditional model's kit leaves to "
              "POST /api/heard (an unconditional model's kit includes it). 'FLOP limit ms' is the decode's FLOPs at "
              "the sgemm peak; the issue's target is the larger of 15 ms and twice that. 'rest' is the kit minus its "
-             f"measured stages (Sound objects, numpy copies, the fade-out). Median of {args.repeats} runs after a "
-             "warm-up."]
+             f"measured stages (Sound objects, numpy copies, the fade-out). 'of which extension ms': the band and "
+             "tail extension of a 22.05 kHz model's hits (drumgen.dsp.extension: resampling to 44.1 kHz, the band "
+             f"above 10.5 kHz, tails), part of its decode. Median of {args.repeats} runs after a warm-up."]
     precisions = ["float32"]
     if fastconv.bfloat16_native():  # the opt-in bfloat16 path, where this CPU multiplies it natively
         precisions.append("bfloat16")

@@ -6,11 +6,13 @@ cymbals keep their air, and its 0.74 s slice cuts a crash while it still rings. 
 at 44.1 kHz for the whole hit, the engine passes their hits through two steps of classic audio coding:
 
 - Band extension (spectral band replication, as HE-AAC does it; Dietz et al., AES 2002): at 44.1 kHz, STFT
-  (1024 / 256), the bins above CUT_HZ are copies of the octave below (5.5-10.5 kHz, shifted up by whole
-  multiples of 128 bins, so each copy's phase still advances consistently from frame to frame), each of
-  HIGH_BANDS bands scaled to the energy a ridge regression predicts for it from the frame's spectral shape below
-  CUT_HZ. The regression is fitted on real hits (`fit`: the corpus's train kits, low-passed as a 22.05 kHz model
-  would make them, against their own band above), stored in checkpoints/band_extension.safetensors.
+  (1024 / 256), the bins above CUT_HZ are copies of the octave below (4.5-10 kHz, inside the resampler's
+  passband, shifted up by whole multiples of 4 bins, so each copy's phase still advances consistently from frame
+  to frame), its long-term tilt flattened and its steady lines (a GAN's upsampling tones) replaced by noise at
+  their neighbours' level, then scaled in HIGH_BANDS bands (gains interpolated between band centres) to the
+  energy a ridge regression predicts for each from the frame's spectral shape below CUT_HZ. The regression is
+  fitted on real hits (`fit`: the corpus's train kits, low-passed as a 22.05 kHz model would make them, against
+  their own band above), stored in checkpoints/band_extension.safetensors.
 - Tail extension: a hit still above TAIL_DB of its peak at the slice's end goes on ringing: each band's decay
   over the last TAIL_FIT_SECONDS is fitted (at least MIN_DECAY_DB_S), and frames with the last frames' spectrum,
   decaying at those rates with fresh phases drawn from the hit's seed, are appended until it is SILENT_DB down
@@ -43,6 +45,8 @@ from drumgen.io.files import atomic_write_bytes
 RATE = audio.OUTPUT_RATE
 N_FFT, HOP = 1024, 256
 CUT_HZ = 10500.0  # a 22.05 kHz model's band, resampled to 44.1 kHz (soxr HQ passes it to about 10.5 kHz)
+LINE_DB, LINE_HALF_WIDTH = 3.0, 6  # a bin this far over the median of its 13 neighbours is a steady line
+SOURCE_GAP = 12  # bins between the copied block and CUT_HZ (10-10.5 kHz: soxr's transition band), a multiple of 4
 SOURCE_BINS = 128  # the copied block: 5.5 kHz wide, a multiple of N_FFT / HOP so copies keep their phase advance
 FEATURE_EDGES = np.geomspace(400.0, CUT_HZ, 21)  # 20 log-spaced bands of the frame's shape below CUT_HZ
 HIGH_BANDS = 8  # linear bands from CUT_HZ to Nyquist, each scaled to its predicted energy
@@ -89,6 +93,17 @@ def _cut_bin() -> int:
 
 def _high_edges() -> np.ndarray:
     return np.linspace(_freqs()[_cut_bin()], RATE / 2 + 1, HIGH_BANDS + 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _band_interpolation() -> torch.Tensor:
+    """[HIGH_BANDS, high bins]: each bin's gain interpolated linearly between the two nearest band centres, so
+    the made band has no steps at its band edges."""
+    edges = _high_edges()
+    centres = (edges[:-1] + edges[1:]) / 2
+    f = _freqs()[_cut_bin():]
+    eye = np.eye(HIGH_BANDS)
+    return torch.from_numpy(np.stack([np.interp(f, centres, eye[b]) for b in range(HIGH_BANDS)]).astype(np.float32))
 
 
 def _features(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -138,12 +153,33 @@ class Extension:
         want = torch.exp(feats @ coef + total[..., None])  # [B, n, bands]: predicted mean power per bin
         c, bins = _cut_bin(), s.shape[1]
         k = torch.arange(c, bins)
-        s = s.clone()
-        s[:, c:] = s[:, c - SOURCE_BINS + (k - c) % SOURCE_BINS]
-        m = _masks(_high_edges())  # [bands, bins]
-        have = torch.einsum("kf,bfn->bnk", m / m.sum(1, keepdim=True), s.real**2 + s.imag**2)
+        lo = c - SOURCE_GAP - SOURCE_BINS  # the source block: 4.5-10 kHz, inside the resampler's passband
+        idx = lo + (k - c) % SOURCE_BINS
+        src = s[:, idx]  # [B, high bins, n]: the octave below, copied up with its phases (the hit's timing)
+        # Its long-term tilt is flattened (each copy would start high and end low: a saw-tooth of steps), and a
+        # steady line below (a GAN's upsampling tone) is not copied up as new lines: a bin standing LINE_DB over
+        # its neighbours' median in the hit's long-term spectrum is copied with fresh phases, as noise.
+        w = LINE_HALF_WIDTH
+        long_term = p[:, lo:lo + SOURCE_BINS].mean(2).clamp_min(1e-20).log10() * 10  # [B, SOURCE_BINS] dB
+        padded = torch.nn.functional.pad(long_term[:, None], (w, w), mode="replicate")[:, 0]
+        around = padded.unfold(1, 2 * w + 1, 1).median(-1).values  # [B, SOURCE_BINS]: the smooth envelope
+        flat = torch.pow(10.0, -(around - around.mean(1, keepdim=True)) / 20)[:, idx - lo, None]  # [B, bins, 1]
+        lined = (long_term - around > LINE_DB)[:, idx - lo]  # [B, high bins]
+        if bool(lined.any()):  # a line's bin takes, frame by frame, the level of the bins either side of it
+            side = s[:, lo - w - 1:lo + SOURCE_BINS + w + 1].abs()  # [B, SOURCE_BINS + 2 w + 2, n]
+            beside = (side[:, : SOURCE_BINS] + side[:, 2 * w + 2:]) / 2  # bins i - w - 1 and i + w + 1
+            noise = _phasors()[: src.shape[2], : src.shape[1]].T  # [high bins, n] unit phasors
+            src = torch.where(lined[:, :, None], beside[:, idx - lo] * noise, src)
+        s[:, c:] = src * flat
+        m = _masks(_high_edges())[:, c:]  # [bands, high bins]
+        have = torch.einsum("kf,bfn->bnk", m / m.sum(1, keepdim=True), s[:, c:].abs().square())
         gain = torch.sqrt(want / have.clamp_min(1e-20)).clamp_max(1e4)  # [B, n, bands]
-        s[:, c:] *= torch.einsum("bnk,kf->bfn", gain, m[:, c:]).to(s.real.dtype)
+        s[:, c:] *= torch.einsum("bnk,kf->bfn", gain, _band_interpolation()).to(s.real.dtype)
+        # the interpolated gains miss each band's energy by a little (about 1 dB); one more pass puts it back
+        have = torch.einsum("kf,bfn->bnk", m / m.sum(1, keepdim=True), s[:, c:].abs().square())
+        s[:, c:] *= torch.einsum("bnk,kf->bfn", torch.sqrt(want / have.clamp_min(1e-20)).clamp(0.25, 4.0), m)
+        if bool(lined.any()):  # frames of fresh phases overlap-add in power: raised so they come out at that energy
+            s[:, c:] *= torch.where(lined, _RANDOM_PHASE_GAIN, 1.0)[:, :, None]
         y = spectral.istft(s, N_FFT, HOP, x.shape[-1])
         return y.to(x.dtype)
 
