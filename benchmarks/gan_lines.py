@@ -96,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    engine = Engine(args.checkpoints, device="cpu")
+    # what the upsampling itself leaves, at the model's rate: the band extension (drumgen.dsp.extension) replaces
+    # a line's copies above 10.5 kHz with noise, and at 44.1 kHz the 4096-point spectra would halve the resolution
+    engine = Engine(args.checkpoints, device="cpu", extend=False)
     rows = []
     for name in sorted(engine.models):
-        rate = engine.output_rate(name)  # 44.1 kHz where the engine extends a 22.05 kHz model (dsp/extension.py)
+        rate = engine.get(name).config.sample_rate  # the model's own output: the extension is off (see below)
         x = np.stack([s.audio for s in engine.sample(name, args.hits, seed=5, hear=False)]).astype(np.float64)
         dc = dc_db(x, rate)
         found = lines(spectra(x, rate), rate)

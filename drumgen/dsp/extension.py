@@ -124,9 +124,14 @@ def _high_levels(p: torch.Tensor) -> torch.Tensor:
     return torch.log(torch.einsum("kf,bfn->bnk", m / m.sum(1, keepdim=True), p) + 1e-10)
 
 
+def _abs2(s: torch.Tensor) -> torch.Tensor:
+    """|s|^2 of a complex tensor, without the square root of abs()."""
+    return s.real.square() + s.imag.square()
+
+
 def _power(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     s = spectral.stft(x.float(), N_FFT, HOP)
-    return s, s.real**2 + s.imag**2
+    return s, _abs2(s)
 
 
 def low_band(x: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -172,11 +177,11 @@ class Extension:
             src = torch.where(lined[:, :, None], beside[:, idx - lo] * noise, src)
         s[:, c:] = src * flat
         m = _masks(_high_edges())[:, c:]  # [bands, high bins]
-        have = torch.einsum("kf,bfn->bnk", m / m.sum(1, keepdim=True), s[:, c:].abs().square())
+        have = torch.einsum("kf,bfn->bnk", m / m.sum(1, keepdim=True), _abs2(s[:, c:]))
         gain = torch.sqrt(want / have.clamp_min(1e-20)).clamp_max(1e4)  # [B, n, bands]
         s[:, c:] *= torch.einsum("bnk,kf->bfn", gain, _band_interpolation()).to(s.real.dtype)
         # the interpolated gains miss each band's energy by a little (about 1 dB); one more pass puts it back
-        have = torch.einsum("kf,bfn->bnk", m / m.sum(1, keepdim=True), s[:, c:].abs().square())
+        have = torch.einsum("kf,bfn->bnk", m / m.sum(1, keepdim=True), _abs2(s[:, c:]))
         s[:, c:] *= torch.einsum("bnk,kf->bfn", torch.sqrt(want / have.clamp_min(1e-20)).clamp(0.25, 4.0), m)
         if bool(lined.any()):  # frames of fresh phases overlap-add in power: raised so they come out at that energy
             s[:, c:] *= torch.where(lined, _RANDOM_PHASE_GAIN, 1.0)[:, :, None]
