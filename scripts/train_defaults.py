@@ -30,6 +30,7 @@ import torch
 from drumgen import checkpoint
 from drumgen.data import corpus, corpus_hydrogen
 from drumgen.data.labels import CLASSES
+from drumgen.dsp import extension
 from drumgen.eval import evaluate
 from drumgen.train import TrainOptions, steps, train, trained_seconds
 
@@ -93,6 +94,9 @@ def band_and_length(model) -> str:
     if getattr(c, "partials", 0):
         row += (f" ({c.partials} partials and a per-hit noise over the whole slice, the wave path over the first "
                 f"{c.wave_frames * c.frame / c.sample_rate:.2f} s)" if c.wave_frames else "")
+    if extension.applies(c.sample_rate):
+        row += ("; served at 44.1 kHz, its band above 10.5 kHz made by the band extension and a hit still ringing at "
+                "the slice's end ringing on (drumgen.dsp.extension; `serve --no-extend`: as generated)")
     return row + "; a sound ends where it falls 60 dB below its peak |"
 
 
