@@ -32,8 +32,11 @@ def test_first_kit_comes_from_the_first_model_and_pads_play_at_once(page, server
     assert page.get_by_label("Model", exact=True).input_value() == first
     # each model says its rate, and where the server extends a 22.05 kHz one's band
     offered = page.evaluate("[...document.querySelectorAll('#model option')].map(o => o.textContent)")
-    assert offered == [f"{m['name']} ({m['kind']}, {m['sample_rate'] / 1000:g} kHz"
-                       f"{', band extended to 22 kHz' if m['band'].get('extended_hz') else ''})" for m in listed]
+    def rate(m):  # "22.05 → 44.1" where the server extends the band (drumgen.dsp.extension)
+        out = f" → {m['output_rate'] / 1000:g}" if m["band"].get("extended_hz") else ""
+        return f"{m['sample_rate'] / 1000:g}{out}"
+
+    assert offered == [f"{m['name']} ({m['kind']}, {rate(m)} kHz)" for m in listed]
     assert page.evaluate("drumgen.pads.every(p => p.sound.model)") is True
     shot(page, "default", full_page=True)
     button(page, "Pad 3").click()

@@ -263,7 +263,8 @@ async function loadSessionFile(file) {
  * (a 22.05 kHz GAN's hits get their top octave and ringing tails from drumgen/dsp/extension.py). */
 function modelOption(m) {
   const extended = m.band && m.band.extended_hz;
-  const label = `${m.name} (${m.kind}, ${m.sample_rate / 1000} kHz${extended ? ", band extended to 22 kHz" : ""})`;
+  const rate = extended ? `${m.sample_rate / 1000} → ${m.output_rate / 1000} kHz` : `${m.sample_rate / 1000} kHz`;
+  const label = `${m.name} (${m.kind}, ${rate})`;
   const option = new Option(label, m.name);
   if (extended) {
     option.title = `Generated at ${m.sample_rate / 1000} kHz; the band above ${extended[0] / 1000} kHz and the tails of hits ` +
