@@ -160,3 +160,34 @@ def test_a_steady_tone_below_is_not_copied_up_as_new_lines(fitted):
     assert tone > np.median(level[f < 10000]) + 30, "the tone is there below"
     # copied as it was, it stood at the tone's own level at 15.7 kHz (and at 21.2 kHz)
     assert level[high].max() < tone - 10, f[high][np.argmax(level[high])]
+
+
+@pytest.mark.parametrize("extend", [True, False])
+def test_a_real_server_says_and_serves_the_extended_band(fitted, tmp_path, extend):
+    """Over HTTP: /api/models gives the generated and the served band, the kit's inline WAVs and the sound URLs
+    are 44.1 kHz full band; `drumgen serve --no-extend` serves the model's own 22.05 kHz."""
+    import base64
+    import io
+
+    import httpx
+    import soundfile as sf
+
+    from drumgen.testing import ServerProcess
+
+    torch.manual_seed(0)
+    checkpoint.save(WaveGAN(WaveGANConfig(sample_rate=22050, slice_length=16384, d=2)).eval(), tmp_path / "wg22")
+    fitted.save(tmp_path / extension.FILE)
+    with ServerProcess(tmp_path, env={"OMP_NUM_THREADS": "1"}, extra_args=[] if extend else ["--no-extend"]) as srv:
+        with httpx.Client(base_url=srv.url, timeout=60) as c:
+            info = c.get("/api/models/wg22").json()
+            assert info["sample_rate"] == 22050
+            assert info["output_rate"] == (RATE if extend else 22050)
+            assert ("extended_hz" in info["band"]) is extend
+            sounds = c.post("/api/sample", json={"model": "wg22", "n": 2, "seed": 1, "audio": True}).json()["sounds"]
+            inline, rate = sf.read(io.BytesIO(base64.b64decode(sounds[0]["wav"])))
+            fetched, rate2 = sf.read(io.BytesIO(c.get(sounds[0]["url"]).content))
+    want = RATE if extend else 22050
+    assert rate == rate2 == want and sounds[0]["sample_rate"] == want
+    np.testing.assert_array_equal(inline, fetched)
+    if extend:
+        assert air(inline.astype(np.float32)) > -60, "the band above 11.5 kHz is there"
