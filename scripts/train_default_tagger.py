@@ -4,6 +4,8 @@ install the chosen run with its model card.
     python scripts/train_default_tagger.py --corpus runs/corpus-v2 --variant mix     # -> runs/tagger-v2/mix
     python scripts/train_default_tagger.py --corpus runs/corpus-v2 --install runs/tagger-v2/mix
     python scripts/train_default_tagger.py --install runs/tagger-v2/mix,runs/tagger-v2/mix-seed1   # an ensemble
+    python scripts/train_default_tagger.py --variant long --folds 4 [--fold I]   # leave-kit-out over train kits
+    python scripts/train_default_tagger.py --cv-report
 
 A variant trains on the train split (plus procedural hits from drumgen.dsp.synth) and is scored on the validation
 kits only; that is how settings are chosen. --install copies the chosen run into checkpoints/tagger, scores the
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import shutil
 import sys
 import time
@@ -84,6 +87,96 @@ def train(args: argparse.Namespace) -> int:
           f"nll {v['nll']:.3f}, "
           f"{summary['cpu_seconds']:.0f} CPU-s -> {out}")
     print(json.dumps({k: v[k] for k in ("per_class", "per_kit", "confusion")}))
+    return 0
+
+
+def kit_family(kit: str) -> str:
+    """Kits that are variants of one kit (a SoundFont's standard kit and its numbered versions, which share most
+    samples) share a fold: leave-kit-out must not train on a copy of the hit it scores."""
+    return re.sub(r"(?<=[A-Za-z])\d{1,2}$|-\d{1,2}$", "", kit)  # sf-fluidr3-standard-3, h2-Millo_MultiLayered2
+
+
+def folds_of(kits: np.ndarray, k: int) -> dict[str, int]:
+    """Each train kit family -> one of k folds, the families spread so the folds hold about as many hits (the
+    largest family first, each to the fold with the fewest hits so far): deterministic."""
+    families, counts = np.unique([kit_family(str(x)) for x in kits], return_counts=True)
+    sizes = [0] * k
+    fold: dict[str, int] = {}
+    for i in np.argsort(-counts, kind="stable"):
+        j = int(np.argmin(sizes))
+        fold[str(families[i])] = j
+        sizes[j] += int(counts[i])
+    return fold
+
+
+def cross_validate(args: argparse.Namespace) -> int:
+    """Leave-kit-out: train the variant on the train kits of all folds but one (plus the procedural hits) and
+    score the one left out; a fold's result goes to runs/tagger-v2/cv/VARIANT-seedS-foldI.json. The validation
+    kits (59 hits) cannot tell recipes 0.05 apart; the 728 train hits, each scored once by a net that never saw its
+    kit, can say more."""
+    cfg, extra, what = VARIANTS[args.variant]
+    extra = {"steps": 1500, **extra, **({"steps": args.steps} if args.steps else {})}
+    x, y, paths = corpus.load_split(args.corpus, "train", cfg.sample_rate, cfg.length)
+    kits = np.array([q.split("/")[1] for q in paths])
+    fold = folds_of(kits, args.folds)
+    of = np.array([fold[kit_family(str(k))] for k in kits])
+    todo = range(args.folds) if args.fold is None else [args.fold]
+    out_dir = RUNS / "cv"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for i in todo:
+        train_x, train_y, groups = x[of != i], y[of != i], kits[of != i]
+        if args.synth:
+            xs, ys = tagger_training.synth_hits(args.synth, cfg.sample_rate, cfg.length, seed=1)
+            train_x, train_y = np.concatenate([train_x, xs]), np.concatenate([train_y, ys])
+            groups = np.concatenate([groups, ["synth"] * len(ys)])
+        model, summary = tagger_training.train_tagger(train_x, train_y, CLASSES, cfg.sample_rate, seed=args.seed,
+                                                      config=cfg, groups=groups, strong_augment=True, **extra)
+        left = x[of == i]
+        names = tagger.predict(model, left, cfg.sample_rate)[0]
+        pred = np.array([CLASSES.index(n) for n in names])
+        hit = pred == y[of == i]
+        per_class = {c: [float(hit[y[of == i] == j].mean()), int((y[of == i] == j).sum())]
+                     for j, c in enumerate(CLASSES) if (y[of == i] == j).any()}
+        result = {"variant": args.variant, "what": what, "seed": args.seed, "fold": i, "folds": args.folds,
+                  "kits": sorted(set(kits[of == i].tolist())), "n": int(hit.size), "accuracy": float(hit.mean()),
+                  "balanced_accuracy": float(np.mean([a for a, _ in per_class.values()])), "per_class": per_class,
+                  "steadiness": tagger.steadiness(model, left, cfg.sample_rate, names=list(names)),
+                  "cpu_seconds": summary["cpu_seconds"], "command": "python " + " ".join(sys.argv)}
+        path = out_dir / f"{args.variant}-seed{args.seed}-fold{i}.json"
+        path.write_text(json.dumps(result, indent=1))
+        print(f"{args.variant} fold {i}/{args.folds} ({result['n']} hits of {len(result['kits'])} kits): accuracy "
+              f"{result['accuracy']:.3f}, balanced {result['balanced_accuracy']:.3f}, steady "
+              f"{result['steadiness']:.2f} -> {path}", flush=True)
+    return 0
+
+
+def cv_report(args: argparse.Namespace) -> int:
+    """The folds written by --folds, per variant: hits scored, accuracy over all of them (each hit once), the
+    folds' spread, per-class accuracy, steadiness."""
+    rows = []
+    for path in sorted((RUNS / "cv").glob("*.json")):
+        rows.append(json.loads(path.read_text()))
+    by: dict[tuple[str, int], list[dict]] = {}
+    for r in rows:
+        by.setdefault((r["variant"], r["seed"]), []).append(r)
+    print("| variant | seed | folds | hits | accuracy (every train hit once) | folds' accuracies | per-class mean | "
+          "worst class | steady over -60 dBFS |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (variant, seed), rs in sorted(by.items()):
+        n = sum(r["n"] for r in rs)
+        acc = sum(r["accuracy"] * r["n"] for r in rs) / n
+        per: dict[str, list[float]] = {}
+        for r in rs:
+            for c, (a, m) in r["per_class"].items():
+                per.setdefault(c, [0.0, 0.0])
+                per[c][0] += a * m
+                per[c][1] += m
+        classes = {c: a / m for c, (a, m) in per.items()}
+        worst = min(classes, key=classes.get)
+        steady = sum(r["steadiness"] * r["n"] for r in rs) / n
+        spread = ", ".join(f"{r['accuracy']:.2f}" for r in sorted(rs, key=lambda r: r["fold"]))
+        print(f"| {variant} | {seed} | {len(rs)} of {rs[0]['folds']} | {n} | {acc:.3f} | {spread} | "
+              f"{np.mean(list(classes.values())):.3f} | {worst} {classes[worst]:.2f} | {steady:.2f} |")
     return 0
 
 
@@ -191,14 +284,22 @@ def main() -> int:
     p.add_argument("--synth", type=int, default=30, help="procedural hits per class mixed into training")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="where to write the run (default runs/tagger-v2/VARIANT)")
+    p.add_argument("--folds", type=int, metavar="K",
+                   help="with --variant: leave-kit-out cross-validation over the train kits in K folds instead")
+    p.add_argument("--fold", type=int, metavar="I", help="with --folds: only fold I (0..K-1; run folds side by side)")
+    p.add_argument("--cv-report", action="store_true", help="print the cross-validation folds written so far")
     args = p.parse_args()
+    if args.cv_report:
+        return cv_report(args)
     torch.set_num_threads(1)
     if not (Path(args.corpus) / "manifest.json").is_file():
         p.error(f"no corpus at {args.corpus}; build it with `drumgen corpus all --out {args.corpus}`")
     if bool(args.variant) == bool(args.install):
         p.error("give --variant NAME (train and validate) or --install RUN (install and write the card)")
     start = time.time()
-    rc = train(args) if args.variant else install(args)
+    if args.folds and not args.variant:
+        p.error("--folds needs --variant NAME")
+    rc = (cross_validate(args) if args.folds else train(args)) if args.variant else install(args)
     print(f"{time.time() - start:.0f} s wall", file=sys.stderr)
     return rc
 
