@@ -154,6 +154,8 @@ def test_new_kit_fetches_eight_sounds_in_one_request_lock_and_undo(page):
     page.wait_for_function(f"drumgen.pads[1].sound.id !== {json.dumps(kit[1])}")
     assert json.loads(requests[1].post_data)["n"] == 7
     assert sound_ids(page)[0] == kit[0]
+    # the page says what happened (after a model switch it had said "press New kit to hear it")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('7 unlocked pads')")
     page.locator("#undo").click()
     page.wait_for_function(f"drumgen.pads[1].sound.id === {json.dumps(kit[1])}")
     assert sound_ids(page) == kit

@@ -76,8 +76,12 @@ function requireModel() {
   return m;
 }
 
-async function newKit(what = "new kit") {
-  if (!(await kit.newKit(requireModel(), what))) info("All pads are locked.");
+/** New sounds on the unlocked pads; `say`: tell the player it happened (the New kit button: the model menu's
+ * "press New kit to hear it" must not stay up once they have). */
+async function newKit(what = "new kit", say = false) {
+  const n = await kit.newKit(requireModel(), what);
+  if (!n) info("All pads are locked.");
+  else if (say) info(`New kit from "${model}" on ${n === kit.pads.length ? "every pad" : `${n} unlocked pad${n > 1 ? "s" : ""}`}.`);
 }
 
 async function undoLast() {
@@ -379,7 +383,7 @@ $("steps").addEventListener("change", (e) => { pattern.setSteps(+e.target.value)
 $("volume").addEventListener("input", (e) => { engine.setVolume(e.target.value / 100); persist(); });
 $("reverb").addEventListener("input", (e) => { engine.setReverb(e.target.value / 100); persist(); });
 $("clear").addEventListener("click", () => { pattern.clear(); grid.repaint(); persist(); });
-$("new-kit").addEventListener("click", () => guard(() => newKit()));
+$("new-kit").addEventListener("click", () => guard(() => newKit("new kit", true)));
 $("undo").addEventListener("click", () => guard(undoLast));
 const exporter = new Exports({ pads, engine, names, apiPattern, straight: () => $("straight").checked, info });
 $("export-midi").addEventListener("click", () => guard(() => exporter.midi()));
