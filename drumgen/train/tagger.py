@@ -95,7 +95,7 @@ def train_tagger(x: np.ndarray, y: np.ndarray, labels: list[str] | tuple[str, ..
             if keep_best and result["balanced_accuracy"] > best:
                 best, best_state = result["balanced_accuracy"], {k: v.clone() for k, v in model.state_dict().items()}
         elif step % eval_every == 0:
-            log(f"step {step}: loss {float(loss):.3f}")
+            log(f"step {step}: loss {float(loss.detach()):.3f}")
     if averaged is not None:  # the average replaces the last step's weights (batch-norm statistics averaged too)
         model.load_state_dict(averaged.module.state_dict())
     if best_state is not None:
