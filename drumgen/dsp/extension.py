@@ -81,7 +81,12 @@ def _freqs() -> np.ndarray:
 
 
 def _masks(edges: np.ndarray) -> torch.Tensor:
-    """[bands, bins] 0/1 membership of each rfft bin in [edges[i], edges[i + 1])."""
+    """[bands, bins] 0/1 membership of each rfft bin in [edges[i], edges[i + 1]) (built once per set of edges)."""
+    return _masks_of(tuple(float(e) for e in edges))
+
+
+@functools.lru_cache(maxsize=8)
+def _masks_of(edges: tuple[float, ...]) -> torch.Tensor:
     f = _freqs()
     m = np.stack([(f >= a) & (f < b) for a, b in zip(edges[:-1], edges[1:], strict=True)])
     return torch.from_numpy(m.astype(np.float32))
