@@ -235,11 +235,16 @@ def load(path: str | os.PathLike) -> Extension:
         raise ExtensionError(f"no band extension at {path}; fit one with `python scripts/fit_band_extension.py`")
     from safetensors import safe_open
 
-    with safe_open(str(path), "np") as f:
-        meta = f.metadata() or {}
-    if meta.get("kind") != "band_extension" or meta.get("version") != VERSION:
+    try:  # a damaged file is the user's to mend, with a message, never a crash of whoever loads it
+        with safe_open(str(path), "np") as f:
+            meta = f.metadata() or {}
+        tensors = load_file(str(path))
+    except Exception as e:  # safetensors raises its own SafetensorError for a file that is not one
+        raise ExtensionError(f"{path} is not a readable safetensors file ({e}); fit it again with "
+                             "`python scripts/fit_band_extension.py`") from None
+    if meta.get("kind") != "band_extension" or meta.get("version") != VERSION or "coef" not in tensors:
         raise ExtensionError(f"{path} is not a version {VERSION} band extension (metadata {meta})")
-    coef = load_file(str(path))["coef"]
+    coef = tensors["coef"]
     if coef.shape != (FEATURE_EDGES.size + 2, HIGH_BANDS):
         raise ExtensionError(f"{path}: coefficients of shape {coef.shape}, expected "
                              f"{(FEATURE_EDGES.size + 2, HIGH_BANDS)}")
