@@ -111,22 +111,31 @@ def _band_interpolation() -> torch.Tensor:
     return torch.from_numpy(np.stack([np.interp(f, centres, eye[b]) for b in range(HIGH_BANDS)]).astype(np.float32))
 
 
+def _tile(block: torch.Tensor, n: int) -> torch.Tensor:
+    """[..., k] -> [..., n]: the block repeated along its last dimension (copies of slices, where an index
+    gather along the last dimension is several times slower)."""
+    k = block.shape[-1]
+    return torch.cat([block] * (n // k) + [block[..., : n % k]], dim=-1)
+
+
 def _features(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Power [B, bins, n] -> per-frame features [B, n, 23] (band shape below CUT_HZ relative to the frame's
-    level, the level, its change, 1) and the frame's log power below CUT_HZ [B, n]."""
+    """Power [B, n, bins] (frames before bins) -> per-frame features [B, n, 23] (band shape below CUT_HZ
+    relative to the frame's level, the level, its change, 1) and the frame's log power below CUT_HZ [B, n]."""
     m = _masks(FEATURE_EDGES)
-    bands = torch.log(torch.einsum("kf,bfn->bkn", m / m.sum(1, keepdim=True), p) + 1e-10)  # mean power per band
-    total = torch.log(p[:, : _cut_bin()].sum(1) + 1e-10)  # [B, n]
+    c = _cut_bin()  # every feature band lies below it
+    below = p[..., :c]
+    bands = torch.log(below @ (m / m.sum(1, keepdim=True))[:, :c].T + 1e-10)  # [B, n, 20]: mean power per band
+    total = torch.log(below.sum(-1) + 1e-10)  # [B, n]
     delta = torch.diff(total, dim=1, prepend=total[:, :1])
-    ones = torch.ones_like(total)
-    feats = torch.cat([(bands - total[:, None]), total[:, None] / 10, delta[:, None] / 10, ones[:, None]], dim=1)
-    return feats.transpose(1, 2), total
+    feats = torch.cat([bands - total[..., None], total[..., None] / 10, delta[..., None] / 10,
+                       torch.ones_like(total)[..., None]], dim=-1)
+    return feats, total
 
 
 def _high_levels(p: torch.Tensor) -> torch.Tensor:
-    """Power [B, bins, n] -> log mean power per high band [B, n, HIGH_BANDS]."""
+    """Power [B, n, bins] -> log mean power per high band [B, n, HIGH_BANDS]."""
     m = _masks(_high_edges())
-    return torch.log(torch.einsum("kf,bfn->bnk", m / m.sum(1, keepdim=True), p) + 1e-10)
+    return torch.log(p @ (m / m.sum(1, keepdim=True)).T + 1e-10)
 
 
 def _abs2(s: torch.Tensor) -> torch.Tensor:
@@ -135,7 +144,9 @@ def _abs2(s: torch.Tensor) -> torch.Tensor:
 
 
 def _power(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    s = spectral.stft(x.float(), N_FFT, HOP)
+    """[B, T] -> its STFT and power, frames before bins ([B, n, bins]: the inverse STFT takes them so, and the
+    per-bin work below runs along contiguous rows)."""
+    s = spectral.stft_frames(x.float(), N_FFT, HOP)
     return s, _abs2(s)
 
 
@@ -157,40 +168,42 @@ class Extension:
         """[B, T] at 44.1 kHz whose band stops near CUT_HZ -> [B, T] with the bins above CUT_HZ made (float32)."""
         if x.shape[-1] < N_FFT:
             return x
-        s, p = _power(x)
+        s, p = _power(x)  # [B, n, bins]
         feats, total = _features(p)
         coef = torch.from_numpy(self.coef).to(feats.dtype)
         want = torch.exp(feats @ coef + total[..., None])  # [B, n, bands]: predicted mean power per bin
-        c, bins = _cut_bin(), s.shape[1]
-        k = torch.arange(c, bins)
+        c, bins = _cut_bin(), s.shape[-1]
         lo = c - SOURCE_GAP - SOURCE_BINS  # the source block: 4.5-10 kHz, inside the resampler's passband
-        idx = lo + (k - c) % SOURCE_BINS
-        src = s[:, idx]  # [B, high bins, n]: the octave below, copied up with its phases (the hit's timing)
+        src = _tile(s[..., lo:lo + SOURCE_BINS], bins - c)  # [B, n, high bins]: the octave below, copied up with
+        src_p = _tile(p[..., lo:lo + SOURCE_BINS], bins - c)  # its phases (the hit's timing), and its power
         # Its long-term tilt is flattened (each copy would start high and end low: a saw-tooth of steps), and a
         # steady line below (a GAN's upsampling tone) is not copied up as new lines: a bin standing LINE_DB over
         # its neighbours' median in the hit's long-term spectrum is copied with fresh phases, as noise.
         w = LINE_HALF_WIDTH
-        long_term = p[:, lo:lo + SOURCE_BINS].mean(2).clamp_min(1e-20).log10() * 10  # [B, SOURCE_BINS] dB
+        long_term = p[..., lo:lo + SOURCE_BINS].mean(1).clamp_min(1e-20).log10() * 10  # [B, SOURCE_BINS] dB
         padded = torch.nn.functional.pad(long_term[:, None], (w, w), mode="replicate")[:, 0]
         around = padded.unfold(1, 2 * w + 1, 1).median(-1).values  # [B, SOURCE_BINS]: the smooth envelope
-        flat = torch.pow(10.0, -(around - around.mean(1, keepdim=True)) / 20)[:, idx - lo, None]  # [B, bins, 1]
-        lined = (long_term - around > LINE_DB)[:, idx - lo]  # [B, high bins]
+        flat = _tile(torch.pow(10.0, -(around - around.mean(1, keepdim=True)) / 20), bins - c)[:, None]
+        lined = _tile(long_term - around > LINE_DB, bins - c)[:, None]  # [B, 1, high bins]
         if bool(lined.any()):  # a line's bin takes, frame by frame, the level of the bins either side of it
-            side = s[:, lo - w - 1:lo + SOURCE_BINS + w + 1].abs()  # [B, SOURCE_BINS + 2 w + 2, n]
-            beside = (side[:, : SOURCE_BINS] + side[:, 2 * w + 2:]) / 2  # bins i - w - 1 and i + w + 1
-            noise = _phasors()[: src.shape[2], : src.shape[1]].T  # [high bins, n] unit phasors
-            src = torch.where(lined[:, :, None], beside[:, idx - lo] * noise, src)
-        s[:, c:] = src * flat
+            side = p[..., lo - w - 1:lo + SOURCE_BINS + w + 1].sqrt()  # [B, n, SOURCE_BINS + 2 w + 2]
+            beside = _tile((side[..., : SOURCE_BINS] + side[..., 2 * w + 2:]) / 2, bins - c)  # bins i -+ (w + 1)
+            noise = _phasors()[: s.shape[1], : bins - c]  # [n, high bins] unit phasors
+            src = torch.where(lined, beside * noise, src)
+            src_p = torch.where(lined, beside.square(), src_p)
+        # The gains, all in power and real numbers, then one complex multiply: each band scaled to its predicted
+        # energy with gains interpolated between band centres (no steps at band edges), then, as the interpolated
+        # gains miss each band's energy by a little (about 1 dB), one more pass per band puts it back.
         m = _masks(_high_edges())[:, c:]  # [bands, high bins]
-        have = torch.einsum("kf,bfn->bnk", m / m.sum(1, keepdim=True), _abs2(s[:, c:]))
-        gain = torch.sqrt(want / have.clamp_min(1e-20)).clamp_max(1e4)  # [B, n, bands]
-        s[:, c:] *= torch.einsum("bnk,kf->bfn", gain, _band_interpolation()).to(s.real.dtype)
-        # the interpolated gains miss each band's energy by a little (about 1 dB); one more pass puts it back
-        have = torch.einsum("kf,bfn->bnk", m / m.sum(1, keepdim=True), _abs2(s[:, c:]))
-        s[:, c:] *= torch.einsum("bnk,kf->bfn", torch.sqrt(want / have.clamp_min(1e-20)).clamp(0.25, 4.0), m)
+        mean = (m / m.sum(1, keepdim=True)).T  # [high bins, bands]
+        made = src_p * flat.square()
+        gain = torch.sqrt(want / (made @ mean).clamp_min(1e-20)).clamp_max(1e4) @ _band_interpolation()
+        again = torch.sqrt(want / ((made * gain.square()) @ mean).clamp_min(1e-20)).clamp(0.25, 4.0) @ m
+        gain.mul_(again).mul_(flat)
         if bool(lined.any()):  # frames of fresh phases overlap-add in power: raised so they come out at that energy
-            s[:, c:] *= torch.where(lined, _RANDOM_PHASE_GAIN, 1.0)[:, :, None]
-        y = spectral.istft(s, N_FFT, HOP, x.shape[-1])
+            gain.mul_(torch.where(lined, _RANDOM_PHASE_GAIN, 1.0))
+        s[..., c:] = src * gain
+        y = spectral.istft_frames(s, N_FFT, HOP, x.shape[-1])
         return y.to(x.dtype)
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -277,18 +290,18 @@ def tail(x: torch.Tensor, seeds: list[int], rate: int = RATE) -> torch.Tensor:
     ring = ringing(x, rate).nonzero()[:, 0]
     if not len(ring):
         return x
-    s, p = _power(x[ring])  # [R, bins, frames]
+    s, p = _power(x[ring])  # [R, frames, bins]
     last = (n - N_FFT // 2 - GUARD) // HOP  # the last frame whose window ends before the faded end
     fit = max(4, int(TAIL_FIT_SECONDS * RATE / HOP))
     m = _masks(TAIL_BANDS)  # [bands, bins]
-    level = 10 * torch.log10(torch.einsum("kf,rfn->rkn", m, p[..., max(0, last - fit):last + 1]) + 1e-20)
+    level = 10 * torch.log10(torch.einsum("kf,rnf->rkn", m, p[:, max(0, last - fit):last + 1]) + 1e-20)
     t = torch.arange(level.shape[2], dtype=level.dtype)
     t = t - t.mean()
     slope = (level * t).sum(2) / (t * t).sum()  # [R, bands]: dB per frame
     slope = slope.clamp_max(-MIN_DECAY_DB_S * HOP / RATE)
     per_bin = slope @ m  # [R, bins] (every bin lies in one band at 44.1 kHz)
-    start = p[..., max(0, last - 7):last + 1].mean(2).sqrt()  # [R, bins]: the last frames' magnitude
-    peak = 10 * torch.log10(p.sum(1).amax(1).clamp_min(1e-20))  # [R]
+    start = p[:, max(0, last - 7):last + 1].mean(1).sqrt()  # [R, bins]: the last frames' magnitude
+    peak = 10 * torch.log10(p.sum(2).amax(1).clamp_min(1e-20))  # [R]
     now = level[:, :, -1]  # [R, bands]: each band's level at the last frame
     # frames until the last band to fall is SILENT_DB under the peak (then 8 frames of fade), or to MAX_SECONDS
     # (then END_FADE_SECONDS of fade)
@@ -304,8 +317,8 @@ def tail(x: torch.Tensor, seeds: list[int], rate: int = RATE) -> torch.Tensor:
     width = torch.where(quiet + 8 <= room, torch.full_like(quiet, 8.0), torch.full_like(quiet, float(end_fade)))
     fade = torch.clamp((ends[:, None] - j) / width[:, None], 0.0, 1.0)  # [R, n_new]
     # frames before bins, as the inverse STFT takes them: the hit's own frames, then the new ones in place
-    spec = torch.empty(len(ring), last + 1 + n_new, s.shape[1], dtype=s.dtype)
-    spec[:, : last + 1] = s[..., : last + 1].transpose(1, 2)
+    spec = torch.empty(len(ring), last + 1 + n_new, s.shape[2], dtype=s.dtype)
+    spec[:, : last + 1] = s[:, : last + 1]
     new = spec[:, last + 1:]
     mags = torch.exp(j[None, :, None] * (per_bin[:, None, :] * (np.log(10) / 20)))  # [R, n_new, bins]: the decay
     mags.mul_(start[:, None, :] * fade[:, :, None] * _RANDOM_PHASE_GAIN)

@@ -56,7 +56,7 @@ def istft(spec: torch.Tensor, n_fft: int, hop: int | None = None, length: int | 
     return istft_frames(spec.transpose(1, 2).contiguous(), n_fft, hop, length, frames)
 
 
-def _stft_frames(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+def stft_frames(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     """`stft` with frames before bins: [B, T] -> complex [B, frames, n_fft // 2 + 1] (reflect-padded, centred)."""
     w = _window(n_fft, str(x.device), x.dtype)
     padded = F.pad(x[:, None], (n_fft // 2, n_fft // 2), mode="reflect")[:, 0]
@@ -214,18 +214,20 @@ def griffin_lim(mag: torch.Tensor, n_fft: int, hop: int | None = None, iters: in
     angles = torch.exp(2j * math.pi * torch.rand(mag.shape[-2:], generator=g)).to(mag.device)
     # The loop works on real and imaginary parts, frames before bins ([B, frames, F, 2]): PyTorch's complex
     # elementwise kernels and the transposes around its STFT took most of the time on a CPU.
-    size = mag.transpose(-1, -2)[..., None]  # [B, frames, F, 1]
-    spec = torch.view_as_real(angles.T.contiguous()) * size
+    size = mag.transpose(-1, -2).contiguous()  # [B, frames, F]
+    spec = torch.view_as_real(angles.T.contiguous()) * size[..., None]
     prev = torch.zeros_like(spec)
     for _ in range(iters):
         x = istft_frames(torch.view_as_complex(spec), n_fft, hop, length)
-        rebuilt = torch.view_as_real(_stft_frames(x, n_fft, hop))
+        rebuilt = torch.view_as_real(stft_frames(x, n_fft, hop))
         accelerated = torch.add(rebuilt, prev, alpha=-momentum / (1 + momentum)) if momentum else rebuilt
         prev = rebuilt
         # unit phasors times the magnitudes (where |X| ~ 0, mag is too), as complex numbers: a complex times a
-        # real runs over whole numbers, where a real pair times a broadcast last dimension of 1 crawls
+        # real runs over whole numbers, where a real pair times a broadcast last dimension of 1 crawls; and
+        # 1 / |X| as the reciprocal square root of re^2 + im^2 (complex abs() is hypot, 5x slower on a CPU)
         c = torch.view_as_complex(accelerated)
-        spec = torch.view_as_real(c * (size[..., 0] / c.abs().clamp_min(1e-12)))
+        power = (c.real.square() + c.imag.square()).clamp_min_(1e-24)
+        spec = torch.view_as_real(c * power.rsqrt_().mul_(size))
     return istft_frames(torch.view_as_complex(spec), n_fft, hop, length)
 
 
