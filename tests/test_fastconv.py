@@ -135,7 +135,8 @@ def test_griffin_lim_matches_the_complex_valued_loop():
 
 
 @pytest.mark.parametrize("module,preset", [(autoencoder, "tiny"), (autoencoder, "cpu"), (wavegan, "tiny"),
-                                           (wavegan, "cpu"), (wavegan, "cpu-3s"), (specgan, "tiny")])
+                                           (wavegan, "cpu"), (wavegan, "cpu-3s"), (specgan, "tiny"),
+                                           (specgan, "cpu")])
 def test_decode_with_and_without_gradients_agree(module, preset):
     torch.manual_seed(3)
     cls = {autoencoder: autoencoder.Autoencoder, wavegan: wavegan.WaveGAN, specgan: specgan.SpecGAN}[module]
