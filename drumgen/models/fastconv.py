@@ -130,7 +130,8 @@ class FastConv(Plain):
         if isinstance(layer, nn.ConvTranspose2d):  # a 2-D stack: the same layer, its weights in channels-last memory
             w, b = self._weights(layer, lambda: (layer.weight.contiguous(memory_format=torch.channels_last),
                                                  layer.bias))
-            return F.conv_transpose2d(x, w, b, layer.stride, layer.padding, layer.output_padding, layer.groups,
+            padding = tuple(int(p) for p in layer.padding)  # a transposed convolution's padding is never a word
+            return F.conv_transpose2d(x, w, b, layer.stride, padding, layer.output_padding, layer.groups,
                                       layer.dilation)
         if isinstance(layer, ELEMENTWISE):
             return layer(x)
