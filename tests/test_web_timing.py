@@ -9,63 +9,24 @@ rendered buffer and compares them with the MPC swing formula: odd 16th at pair_s
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
+from tests import web_helpers as web
+
 pytestmark = pytest.mark.browser
 
-WEB = Path(__file__).resolve().parents[1] / "web"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+browser, static_url = web.browser, web.static_url  # the fixtures: Chromium, and web/ served as files
 SAMPLE_RATE = 48000
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves web/, plus an empty page at /blank.html to import modules into."""
-
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript"}
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        if self.path == "/blank.html":
-            body = b"<!doctype html><meta charset=utf-8><title>timing</title>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        super().do_GET()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
-def static_url():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(WEB)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def page(static_url):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs Debian's Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
-        page.goto(f"{static_url}/blank.html")
-        yield page
-        browser.close()
+def page(static_url, browser):
+    page = browser.new_page()
+    page.goto(f"{static_url}/blank.html")
+    yield page
+    page.close()
 
 
 # Renders one bar (16 steps) through the real Scheduler and AudioEngine; returns the rising edges (samples).

@@ -9,10 +9,13 @@ Screenshots land in tests/artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shlex
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -104,6 +107,36 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+class _StaticFiles(http.server.SimpleHTTPRequestHandler):
+    """Serves web/ as files, plus an empty page at /blank.html to import its modules into."""
+
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript"}
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if self.path == "/blank.html":
+            body = b"<!doctype html><meta charset=utf-8><title>modules</title>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def static_url():
+    """web/ without a drumgen server (a test of one module: the scheduler's timing, the WAV reader)."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_StaticFiles, directory=str(WEB)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
 
 
 def open_page(browser, server, width=1280, height=800, context=None, init: str | None = None):

@@ -10,6 +10,8 @@
 // accents), and turns through that layer's takes on every hit. A layer plays at its gain, through its one-pole
 // low-pass when it has one (drumgen.engine.variations: the same filter in the kit's WAVs).
 
+import * as wav from "./wav.js";
+
 /** A synthetic room: stereo noise with an exponential decay, as in the WaveGAN demo. */
 export function impulseResponse(ctx, seconds = 2.2, decay = 3.5) {
   const length = Math.round(seconds * ctx.sampleRate);
@@ -73,7 +75,14 @@ export class AudioEngine {
   setVolume(v) { this.master.gain.value = v * v; }
   setReverb(v) { this.send.gain.value = v; }
 
-  async decode(arrayBuffer) { return this.ctx.decodeAudioData(arrayBuffer); }
+  /** An audio file's bytes -> AudioBuffer: PCM WAVs read here (wav.js), anything else by the browser's decoder. */
+  async decode(arrayBuffer) {
+    const pcm = wav.read(arrayBuffer);
+    if (!pcm) return this.ctx.decodeAudioData(arrayBuffer);
+    const buffer = this.ctx.createBuffer(pcm.channels.length, pcm.channels[0].length, pcm.rate);
+    pcm.channels.forEach((samples, c) => buffer.copyToChannel(samples, c));
+    return buffer;
+  }
 
   setBuffer(pad, buffer) { this.buffers[pad] = buffer; this.takes[pad] = null; }
 
