@@ -13,7 +13,7 @@
 3. HTTP (benchmarks/load.py): a `drumgen serve` over the same checkpoints, 8 clients each asking for kits of the
    default model as the drum machine does (classes per pad, the 8 WAVs inline) for --seconds: kits/s, p50/p95,
    errors, 503s, server memory.
-   Where the CPU multiplies bfloat16 natively (Intel AMX), the same kits through `--precision bfloat16` (the
+   Where the CPU multiplies bfloat16 natively (Intel AMX, AVX-512 BF16), the same kits through `--precision bfloat16` (the
    decoders' convolutions in bfloat16, models/fastconv.py) against the bfloat16 matmul peak, with how far their
    audio is from float32's; and the HTTP run for both.
 4. The browser (Debian's chromium through Playwright, the page on that server, timed with performance.now): "New
@@ -262,7 +262,7 @@ def main() -> None:
                                 "of bf16 peak", "FLOP limit ms", "kit target ms", "error, worst hit dB",
                                 "max sample difference"], rows16)
         notes.append(f"bfloat16 (`drumgen serve --precision bfloat16`, models/fastconv.py): the decoders' convolutions "
-                     f"in bfloat16 on this CPU's AMX tiles; bf16 matmul peak {peak16:.0f} GFLOP/s. 'error' is the "
+                     f"in bfloat16 on this CPU's bfloat16 units (AMX or AVX-512 BF16); bf16 matmul peak {peak16:.0f} GFLOP/s. 'error' is the "
                      "difference from the float32 audio of the same kit, in dB re each hit's RMS, for its worst hit.")
         del fast
     del engine

@@ -21,8 +21,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     common.add_device_arg(p)
     p.add_argument("--precision", choices=("float32", "bfloat16"), default=None,
                    help="number type of the decoders' convolutions on a CPU: float32 (default, the numbers "
-                        "training gives) or bfloat16 (faster where the CPU has Intel AMX; sounds differ by about "
-                        "-45 dB; $DRUMGEN_PRECISION)")
+                        "training gives) or bfloat16 (faster where the CPU has Intel AMX or AVX-512 BF16; sounds "
+                        "differ by about -45 dB; $DRUMGEN_PRECISION)")
     p.add_argument("--no-extend", dest="extend", action="store_false", default=None,
                    help="serve a 22.05 kHz model's hits as it makes them, without the band above 10.5 kHz and "
                         "the ringing tails that drumgen adds by default (drumgen.dsp.extension; $DRUMGEN_EXTEND=0)")

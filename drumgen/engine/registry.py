@@ -44,7 +44,8 @@ class Registry:
         Models run on `device` (drumgen.devices: auto = a GPU when there is one); audio and latents come back
         as CPU arrays, and the tagger stays on the CPU (it is small). scan=False loads nothing (see `of`).
         `precision` "bfloat16" runs the decoders' convolutions in bfloat16 on a CPU (drumgen.models.fastconv:
-        faster with Intel AMX, no longer the same numbers); "float32" (the default) keeps training's numbers.
+        faster with Intel AMX or AVX-512 BF16, no longer the same numbers); "float32" (the default) keeps
+        training's numbers.
         `extend`: a 22.05 kHz model's hits leave at 44.1 kHz with their band above 10.5 kHz and their ringing
         tails made by drumgen.dsp.extension, fitted on real hits (checkpoints_dir/band_extension.safetensors;
         without that file, or with extend=False, they leave at the model's own rate as it made them)."""
