@@ -210,3 +210,14 @@ def test_the_bfloat16_path_is_a_choice_close_to_float32_and_can_be_undone():
     with pytest.raises(EngineError, match="precision"):
         Engine(scan=False, precision="float16")
     assert fastconv.bfloat16_native() in (True, False)
+
+
+def test_specgan_stays_float32_when_the_decoders_go_bfloat16():
+    """Griffin-Lim would turn a bfloat16 image's rounding into other phases and other tails."""
+    torch.manual_seed(6)
+    model = specgan.SpecGAN(specgan.Config(**specgan.PRESETS["tiny"])).eval()
+    z = model.sample_latents(2, torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        want = model.decode(z)
+        model.set_fast_dtype(torch.bfloat16)
+        assert torch.equal(model.decode(z), want)
