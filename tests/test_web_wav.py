@@ -89,3 +89,39 @@ def test_what_it_does_not_read_goes_to_the_browsers_decoder(page):
     for bad in (b"", b"RIFF\x04\x00\x00\x00WAVE", b"not audio at all" * 40,
                 riff(struct.pack("<HHIIHH", 1, 1, 44100, 88200, 2, 16), b"")):  # no frames
         assert "error" in page.evaluate(DECODE, list(bad)), bad[:20]
+
+
+# many damaged copies of one WAV, decoded in the page: each becomes a buffer or decodeAudioData's own rejection
+FUZZ = """
+async (files) => {
+  const { AudioEngine } = await import("/js/audio.js");
+  const engine = new AudioEngine(new OfflineAudioContext(1, 1, 44100), 1);
+  const out = [];
+  for (const bytes of files) {
+    try { const b = await engine.decode(new Uint8Array(bytes).buffer); out.push(`ok ${b.length}`); }
+    catch (e) { out.push(`${e.name}: ${e.message}`); }
+  }
+  return out;
+}
+"""
+
+
+def test_damaged_wavs_never_break_the_reader(page):
+    rng = np.random.default_rng(11)
+    good = bytearray(wav(signal(300, 2), 48000, "PCM_24"))
+    files = []
+    for i in range(150):
+        x = bytearray(good)
+        if i % 3 == 0:  # a header field overwritten: sizes, format, channels, rate, bits
+            p = int(rng.integers(4, 44))
+            x[p:p + 2] = rng.integers(0, 256, 2, dtype=np.uint8).tobytes()
+        elif i % 3 == 1:  # cut short anywhere
+            x = x[: int(rng.integers(0, len(x)))]
+        else:  # random bytes over the header
+            p = int(rng.integers(0, 40))
+            x[p:p + 4] = rng.integers(0, 256, 4, dtype=np.uint8).tobytes()
+        files.append(list(x))
+    results = page.evaluate(FUZZ, files)
+    broken = [r for r in results if not (r.startswith("ok ") or r.startswith("EncodingError"))]
+    assert not broken, broken[:5]
+    assert any(r.startswith("ok ") for r in results) and any(r.startswith("EncodingError") for r in results)
