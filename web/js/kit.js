@@ -154,8 +154,9 @@ export class Kit {
   /** Mark pads busy while `work` runs, so they say "working…". */
   async busy(pads, work) {
     const mark = (on) => { pads.forEach((i) => { this.pads[i].busy = on; }); this.onChange(pads); };
+    const running = work(); // its request leaves before the pads are drawn busy (5 ms of a new kit's 110)
     mark(true);
-    try { return await work(); } finally { mark(false); }
+    try { return await running; } finally { mark(false); }
   }
 
   /**
