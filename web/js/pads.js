@@ -6,9 +6,10 @@
 export const SOUND_MIME = "application/x-drumgen-sound"; // drag-and-drop of a sound id between panels
 
 /** Draw a 64-bucket peak overview (the Sound's `peak`) as a mirrored bar graph. */
-export function drawWave(canvas, peak, color = "#ffb347") {
+export function drawWave(canvas, peak, color = "#ffb347", size = null) {
   const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || 160, h = canvas.clientHeight || 40;
+  // `size` [w, h] as a ResizeObserver last saw it: asking the canvas would lay the page out again, once per pad
+  const [w, h] = size && size[0] ? size : [canvas.clientWidth || 160, canvas.clientHeight || 40];
   canvas.width = Math.round(w * dpr);
   canvas.height = Math.round(h * dpr);
   const g = canvas.getContext("2d");
@@ -68,6 +69,12 @@ export class PadView {
       return b;
     };
     this.canvas = el("canvas", { class: "wave", "aria-hidden": "true" });
+    this.drawn = null; // the peaks on the canvas, redrawn when the sound or the canvas's size changes
+    this.size = null;
+    new ResizeObserver(([entry]) => {
+      this.size = [entry.contentRect.width, entry.contentRect.height];
+      drawWave(this.canvas, this.drawn, undefined, this.size);
+    }).observe(this.canvas);
     this.name = el("span", { class: "name" });
     this.hint = el("span", { class: "hint" });
     this.meta = el("span", { class: "meta", textContent: "loading…" });
@@ -149,7 +156,8 @@ export class PadView {
     this.hint.textContent = words.hint ? ` (${words.hint})` : "";
     this.hint.title = words.hint ? "what the tagger hears; the pad is named by what was asked" : "";
     this.meta.textContent = pad.busy ? "working…" : words.meta;
-    drawWave(this.canvas, s && s.peak);
+    const peak = (s && s.peak) || null;
+    if (peak !== this.drawn) drawWave(this.canvas, (this.drawn = peak), undefined, this.size);
     this.lockBtn.setAttribute("aria-pressed", String(!!pad.locked));
     this.muteBtn.setAttribute("aria-pressed", String(settings.mute));
     this.soloBtn.setAttribute("aria-pressed", String(settings.solo));
