@@ -18,7 +18,8 @@
    audio is from float32's; and the HTTP run for both.
 4. The browser (Debian's chromium through Playwright, the page on that server, timed with performance.now): "New
    kit" click to all 8 pads playable, and a 1 s sample dropped on a pad to its re-synthesis playable; median of
-   --repeats.
+   --repeats. Then the new kit again, in parts: click to request, the server's time to the first byte, the
+   answer's body and JSON, the WAVs to AudioBuffers, the pads' redraw.
 Prints the tables and appends them to RESULTS.md with the machine and load.
 """
 
@@ -168,6 +169,35 @@ DROP_ON_PAD = """async ([bytes, name]) => {
 }"""
 
 
+# Times the parts of the page's work in a new kit (run once before NEW_KIT): the sample response's body and JSON,
+# each WAV to an AudioBuffer, each redraw of the pads; NEW_KIT itself gives the click and the playable moment.
+INSTRUMENT = """() => {
+  window.__parts = [];
+  const kit = drumgen.kit, engine = drumgen.engine, mark = (what, t0) => window.__parts.push([what, t0, performance.now()]);
+  const decode = engine.decode.bind(engine);
+  engine.decode = async (bytes) => { const t0 = performance.now(); const b = await decode(bytes); mark("decode", t0); return b; };
+  const json = Response.prototype.json;
+  Response.prototype.json = async function () {
+    const t0 = performance.now(); const v = await json.call(this); if (this.url.includes("/api/sample")) mark("json", t0); return v;
+  };
+  const shown = kit.onChange;
+  kit.onChange = (changed) => { const t0 = performance.now(); shown(changed); mark("redraw", t0); };
+}"""
+
+PARTS = """async (newKit) => {
+  window.__parts = [];
+  performance.clearResourceTimings();
+  const ms = await (eval(newKit))();
+  const end = performance.now(), click = end - ms;
+  const r = performance.getEntriesByType("resource").filter((e) => e.name.includes("/api/sample")).pop();
+  const of = (what) => window.__parts.filter((p) => p[0] === what);
+  const span = (ps) => ps.length ? Math.max(...ps.map((p) => p[2])) - Math.min(...ps.map((p) => p[1])) : 0;
+  return { total: ms, request: r.startTime - click, server: r.responseStart - r.requestStart,
+           json: span(of("json")), decode: span(of("decode")),
+           redraw: of("redraw").filter((p) => p[1] > r.responseEnd).reduce((s, p) => s + p[2] - p[1], 0) };
+}"""
+
+
 def _spread(times: list[float]) -> list[float]:
     return [round(statistics.median(times), 1), round(min(times), 1), round(max(times), 1)]
 
@@ -191,6 +221,14 @@ def browser_times(checkpoints: str, repeats: int) -> list[list]:
         page.evaluate(NEW_KIT)  # warm-up
         kits = [page.evaluate(NEW_KIT) for _ in range(repeats)]
         rows.append(["New kit: click to 8 playable pads", repeats, *_spread(kits)])
+        page.evaluate(INSTRUMENT)  # then the same again, its parts timed
+        parts = [page.evaluate(PARTS, NEW_KIT) for _ in range(repeats)]
+        for key, words in (("request", "  of which: click to its request sent"),
+                           ("server", "  the server: request sent to the first byte back"),
+                           ("json", "  the answer's body read and parsed (8 WAVs inline)"),
+                           ("decode", "  its 8 WAVs to AudioBuffers"),
+                           ("redraw", "  the pads redrawn after the answer")):
+            rows.append([words, repeats, *_spread([p[key] for p in parts])])
         # a different hit each time: the same file would give the same sound, and the pad would not change
         wavs = [list(audio.wav_bytes(synth.hit("snare", 100 + i), synth.SAMPLE_RATE)) for i in range(repeats + 1)]
         page.evaluate(DROP_ON_PAD, [wavs[0], "my snare.wav"])  # warm-up
