@@ -17,16 +17,8 @@ from tests import web_helpers as web
 
 pytestmark = pytest.mark.browser
 
-browser, static_url = web.browser, web.static_url  # the fixtures: Chromium, and web/ served as files
+browser, static_url, page = web.browser, web.static_url, web.blank_page  # Chromium, web/ as files, a blank page
 SAMPLE_RATE = 48000
-
-
-@pytest.fixture(scope="module")
-def page(static_url, browser):
-    page = browser.new_page()
-    page.goto(f"{static_url}/blank.html")
-    yield page
-    page.close()
 
 
 # Renders one bar (16 steps) through the real Scheduler and AudioEngine; returns the rising edges (samples).

@@ -15,7 +15,7 @@ from tests import web_helpers as web
 
 pytestmark = pytest.mark.browser
 
-browser, static_url = web.browser, web.static_url  # the fixtures: Chromium, and web/ served as files
+browser, static_url, page = web.browser, web.static_url, web.blank_page  # Chromium, web/ as files, a blank page
 
 # bytes -> {rate, channels: [[...]]} through the drum machine's AudioEngine.decode, or {error} when it rejects
 DECODE = """
@@ -30,14 +30,6 @@ async (bytes) => {
   }
 }
 """
-
-
-@pytest.fixture(scope="module")
-def page(static_url, browser):
-    page = browser.new_page()
-    page.goto(f"{static_url}/blank.html")
-    yield page
-    page.close()
 
 
 def wav(x: np.ndarray, rate: int, subtype: str) -> bytes:

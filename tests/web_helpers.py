@@ -139,6 +139,15 @@ def static_url():
     httpd.shutdown()
 
 
+@pytest.fixture(scope="module")
+def blank_page(static_url, browser):
+    """An empty page on `static_url` to import web/'s modules into (no drumgen server, no kit)."""
+    page = browser.new_page()
+    page.goto(f"{static_url}/blank.html")
+    yield page
+    page.close()
+
+
 def open_page(browser, server, width=1280, height=800, context=None, init: str | None = None):
     """A fresh page (own storage unless `context` is given) with the kit loaded; `init` runs after INIT."""
     context = context or browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
