@@ -322,7 +322,7 @@ def test_cli_resynth_and_interpolate(trained, hits_dir, tmp_path):
     assert main(["resynth", "--model", ckpt, "--input", str(hits_dir), "--out", str(tmp_path / "own"),
                  "--rate", str(RATE)]) == 0
     y, rate = audio.read(tmp_path / "own" / src[0])
-    assert rate == RATE and y.shape[0] == round(x.shape[0] * RATE / 44100)
+    assert rate == RATE and abs(y.shape[0] - x.shape[0] * RATE / 44100) <= 1  # an odd length rounds either way
     a, b = (str(next(hits_dir.rglob(f"{k}_001.wav"))) for k in ("kick", "snare"))
     assert main(["interpolate", "--model", ckpt, "--a", a, "--b", b, "--steps", "4",
                  "--out", str(tmp_path / "morph")]) == 0

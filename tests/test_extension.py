@@ -103,6 +103,17 @@ def test_a_tail_is_the_same_for_the_same_seed_and_another_for_another():
     assert np.abs(a[RATE:] - c[RATE:]).max() > 1e-3
 
 
+def test_a_tail_is_the_same_whatever_rings_beside_it_in_the_batch():
+    # a hit's tail phases come from its seed alone: the same sound whether it is decoded alone or beside a hit
+    # that rings for longer (a kit's pieces, a pad's New), up to the silence the shorter one is padded with
+    short, long = ringing_hit(), ringing_hit(tau=2.0)
+    alone = extension.tail(torch.from_numpy(short)[None], [123457])[0].numpy()
+    beside = extension.tail(torch.from_numpy(np.stack([short, long])), [123457, 9])
+    assert beside.shape[1] > alone.size, "the slower hit rings for longer"
+    np.testing.assert_allclose(beside[0, : alone.size].numpy(), alone, atol=1e-5)
+    assert np.abs(beside[0, alone.size:].numpy()).max() < 1e-4  # the last frame's overlap, -80 dB
+
+
 def test_a_hit_that_has_died_away_is_not_extended():
     x = ringing_hit(tau=0.02)
     assert not extension.ringing(torch.from_numpy(x)[None], RATE).any()

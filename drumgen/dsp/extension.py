@@ -323,8 +323,8 @@ def tail(x: torch.Tensor, seeds: list[int], rate: int = RATE) -> torch.Tensor:
     mags = torch.exp(j[None, :, None] * (per_bin[:, None, :] * (np.log(10) / 20)))  # [R, n_new, bins]: the decay
     mags.mul_(start[:, None, :] * fade[:, :, None] * _RANDOM_PHASE_GAIN)
     table = _phasors()
-    for r, i in enumerate(ring.tolist()):
-        o = int(seeds[i]) % (table.shape[0] - n_new)
+    for r, i in enumerate(ring.tolist()):  # the offset is the seed's alone, not the batch's (its longest tail)
+        o = int(seeds[i]) % (table.shape[0] - room)
         torch.mul(table[o:o + n_new], mags[r], out=new[r])
     y = spectral.istft_frames(spec, N_FFT, HOP, length)
     out = torch.nn.functional.pad(x, (0, length - n))
