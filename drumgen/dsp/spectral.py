@@ -233,8 +233,12 @@ def griffin_lim(mag: torch.Tensor, n_fft: int, hop: int | None = None, iters: in
         # real runs over whole numbers, where a real pair times a broadcast last dimension of 1 crawls; and
         # 1 / |X| as the reciprocal square root of re^2 + im^2 (complex abs() is hypot, 5x slower on a CPU)
         c = torch.view_as_complex(accelerated)
-        power = (c.real.square() + c.imag.square()).clamp_min(1e-24)  # out of place: inversion needs its gradient
-        spec = torch.view_as_real(c * (torch.rsqrt(power) * size))
+        if torch.is_grad_enabled() and (mag.requires_grad or c.requires_grad):  # inversion needs the gradient
+            power = (c.real.square() + c.imag.square()).clamp_min(1e-24)
+            spec = torch.view_as_real(c * (torch.rsqrt(power) * size))
+        else:  # in place: no tensor is made that the loop does not need (a kit's 8 x 129 x 129 each time)
+            scale = torch.addcmul(c.real.square(), c.imag, c.imag).clamp_min_(1e-24).rsqrt_().mul_(size)
+            spec = torch.view_as_real(c.mul_(scale) if momentum else c * scale)  # rebuilt (c) is kept as prev
     return istft_frames(torch.view_as_complex(spec), n_fft, hop, length)
 
 
