@@ -2,6 +2,7 @@
 
     python benchmarks/loop_bench.py                  # the held-out kits, every groove and tempo; appends to RESULTS.md
     python benchmarks/loop_bench.py --no-append --kits "Audiophob"
+    python benchmarks/loop_bench.py --synth 3 --tagger runs/tagger-v2/RUN   # a tagger under trial, on made-up kits
 
 1. Loops with a known answer: per held-out hydrogen-drumkits kit (drumgen.data.corpus_hydrogen.DEFAULT_HELDOUT that
    are also in HYDROGEN_DRUMKITS; GMRockKit and TR808EmulationKit are never read) one kick, snare, closed hi-hat and
@@ -11,6 +12,9 @@
    through drumgen.loop.analyse with nothing given and is scored against what was played: tempo error (BPM), onset
    F1 within 10 ms, class accuracy (the share of played hits matched to a pad of their class), the share of
    kick+hat steps where both come back, and the analysis time per minute of audio.
+   With --synth N, the same loops from N kits of synthesized hits (drumgen.dsp.synth) instead: nothing of the
+   held-out kits, so a measure that may choose between taggers (--tagger: the one that names the pads), as the
+   held-out kits must never be used to.
 2. Breaks: the drum loops of Debian's sonic-pi-samples (CC0, named in its copyright file) have no onset truth; the
    table gives the tempo found against the tempo a whole number of bars of the file's length implies, onsets and
    pads found, and the time per minute.
@@ -140,11 +144,18 @@ def match(onsets: list[loop.Onset], truth: list[tuple], tol: float = 0.010):
     return pairs, 2 * p * r / max(1e-9, p + r)
 
 
-def score(kit: dict[str, np.ndarray], kind: str, bpm: float, swing: float, seed: int) -> dict:
+def synth_kit(seed: int) -> dict[str, np.ndarray]:
+    """A made-up kit: one synthesized hit per class of CLASSES (drumgen.dsp.synth), trimmed to its attack."""
+    from drumgen.dsp import synth
+
+    return {c: trim_attack(synth.hit(c, 7 * seed + i, SR)) for i, c in enumerate(CLASSES)}
+
+
+def score(kit: dict[str, np.ndarray], kind: str, bpm: float, swing: float, seed: int, tagger=None) -> dict:
     truth, duration = groove(kind, bpm, swing, seed)
     x = render(kit, [(t, c, g) for t, c, g, _ in truth], duration, SR)
     t0 = time.perf_counter()
-    r = loop.analyse(x, SR)
+    r = loop.analyse(x, SR, model=tagger)
     seconds = time.perf_counter() - t0
     pairs, f1 = match(r.onsets, truth)
     right = sum(r.pads[o.pad].label == t[1] for t, o in pairs)
@@ -183,24 +194,34 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kits-root", default=corpus_hydrogen.KITS_ROOT, help="Debian's hydrogen-drumkits folder")
     ap.add_argument("--kits", nargs="*", default=None, help="held-out kits to use (default: all of them)")
+    ap.add_argument("--synth", type=int, metavar="N", help="N kits of synthesized hits instead of the held-out kits")
+    ap.add_argument("--tagger", help="tagger checkpoint that names the pads (default: the shipped one)")
     ap.add_argument("--no-append", action="store_true", help="print only; leave RESULTS.md alone")
     args = ap.parse_args()
-    names = args.kits or heldout_kits()
-    bad = [k for k in names if k not in heldout_kits()]
+    names = [f"synthesized {i}" for i in range(args.synth)] if args.synth else args.kits or heldout_kits()
+    bad = [] if args.synth else [k for k in names if k not in heldout_kits()]
     if bad:
         ap.error(f"not a held-out hydrogen-drumkits kit: {', '.join(bad)}; choose from {', '.join(heldout_kits())}")
+    tagger = None
+    if args.tagger:
+        from drumgen.engine import tagging
+
+        try:
+            tagger = tagging.load(args.tagger)
+        except (OSError, ValueError) as e:
+            ap.error(f"--tagger {args.tagger}: {e}")
     from drumgen.dsp import synth
 
     warm = {c: synth.hit(c, 0) for c in CLASSES}  # the tagger's load and librosa's JIT come before any timing
     loop.analyse(render(warm, [(t, c, g) for t, c, g, _ in groove("rock", 120, 0.5, 0)[0]], 2.0, SR), SR)
     rows, all_scores = [], []
     for k, name in enumerate(names):
-        kit = kit_hits(Path(args.kits_root), name)
+        kit = synth_kit(k) if args.synth else kit_hits(Path(args.kits_root), name)
         if kit is None:
             print(f"{name}: not installed or lacks one of {', '.join(CLASSES)}; skipped")
             continue
         for i, (kind, bpm, swing) in enumerate(LOOPS):
-            s = score(kit, kind, bpm, swing, seed=100 * k + i)
+            s = score(kit, kind, bpm, swing, seed=100 * k + i, tagger=tagger)
             all_scores.append(s)
             rows.append([name, kind, bpm, swing, round(s["bpm_error"], 2), round(s["f1"], 3), round(s["steps"], 3),
                          round(s["class"], 3), "-" if s["both"] is None else round(s["both"], 2), s["pads"],
@@ -217,16 +238,17 @@ def main() -> None:
                  round(float(np.mean([s["s_per_min"] for s in all_scores])), 2)])
     text = table(["kit", "groove", "bpm", "swing", "bpm error", "onset F1 (10 ms)", "on the right step",
                   "class accuracy", "kick+hat both", "pads", "s per min"], rows)
-    notes = ("Loops built from the held-out hydrogen-drumkits kits' one-shots (benchmarks/loop_bench.py): the "
-             "'all' row gives the mean absolute tempo error and the means of the other columns. Class accuracy: "
-             "played hits matched within 10 ms to a pad of their class.")
-    brk = breaks_table()
+    source = "synthesized kits (drumgen.dsp.synth)" if args.synth else "the held-out hydrogen-drumkits kits' one-shots"
+    notes = (f"Loops built from {source} (benchmarks/loop_bench.py), pads named by "
+             f"{args.tagger or 'the shipped tagger'}: the 'all' row gives the mean absolute tempo error and the means "
+             "of the other columns. Class accuracy: played hits matched within 10 ms to a pad of their class.")
+    brk = None if args.synth else breaks_table()
     if brk:
         text += "\n\nBreaks from Debian's sonic-pi-samples (CC0; no onset truth):\n\n" + brk
     if args.no_append:
         print(text)
     else:
-        record("drumgen loop on loops built from held-out kits", text, notes)
+        record(f"drumgen loop on loops built from {'synthesized' if args.synth else 'held-out'} kits", text, notes)
 
 
 if __name__ == "__main__":

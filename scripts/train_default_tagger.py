@@ -58,6 +58,9 @@ VARIANTS: dict[str, tuple[Config, dict, str]] = {
                             "long-floors with the log-mel floored at -50 dB"),
     "long-floor60-floors": (dataclasses.replace(LONG, floor_db=-60.0), {"floor_share": 0.5, "floor_db": (40.0, 100.0)},
                             "long-floors with the log-mel floored at -60 dB"),
+    "long-floor50-floors30": (dataclasses.replace(LONG, floor_db=-50.0), {"floor_share": 0.75, "floor_db": (30.0, 100.0)},
+                              "long-floor50-floors with three quarters of the hits over a floor 30-100 dB down, a "
+                              "quarter clean (a hit sliced from a loop carries the other hits' bleed ~30 dB down)"),
     "mix-ema": (BASE, {"mix": 0.3, "ema": 0.995}, "mix, weights averaged over the run (EMA, decay 0.995)"),
 }
 
