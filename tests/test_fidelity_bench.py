@@ -1,4 +1,5 @@
-"""benchmarks/fidelity.py's measures on synthesized signals: the air above 11.5 kHz, the -60 dB point, a cut hit."""
+"""benchmarks/fidelity.py's measures on synthesized signals: the air above 11.5 kHz, the -60 dB point, a cut hit; and
+benchmarks/loop_bench.py on a synthesized kit."""
 
 from __future__ import annotations
 
@@ -84,3 +85,20 @@ def test_a_tone_every_hit_shares_is_a_line_and_an_offset_is_dc(gan_lines):
     assert {"DC", "1 x rate/4"} <= names
     assert gan_lines.dc_db(hits, rate)[0] > -70
     assert not gan_lines.lines(gan_lines.spectra(noise, rate), rate)
+
+
+def test_loop_bench_scores_a_synthesized_kit_with_the_tagger_it_is_given(monkeypatch):
+    """loop_bench --synth: a made-up kit's loop is scored against what was played, its pads named by --tagger's."""
+    loop_bench = _bench("loop_bench")
+    from drumgen.engine import tagging
+    from drumgen.loop import analysis
+
+    kit = loop_bench.synth_kit(1)
+    assert sorted(kit) == sorted(loop_bench.CLASSES) and all(x.size > loop_bench.SR // 20 for x in kit.values())
+    tagger = tagging.load(Path(__file__).resolve().parent.parent / "checkpoints" / "tagger")
+    used = []
+    real = analysis.analyse
+    monkeypatch.setattr(loop_bench.loop, "analyse", lambda x, rate, **kw: used.append(kw.get("model")) or real(x, rate, **kw))
+    s = loop_bench.score(kit, "shuffle", 120, 0.66, seed=101, tagger=tagger)
+    assert used == [tagger]
+    assert abs(s["bpm_error"]) < 1 and s["f1"] > 0.9 and s["class"] > 0.6, s
