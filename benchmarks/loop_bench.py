@@ -145,10 +145,12 @@ def match(onsets: list[loop.Onset], truth: list[tuple], tol: float = 0.010):
 
 
 def synth_kit(seed: int) -> dict[str, np.ndarray]:
-    """A made-up kit: one synthesized hit per class of CLASSES (drumgen.dsp.synth), trimmed to its attack."""
+    """A made-up kit: one synthesized hit per class of CLASSES (drumgen.dsp.synth), trimmed to its attack and faded
+    out over its last 50 ms as a sampled one-shot is (a synthesized kick can stop at -35 dBFS: a click that
+    drumgen.loop rightly hears as a hit of its own)."""
     from drumgen.dsp import synth
 
-    return {c: trim_attack(synth.hit(c, 7 * seed + i, SR)) for i, c in enumerate(CLASSES)}
+    return {c: audio.fade_out(trim_attack(synth.hit(c, 7 * seed + i, SR)), SR, 0.05) for i, c in enumerate(CLASSES)}
 
 
 def score(kit: dict[str, np.ndarray], kind: str, bpm: float, swing: float, seed: int, tagger=None) -> dict:
