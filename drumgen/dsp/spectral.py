@@ -238,7 +238,7 @@ def griffin_lim(mag: torch.Tensor, n_fft: int, hop: int | None = None, iters: in
             spec = torch.view_as_real(c * (torch.rsqrt(power) * size))
         else:  # in place: no tensor is made that the loop does not need (a kit's 8 x 129 x 129 each time)
             scale = torch.addcmul(c.real.square(), c.imag, c.imag).clamp_min_(1e-24).rsqrt_().mul_(size)
-            spec = torch.view_as_real(c.mul_(scale) if momentum else c * scale)  # rebuilt (c) is kept as prev
+            spec = torch.view_as_real(c.mul_(scale) if momentum else c * scale)  # without momentum c is prev: a copy
     return istft_frames(torch.view_as_complex(spec), n_fft, hop, length)
 
 
