@@ -35,6 +35,7 @@ from common import record, table  # noqa: E402
 
 from drumgen import loop  # noqa: E402
 from drumgen.data import corpus_hydrogen  # noqa: E402
+from drumgen.dsp import synth  # noqa: E402
 from drumgen.io import audio  # noqa: E402
 from drumgen.loop.files import render  # noqa: E402
 from drumgen.loop.grid import grid_time  # noqa: E402
@@ -148,8 +149,6 @@ def synth_kit(seed: int) -> dict[str, np.ndarray]:
     """A made-up kit: one synthesized hit per class of CLASSES (drumgen.dsp.synth), trimmed to its attack and faded
     out over its last 50 ms as a sampled one-shot is (a synthesized kick can stop at -35 dBFS: a click that
     drumgen.loop rightly hears as a hit of its own)."""
-    from drumgen.dsp import synth
-
     return {c: audio.fade_out(trim_attack(synth.hit(c, 7 * seed + i, SR)), SR, 0.05) for i, c in enumerate(CLASSES)}
 
 
@@ -212,8 +211,6 @@ def main() -> None:
             tagger = tagging.load(args.tagger)
         except (OSError, ValueError) as e:
             ap.error(f"--tagger {args.tagger}: {e}")
-    from drumgen.dsp import synth
-
     warm = {c: synth.hit(c, 0) for c in CLASSES}  # the tagger's load and librosa's JIT come before any timing
     loop.analyse(render(warm, [(t, c, g) for t, c, g, _ in groove("rock", 120, 0.5, 0)[0]], 2.0, SR), SR)
     rows, all_scores = [], []
