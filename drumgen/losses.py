@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -51,6 +53,52 @@ class LogMelLoss(nn.Module):
         def bands(a: torch.Tensor) -> torch.Tensor:
             return spectral.log_mel(a, self.sample_rate, self.n_fft, self.n_fft // 4, self.n_mels, self.eps)
         return (bands(x) - bands(y)).abs().mean()
+
+
+class ClassLoss(nn.Module):
+    """How differently the tagger hears x from the reference y: the KL divergence of its class probabilities on x
+    from those on y, plus the L1 distance of its penultimate features (relative to y's mean feature), so a
+    re-synthesis the tagger hears as it hears its input scores 0, and one it already names right is still drawn
+    towards sounding the same to it (the KL alone is flat there, and on a hit unlike the train kits).
+
+    A perceptual loss in the sense of Johnson et al., "Perceptual Losses for Real-Time Style Transfer", ECCV 2016
+    (arXiv:1603.08155): a frozen classifier judges what a spectral distance weighs too little (a kick's re-synthesis
+    a few dB off in the sub-bass is near on the STFT loss and a tom to the ear). The tagger
+    (drumgen.models.tagger, one network or an ensemble) is frozen and in eval mode; audio at sample_rate reaches
+    it band-limited to its own rate by an FFT brick wall (differentiable, where the tagger's inference uses soxr;
+    alike below the cut-off). x, y: [B, T]. Returns a scalar; gradients flow into x only.
+    """
+
+    def __init__(self, tagger: nn.Module, sample_rate: int):
+        super().__init__()
+        self.tagger = tagger.eval().requires_grad_(False)
+        self.sample_rate = sample_rate
+        self.rate = int(tagger.config.sample_rate)
+
+    def resample(self, x: torch.Tensor) -> torch.Tensor:
+        if self.sample_rate == self.rate:
+            return x
+        n = round(x.shape[-1] * self.rate / self.sample_rate)
+        spectrum = torch.fft.rfft(x)
+        keep = min(spectrum.shape[-1], n // 2 + 1)
+        return torch.fft.irfft(spectrum[..., :keep], n=n) * (n / x.shape[-1])
+
+    def heard(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [B, T] -> the tagger's log class probabilities [B, C] (an ensemble's: of its members' mean) and its
+        penultimate features [B, members * hidden]."""
+        spec = self.tagger.spectrogram(self.resample(x))
+        nets = self.tagger.networks()
+        features = [net.features_of(spec) for net in nets]
+        logp = torch.stack([torch.log_softmax(net.head(f), dim=1) for net, f in zip(nets, features, strict=True)])
+        return torch.logsumexp(logp, dim=0) - math.log(len(nets)), torch.cat(features, dim=1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        self.tagger.eval()  # a parent module's .train() must not wake its batch norm or dropout
+        with torch.no_grad():
+            target, target_features = self.heard(y)
+        logp, features = self.heard(x)
+        kl = (target.exp() * (target - logp)).sum(dim=1).mean()
+        return kl + (features - target_features).abs().mean() / target_features.abs().mean().clamp_min(1e-6)
 
 
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, *cond) -> torch.Tensor:

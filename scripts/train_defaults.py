@@ -4,11 +4,15 @@
     python scripts/train_defaults.py --models autoencoder --minutes 60 --install  # ... then copy to checkpoints/
 
     python scripts/train_defaults.py --models wavegan --minutes 45 --latent-fit-minutes 30 --install
+    python scripts/train_defaults.py --models autoencoder --minutes 75 --keep-class-steps 600 --install
 
 --minutes is the TOTAL training time of each run: calling again continues the run in runs/<model> (its resume
 state) until that total is reached, so a long run can span sessions. --latent-fit-minutes (GANs) then fits a latent
 to every train hit and the generator to play them back (drumgen/train/steps.py), in runs/<model>-latent, started
 from the adversarial run and resumable the same way; the installed model samples blends of those latents.
+--keep-class-steps (autoencoder) then fine-tunes it with the class-keeping loss (`drumgen train --keep-class`:
+the tagger hears each re-synthesis as it hears the input) for that many steps in total, in runs/autoencoder-keep,
+resumable; --base starts that fine-tune from a checkpoint instead (the shipped one, on a machine without the run).
 --install measures the best checkpoint on the held-out kits (250 generated hits, the measures of
 drumgen.eval.evaluate) and writes checkpoints/<model>/ with model.safetensors and a model card (README.md).
 """
@@ -102,7 +106,9 @@ def band_and_length(model) -> str:
 
 def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=None,
          base_summary: dict | None = None, corpus: Path | None = None) -> str:
-    """The model card. base_summary: the adversarial run a latent-fitted GAN started from."""
+    """The model card. base_summary: the adversarial run a latent-fitted GAN started from, or the run a class-keeping
+    fine-tune of the autoencoder started from (its summary names the tagger that judged it)."""
+    stage = "class-keeping fine-tune" if "class_tagger" in summary else "latent-fit"
     fd, fd_real = result.get("frechet"), real.get("frechet")
     ratio = fd / fd_real if fd and fd_real else math.nan
     tag = result.get("tagger", {})
@@ -118,7 +124,10 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
         "| what | value |", "|---|---|",
         *([band_and_length(model)] if model is not None else []),
         f"| data | {summary['data']['hits']} hits: {summary['data']['counts']} |",
-        *([f"| steps | {base_summary['steps']} WGAN-GP steps, then {summary['steps']} latent-fit steps |",
+        *([f"| steps | {base_summary['steps']} {'WGAN-GP ' if stage == 'latent-fit' else ''}steps, then "
+           f"{summary['steps']} {stage} steps" + (f" (weight {model.config.class_weight:g}, learning rate "
+                                                  f"{model.config.lr:g}, judged by {summary['class_tagger']})"
+                                                  if stage != "latent-fit" and model is not None else "") + " |",
            f"| training time | {base_summary['seconds'] / 60:.1f} + {summary['seconds'] / 60:.1f} min on "
            f"{summary.get('device', 'cpu')} ({platform.machine()}, torch {summary.get('torch', torch.__version__)})"
            + (f"; the kept checkpoint is the run's closest to the train hits, of {run_minutes:.0f} minutes"
@@ -151,8 +160,12 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
         if ratio > 1.5 or result.get("tagger_agreement", 1.0) < 0.8:
             lines += ["", "## Why it falls short", "", kind_short]
     minutes = f"--minutes {run_minutes:.0f}"
-    if base_summary:
+    if base_summary and stage == "latent-fit":
         minutes = f"--minutes {base_summary['seconds'] / 60:.0f} --latent-fit-minutes {run_minutes:.0f}"
+    elif base_summary:
+        judge = summary["class_tagger"]
+        minutes = (f"--minutes {base_summary['seconds'] / 60:.0f} --keep-class-steps {summary['steps']}"
+                   + (f" --judge {judge}" if judge != "the shipped tagger" else ""))
     lines += ["", f"Class histogram (tagger): {tag.get('histogram')}", "",
               f"Garbage checks: {result.get('garbage')}", "",
               f"Reproduce: `python scripts/train_defaults.py --models {name} {minutes}{runs} --install` (resumes "
@@ -170,6 +183,12 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--latent-fit-minutes", type=float, default=0, metavar="MINUTES",
                     help="GANs: then fit latents to the train hits for this many minutes in total (resumes)")
+    ap.add_argument("--keep-class-steps", type=int, default=0, metavar="STEPS",
+                    help="autoencoder: then fine-tune this many steps in total with the class-keeping loss (resumes)")
+    ap.add_argument("--keep-class", type=float, default=1.0, metavar="WEIGHT", help="that loss's weight (1)")
+    ap.add_argument("--keep-class-lr", type=float, default=1e-4, metavar="LR", help="the fine-tune's learning rate")
+    ap.add_argument("--judge", type=Path, help="the tagger judging it (default: the shipped one)")
+    ap.add_argument("--base", type=Path, help="autoencoder: fine-tune this checkpoint instead of runs/autoencoder")
     ap.add_argument("--install", action="store_true", help="measure and copy the best checkpoints to checkpoints/")
     ap.add_argument("--draws", type=int, default=3,
                     help="--install: draws of 250 generated hits whose Frechet distances the card averages (3)")
@@ -180,9 +199,9 @@ def main() -> int:
     if not (args.corpus / "manifest.json").exists():
         corpus_hydrogen.build_hydrogen_corpus(args.corpus)
     for kind in args.models.split(","):
-        run = args.runs / kind
+        run = args.base if args.base and kind == "autoencoder" else args.runs / kind
         done = trained_seconds(run) / 60
-        if done < args.minutes - 0.1:
+        if run != args.base and done < args.minutes - 0.1:
             print(f"{kind}: {done:.1f} of {args.minutes:.0f} minutes done; training on", flush=True)
             train(TrainOptions(data=str(args.corpus / "train"), out=str(run), kind=kind, preset=args.preset,
                                minutes=args.minutes - done, resume=(run / checkpoint.STATE_FILE).exists(),
@@ -198,6 +217,19 @@ def main() -> int:
                                    fit="latent", minutes=args.latent_fit_minutes - done, resume=resume,
                                    eval_every=500, preview_every=2000, save_every=120, progress=sys.stderr.isatty()))
             base_summary, run = checkpoint.read_metadata(run)["summary"], fit_run
+        if args.keep_class_steps and kind == "autoencoder":
+            keep_run = args.runs / f"{kind}-keep"
+            resume = (keep_run / checkpoint.STATE_FILE).exists()
+            done_steps = checkpoint.read_train_state_metadata(keep_run).get("step", 0) if resume else 0
+            if done_steps < args.keep_class_steps:
+                print(f"{kind}: class-keeping fine-tune, {done_steps} of {args.keep_class_steps} steps done", flush=True)
+                train(TrainOptions(data=str(args.corpus / "train"), out=str(keep_run),
+                                   init=None if resume else str(run), steps=args.keep_class_steps, resume=resume,
+                                   tagger=str(args.judge) if args.judge else None,
+                                   config_overrides={"lr": args.keep_class_lr, "class_weight": args.keep_class},
+                                   eval_every=10 ** 9, preview_every=10 ** 9, save_every=120,
+                                   progress=sys.stderr.isatty()))
+            base_summary, run = checkpoint.read_metadata(run)["summary"], keep_run
         if args.install:
             t = time.time()
             stats, _ = evaluate.resolve_reference(str(args.corpus))

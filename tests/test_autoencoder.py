@@ -151,6 +151,30 @@ def test_resume_continues_the_same_run(hits_dir, tmp_path):
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
 
 
+def test_cli_fine_tune_that_keeps_the_class_stores_its_recipe_and_resumes(hits_dir, tmp_path, capsys):
+    from drumgen.engine import tagging
+    from drumgen.models.tagger import Tagger, TaggerConfig
+
+    torch.manual_seed(0)
+    tagging.save(Tagger(TaggerConfig(sample_rate=RATE, length=RATE // 2, channels=[4, 8], hidden=8)),
+                 tmp_path / "tagger")
+    out = tmp_path / "ft"
+    args = ["train", "--model", "autoencoder", "--data", str(hits_dir), "--out", str(out), "--preset", "tiny",
+            "--keep-class", "0.5", "--lr", "3e-4", "--tagger", str(tmp_path / "tagger"), "--eval-every", "10000",
+            "--preview-every", "10000", "--quiet"]
+    assert main([*args, "--steps", "2"]) == 0
+    info = checkpoint.read_metadata(out)
+    assert info["config"]["class_weight"] == 0.5 and info["config"]["lr"] == 3e-4
+    assert info["summary"]["class_tagger"] == str(tmp_path / "tagger")
+    assert main([*args, "--steps", "3", "--resume"]) == 0
+    history = checkpoint.read_train_state_metadata(out)["extra"]["history"]
+    assert [h["step"] for h in history if "class" in h] == [1, 2, 3]
+    capsys.readouterr()
+    lost = [a if a != str(tmp_path / "tagger") else str(tmp_path / "nowhere") for a in args]
+    assert main([*lost, "--out", str(tmp_path / "ft2"), "--steps", "1"]) != 0
+    assert "the class-keeping loss needs a tagger" in capsys.readouterr().err
+
+
 def test_trained_round_trip_beats_trivial_baselines(trained, hits_dir):
     out, seconds = trained
     assert seconds < 60

@@ -22,6 +22,11 @@ def add_args(p: argparse.ArgumentParser) -> None:
     budget.add_argument("--steps", type=int, help="train this many steps")
     budget.add_argument("--minutes", type=float, help="train for this many minutes")
     p.add_argument("--batch-size", type=int, help="override the preset's batch size")
+    p.add_argument("--lr", type=float, help="learning rate (default: the preset's, or the --init model's)")
+    p.add_argument("--keep-class", type=float, metavar="WEIGHT",
+                   help="autoencoder: weight of a loss that makes the tagger hear each re-synthesis as it hears "
+                        "the input (try 0.1; default: the preset's or the --init model's, 0 = off)")
+    p.add_argument("--tagger", metavar="CKPT", help="the tagger judging --keep-class (default: the shipped one)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
     p.add_argument("--init", metavar="CKPT", help="fine-tune from this checkpoint (e.g. a default model)")
     p.add_argument("--fit", choices=["auto", "adversarial", "latent"], default="auto",
@@ -48,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, resume=args.resume, init=args.init, fit=args.fit,
         conditional=not args.unconditional, augment=not args.no_augment, seed=args.seed, preview_every=args.preview_every,
         eval_every=args.eval_every, save_every=args.save_every, dry_run=args.dry_run, progress=not args.quiet,
-        device=args.device)
+        device=args.device, tagger=args.tagger,
+        config_overrides={k: v for k, v in (("lr", args.lr), ("class_weight", args.keep_class)) if v is not None})
     summary = train(opts)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only the first process reports
         return 0

@@ -85,6 +85,9 @@ class AutoencoderConfig(BaseConfig):
     wave_frames: int = 0  # frames the wave path draws (the attack and body); 0: the whole slice
     lr_half_life: int = 0  # training steps over which the learning rate halves, down to lr / 20; 0: constant
     mel_weight: float = 0.0  # weight of the log-mel loss beside the STFT loss (losses.LogMelLoss): band balance
+    # weight of the class-keeping loss (losses.ClassLoss): the tagger (TrainOptions.tagger) hears the re-synthesis
+    # as it hears the input; 0: off (every checkpoint before it)
+    class_weight: float = 0.0
 
 
 Config = AutoencoderConfig  # every model file's Config: `Autoencoder(Config(**stored))`

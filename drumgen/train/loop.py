@@ -35,6 +35,7 @@ from drumgen.dsp import augment
 from drumgen.eval import pictures
 from drumgen.io import audio
 from drumgen.io.files import atomic_write_bytes
+from drumgen.losses import ClassLoss
 from drumgen.models import model_class
 from drumgen.train import steps
 from drumgen.train.options import (
@@ -94,6 +95,7 @@ class Run:
             self.model.fit_statistics(self.data.x)
         devices.prepare(self.device)
         self.model.to(self.device)  # before the optimizers are made: they hold the parameters they update
+        self.judge = self._judge()
         self.opt = steps.make_optimizers(self.model)
         if opts.resume and (self.out / checkpoint.STATE_FILE).exists():
             self._resume()
@@ -113,6 +115,18 @@ class Run:
             full = model_class(self.kind)(self.cfg)
             checkpoint.load_train_state(base, full, steps.make_optimizers(full))
             self.model.load_state_dict(full.state_dict())
+
+    def _judge(self) -> ClassLoss | None:
+        """The frozen tagger of an autoencoder's class-keeping loss (config class_weight > 0), on the device."""
+        if not getattr(self.cfg, "class_weight", 0.0):
+            return None
+        from drumgen.engine import tagging
+
+        try:
+            tagger = tagging.load(self.opts.tagger or tagging.DEFAULT_CHECKPOINT)
+        except (tagging.TaggerError, ValueError) as e:
+            raise TrainingError(f"the class-keeping loss needs a tagger: {e}") from e
+        return ClassLoss(tagger, self.cfg.sample_rate).to(self.device)
 
     def _resume(self) -> None:
         self.step, extra, rng = checkpoint.load_train_state(self.out, self.model, self.opt)
@@ -166,7 +180,7 @@ class Run:
             return steps.latent_fit_step(self.model, idx, x, y, self.opt)
         x, y = self.to_device(*self.batch())
         assert x is not None
-        return steps.train_step(self.model, x, y, self.opt, self.step)
+        return steps.train_step(self.model, x, y, self.opt, self.step, self.judge)
 
     # -- outputs -------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -236,6 +250,7 @@ class Run:
             "device": str(self.device), "processes": self.world, "measure": self.measure,
             "best_score": None if math.isinf(self.best) else self.best,
             "base": self.opts.init, "torch": torch.__version__,
+            **({"class_tagger": str(self.opts.tagger or "the shipped tagger")} if self.judge is not None else {}),
         }
 
     def save_state(self) -> None:
@@ -244,8 +259,10 @@ class Run:
         checkpoint.save_train_state(self.out, self.model, self.opt, self.step, extra, rng)
 
     def evaluate_and_keep_best(self) -> float:
+        """Measure the model and save it when it is the run's best; a class-keeping fine-tune (a judge) keeps its
+        latest instead: it trades a little of the re-synthesis error `quality` measures for what the tagger hears."""
         score = self.quality()
-        if score < self.best or not (self.out / checkpoint.MODEL_FILE).exists():
+        if score < self.best or self.judge is not None or not (self.out / checkpoint.MODEL_FILE).exists():
             self.best = min(self.best, score)
             self.save_checkpoint({**self.summary(), "best_score": score})
         return score

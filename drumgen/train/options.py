@@ -42,6 +42,7 @@ class TrainOptions:
     cache_dir: str | None = None
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps (drumgen.devices); under torchrun each rank its own GPU
     config_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    tagger: str | None = None  # the tagger judging an autoencoder's class_weight loss; None: the shipped one
 
 
 class TrainingError(ValueError):

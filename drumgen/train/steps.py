@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
 from drumgen.dsp import spectral
-from drumgen.losses import LogMelLoss, MultiResolutionSTFTLoss, gradient_penalty
+from drumgen.losses import ClassLoss, LogMelLoss, MultiResolutionSTFTLoss, gradient_penalty
 from drumgen.models.prior import stratified_subset
 
 if TYPE_CHECKING:  # the model files are imported when a kind is asked for (drumgen.models.model_class)
@@ -206,11 +206,14 @@ def vae_learning_rate(config: Any, step: int) -> float:
 
 
 def vae_step(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, opt: Optimizers,
-             step: int) -> dict[str, float]:
-    """One update on hits x [B, slice_length]: multi-resolution STFT loss + mel_weight * log-mel loss + beta * KL,
-    the KL warmed up over the first 500 steps, the learning rate decayed by vae_learning_rate; the class (y [B] or
-    None) is dropped to "no label" for label_dropout of the hits."""
+             step: int, judge: ClassLoss | None = None) -> dict[str, float]:
+    """One update on hits x [B, slice_length]: multi-resolution STFT loss + mel_weight * log-mel loss +
+    class_weight * the class-keeping loss (judge: a frozen tagger) + beta * KL, the KL warmed up over the first 500
+    steps, the learning rate decayed by vae_learning_rate; the class (y [B] or None) is dropped to "no label" for
+    label_dropout of the hits."""
     c = model.config
+    if c.class_weight and judge is None:
+        raise ValueError("class_weight > 0 needs the tagger that judges it (losses.ClassLoss)")
     for group in opt["ae"].param_groups:
         group["lr"] = vae_learning_rate(c, step)
     mu_t, logvar_t, mu_g, logvar_g = model.encoder(x)
@@ -226,13 +229,15 @@ def vae_step(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, opt: O
     rec = MultiResolutionSTFTLoss(tuple(c.fft_sizes))(x_hat, x)
     # band balance on a mel scale, as a listener and the tagger hear it (losses.LogMelLoss)
     mel = LogMelLoss(c.sample_rate)(x_hat, x) if c.mel_weight else rec.new_zeros(())
+    # the tagger hears the re-synthesis as it hears the input (losses.ClassLoss)
+    keep = judge(x_hat, x) if c.class_weight and judge is not None else rec.new_zeros(())
     kl = 0.5 * (torch.cat([(mu_t**2 + logvar_t.exp() - 1 - logvar_t).flatten(1),
                            mu_g**2 + logvar_g.exp() - 1 - logvar_g], 1)).mean()
     # KL warm-up over the first 500 steps: reconstruction first, then pull towards the prior.
-    loss = rec + c.mel_weight * mel + c.beta * min(1.0, step / 500) * kl
+    loss = rec + c.mel_weight * mel + c.class_weight * keep + c.beta * min(1.0, step / 500) * kl
     optimize(opt["ae"], loss)
-    return {"stft": rec.item(), "mel": mel.item(), "kl": kl.item(), "loss": loss.item(),
-            "lr": opt["ae"].param_groups[0]["lr"]}
+    return {"stft": rec.item(), "mel": mel.item(), **({"class": keep.item()} if c.class_weight else {}),
+            "kl": kl.item(), "loss": loss.item(), "lr": opt["ae"].param_groups[0]["lr"]}
 
 
 @torch.no_grad()
@@ -275,6 +280,11 @@ def make_optimizers(model: DrumModel) -> Optimizers:
 
 
 def train_step(model: DrumModel, x: torch.Tensor, y: torch.Tensor | None, opt: Optimizers,
-               step: int) -> dict[str, float]:
-    """The model kind's own update on hits x [B, slice_length] (classes y [B] or None); returns named losses."""
+               step: int, judge: ClassLoss | None = None) -> dict[str, float]:
+    """The model kind's own update on hits x [B, slice_length] (classes y [B] or None); returns named losses.
+    judge: the frozen tagger of an autoencoder's class-keeping loss (its config's class_weight)."""
+    if judge is not None:
+        if model.kind != "autoencoder":
+            raise ValueError(f"the class-keeping loss is the autoencoder's; a {model.kind} has none")
+        return vae_step(cast("Autoencoder", model), x, y, opt, step, judge)
     return _of_kind(STEPS, model)(model, x, y, opt, step)
