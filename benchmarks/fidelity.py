@@ -169,7 +169,8 @@ def generated(engine: Engine, name: str, n: int, seed: int, batch: int = 25) -> 
     model = engine.get(name)
     labels = list(model.config.labels)
     rate = model.config.sample_rate
-    made = f"{rate} Hz" + (", band and tail extended" if engine.extends(name) else "")
+    made = f"{rate} Hz" + (", band and tail extended" if engine.extends(name) else
+                           ", tail extended" if engine.rings_on(name) else "")
     hits = Hits(f"{name} ({model.kind}, {made})",
                 1000 * model.config.slice_length / model.config.sample_rate)
     for start in range(0, n, batch):

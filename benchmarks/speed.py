@@ -89,11 +89,11 @@ def measure(engine: Engine, name: str, repeats: int, peak: float) -> list:
     sample = median_ms(latents, repeats)
     decode = median_ms(lambda: engine._decode(name, z, y), repeats)
     extend = float("nan")
-    if engine.extends(name):  # the band and tail extension of a 22.05 kHz model's hits, inside the decode column
+    if engine.rings_on(name):  # the band and tail extension (drumgen.dsp.extension), inside the decode column
         with torch.inference_mode():
             raw = finish(model.decode(z.to(engine.device), None if y is None else y.to(engine.device)).float(),
                          model.config.sample_rate).cpu()
-        extend = median_ms(lambda: engine._extend(model, raw, z), repeats)
+        extend = median_ms(lambda: engine._extend(name, raw, z), repeats)
     tag = median_ms(lambda: engine.hear(x, engine.output_rate(name)), repeats)
     hit = synth.hit("snare", 1)
     resynth = median_ms(lambda: engine.resynthesize(name, hit, synth.SAMPLE_RATE, hear=False), repeats) \
@@ -288,7 +288,7 @@ def main() -> None:
              "POST /api/heard (an unconditional model's kit includes it). 'FLOP limit ms' is the decode's FLOPs at "
              "the sgemm peak; the issue's target is the larger of 15 ms and twice that. 'rest' is the kit minus its "
              f"measured stages (Sound objects, numpy copies, the fade-out). 'of which extension ms': the band and "
-             "tail extension of a 22.05 kHz model's hits (drumgen.dsp.extension: resampling to 44.1 kHz, the band "
+             "tail extension of a model's hits (drumgen.dsp.extension: a 22.05 kHz model's resampling to 44.1 kHz, its band "
              f"above 10.5 kHz, tails), part of its decode. Median of {args.repeats} runs after a warm-up."]
     precisions = ["float32"]
     if fastconv.bfloat16_native():  # the opt-in bfloat16 path, where this CPU multiplies it natively

@@ -36,6 +36,7 @@ from drumgen.data import corpus, corpus_hydrogen
 from drumgen.data.labels import CLASSES
 from drumgen.dsp import extension
 from drumgen.eval import evaluate
+from drumgen.models import model_class
 from drumgen.train import TrainOptions, steps, train, trained_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +102,16 @@ def band_and_length(model) -> str:
     if extension.applies(c.sample_rate):
         row += ("; served at 44.1 kHz, its band above 10.5 kHz made by the band extension and a hit still ringing at "
                 "the slice's end ringing on (drumgen.dsp.extension; `serve --no-extend`: as generated)")
+    elif extension.rings_on(c.sample_rate, seconds) and not model.can_encode:
+        row += ("; a hit still ringing at the slice's end is served ringing on at its own decay (the tail "
+                "extension, drumgen.dsp.extension; `serve --no-extend`: as generated)")
     return row + "; a sound ends where it falls 60 dB below its peak |"
+
+
+def preset_batch_size(kind: str, preset: str | None) -> int | None:
+    """The batch size a model kind's preset trains with (None: no such preset)."""
+    presets = getattr(sys.modules[model_class(kind).__module__], "PRESETS", {})
+    return presets.get(preset, {}).get("batch_size")
 
 
 def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=None,
@@ -112,7 +122,9 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
     fd, fd_real = result.get("frechet"), real.get("frechet")
     ratio = fd / fd_real if fd and fd_real else math.nan
     tag = result.get("tagger", {})
-    run_minutes = trained_seconds(run) / 60  # the whole run; the kept checkpoint may be an earlier one
+    # the whole run (the kept checkpoint may be an earlier one); a run brought back without its resume state
+    # (trained elsewhere, on a GPU) counts the kept checkpoint's own time
+    run_minutes = (trained_seconds(run) or summary["seconds"]) / 60
     runs = "" if run.parent == ROOT / "runs" else f" --runs {os.path.relpath(run.parent, ROOT)}"
     if corpus is not None and corpus != ROOT / "runs" / "corpus":
         runs += f" --corpus {os.path.relpath(corpus, ROOT)}"
@@ -166,6 +178,8 @@ def card(name: str, run: Path, summary: dict, result: dict, real: dict, model=No
         judge = summary["class_tagger"]
         minutes = (f"--minutes {base_summary['seconds'] / 60:.0f} --keep-class-steps {summary['steps']}"
                    + (f" --judge {judge}" if judge != "the shipped tagger" else ""))
+    if model is not None and model.config.batch_size != preset_batch_size(name, summary.get("preset")):
+        minutes += f" --batch-size {model.config.batch_size}"
     lines += ["", f"Class histogram (tagger): {tag.get('histogram')}", "",
               f"Garbage checks: {result.get('garbage')}", "",
               f"Reproduce: `python scripts/train_defaults.py --models {name} {minutes}{runs} --install` (resumes "
@@ -181,6 +195,7 @@ def main() -> int:
     ap.add_argument("--runs", type=Path, default=ROOT / "runs", help="where runs live (resume state)")
     ap.add_argument("--preset", help="preset for every model (default: each model's default)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--batch-size", type=int, help="hits per step (default: the preset's; larger on a GPU)")
     ap.add_argument("--latent-fit-minutes", type=float, default=0, metavar="MINUTES",
                     help="GANs: then fit latents to the train hits for this many minutes in total (resumes)")
     ap.add_argument("--keep-class-steps", type=int, default=0, metavar="STEPS",
@@ -204,7 +219,8 @@ def main() -> int:
         if run != args.base and done < args.minutes - 0.1:
             print(f"{kind}: {done:.1f} of {args.minutes:.0f} minutes done; training on", flush=True)
             train(TrainOptions(data=str(args.corpus / "train"), out=str(run), kind=kind, preset=args.preset,
-                               minutes=args.minutes - done, resume=(run / checkpoint.STATE_FILE).exists(),
+                               batch_size=args.batch_size, minutes=args.minutes - done,
+                               resume=(run / checkpoint.STATE_FILE).exists(),
                                eval_every=500, preview_every=2000, save_every=120, progress=sys.stderr.isatty()))
         base_summary = None
         if args.latent_fit_minutes and kind != "autoencoder":

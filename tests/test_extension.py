@@ -149,6 +149,31 @@ def test_the_engine_hands_a_22khz_models_hits_out_full_band_at_44khz(fitted, tmp
     assert np.abs(alone.audio[:n] - sounds[2].audio[:n]).max() < 1e-3
 
 
+def test_a_full_band_generator_with_a_short_slice_gets_only_the_tail(fitted, tmp_path):
+    """A 44.1 kHz WaveGAN whose 0.74 s slice ends while its hits still ring (an untrained one rings everywhere):
+    its hits ring on past the slice, the band it made is its own (nothing extended), and the first 0.7 s are
+    the model's samples; a model with a 2 s slice, or extend=False, is handed out as it was made."""
+    torch.manual_seed(0)
+    checkpoint.save(WaveGAN(WaveGANConfig(sample_rate=RATE, slice_length=32768, d=2)).eval(), tmp_path / "wg44")
+    checkpoint.save(WaveGAN(WaveGANConfig(sample_rate=RATE, slice_length=131072, d=2)).eval(), tmp_path / "wg3s")
+    fitted.save(tmp_path / extension.FILE)
+    engine, plain = Engine(tmp_path, device="cpu"), Engine(tmp_path, device="cpu", extend=False)
+    assert engine.rings_on("wg44") and not engine.extends("wg44") and not plain.rings_on("wg44")
+    assert not engine.rings_on("wg3s")
+    band = engine.describe("wg44")["band"]
+    assert band["generated_hz"] == [0, RATE // 2] and "extended_hz" not in band and "ring on" in band["tail"]
+    assert engine.output_rate("wg44") == RATE
+    rung = engine.sample("wg44", 2, seed=3, hear=False)
+    raw = plain.sample("wg44", 2, seed=3, hear=False)
+    for s, r in zip(rung, raw, strict=True):
+        assert s.sample_rate == r.sample_rate == RATE and r.audio.size == 32768
+        assert s.audio.size > 1.5 * r.audio.size and np.all(np.isfinite(s.audio))
+        n = int(0.7 * RATE)  # before the slice's last frame: the model's own samples, at most re-levelled
+        scale = np.dot(s.audio[:n], r.audio[:n]) / np.dot(r.audio[:n], r.audio[:n])
+        np.testing.assert_allclose(s.audio[:n], scale * r.audio[:n], atol=1e-5)
+    assert engine.sample("wg3s", 1, seed=3, hear=False)[0].audio.size == 131072
+
+
 def test_the_shipped_extension_loads_and_records_what_it_was_fitted_on():
     ext = extension.load(checkpoint.default_dir() / extension.FILE)
     assert ext.info["split"] == "train" and ext.info["hits"] > 500

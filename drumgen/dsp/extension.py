@@ -64,6 +64,7 @@ TAIL_BANDS = np.concatenate([[0.0], np.geomspace(80.0, RATE / 2, 16)[:-1], [RATE
 
 
 EXTENDS_FROM = 22050  # the lowest model rate whose band reaches CUT_HZ
+RING_SECONDS = 2.0  # a 44.1 kHz model whose slice is shorter than this gets the tail (a crash rings longer)
 
 
 class ExtensionError(ValueError):
@@ -74,6 +75,12 @@ def applies(sample_rate: int) -> bool:
     """Whether a model at this rate stops short in a way the extension mends: a band up to about 10.5 kHz at
     least (a 16 kHz model's stops at 7.6 kHz: the regression was not fitted from there) and below 44.1 kHz."""
     return EXTENDS_FROM <= sample_rate < RATE
+
+
+def rings_on(sample_rate: int, slice_seconds: float) -> bool:
+    """Whether a model's hits get the tail extension: every model the band extension serves, and a full-band one
+    whose slice ends before RING_SECONDS (the 44.1 kHz WaveGAN's 1.49 s cuts most crashes while they ring)."""
+    return applies(sample_rate) or (sample_rate == RATE and slice_seconds < RING_SECONDS)
 
 
 def _freqs() -> np.ndarray:

@@ -94,20 +94,22 @@ class Engine(Registry):
             for i in range(0, max(len(z), 1), max(1, step)):  # in pieces the caches hold (DrumModel.decode_batch)
                 zi, yi = z[i:i + step].to(self.device), None if y is None else y[i:i + step].to(self.device)
                 x = finish(model.decode(zi, yi).float(), model.config.sample_rate).cpu()
-                parts.append((self._extend(model, x, zi.cpu()) if self.extends(name) else x).numpy())
+                parts.append((self._extend(name, x, zi.cpu()) if self.rings_on(name) else x).numpy())
         if len(parts) == 1:
             return parts[0]
         longest = max(p.shape[1] for p in parts)  # a piece with a ringing hit is longer: pad the rest with silence
         return np.concatenate([np.pad(p, ((0, 0), (0, longest - p.shape[1]))) for p in parts])
 
-    def _extend(self, model, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """A 22.05 kHz model's finished hits [B, T] -> at 44.1 kHz, full band, ringing ones with their tails
-        (drumgen.dsp.extension; its phases seeded by each latent, so a latent always gives the same sound)."""
+    def _extend(self, name: str, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """A model's finished hits [B, T] -> at 44.1 kHz with their ringing ones' tails, and a 22.05 kHz model's
+        full band (drumgen.dsp.extension; phases seeded by each latent, so a latent always gives the same sound)."""
         assert self.extension is not None
-        up = torch.from_numpy(np.stack([audio.resample(row, model.config.sample_rate, extension.RATE)
-                                        for row in x.numpy()]))
+        rate = self.get(name).config.sample_rate
+        if self.extends(name):
+            up = torch.from_numpy(np.stack([audio.resample(row, rate, extension.RATE) for row in x.numpy()]))
+            x = self.extension.band(up)
         seeds = [int(torch.round(row.double().sum() * 10)) for row in z.reshape(len(z), -1)]
-        return finish(extension.tail(self.extension.band(up), seeds), extension.RATE)
+        return finish(extension.tail(x, seeds), extension.RATE)
 
     def _label_tensor(self, name: str, labels: list[str | None]) -> torch.Tensor | None:
         model = self.get(name)

@@ -149,6 +149,14 @@ class Registry:
         """Whether this model's hits get the band and tail extension (drumgen.dsp.extension.applies)."""
         return self.extension is not None and extension.applies(self.get(name).config.sample_rate)
 
+    def rings_on(self, name: str) -> bool:
+        """Whether this model's hits still ringing at its slice's end ring on (drumgen.dsp.extension.rings_on):
+        the extended ones, and a full-band generator's short slice. A model that encodes is left as it plays a
+        hit back (the one-second autoencoder is kept so that sessions saved with it keep their sounds)."""
+        m = self.get(name)
+        return self.extension is not None and not m.can_encode and extension.rings_on(
+            m.config.sample_rate, m.config.slice_length / m.config.sample_rate)
+
     def output_rate(self, name: str) -> int:
         """The rate of the audio the engine gives for this model: 44.1 kHz when it is extended, else its own."""
         return extension.RATE if self.extends(name) else int(self.get(name).config.sample_rate)
@@ -156,9 +164,11 @@ class Registry:
     def describe(self, name: str) -> dict:
         m = self.get(name)
         rate = m.config.sample_rate
-        band = {"generated_hz": [0, rate // 2], "extended_hz": [extension.CUT_HZ, extension.RATE // 2],
-                "tail": "hits still ringing at the slice's end ring on, up to "
-                        f"{extension.MAX_SECONDS:g} s"} if self.extends(name) else {"generated_hz": [0, rate // 2]}
+        band: dict = {"generated_hz": [0, rate // 2]}
+        if self.extends(name):
+            band["extended_hz"] = [extension.CUT_HZ, extension.RATE // 2]
+        if self.rings_on(name):
+            band["tail"] = f"hits still ringing at the slice's end ring on, up to {extension.MAX_SECONDS:g} s"
         return {"name": name, "kind": m.kind, "sample_rate": rate, "output_rate": self.output_rate(name),
                 "band": band, "labels": list(m.config.labels),
                 "conditional": bool(m.config.labels), "can_encode": m.can_encode, "latent_size": m.latent_size,
