@@ -1,10 +1,13 @@
-"""Train (or continue training) the default checkpoints on the Hydrogen corpus, measure them, and install them.
+"""Train (or continue training) the default checkpoints on a built corpus (the Hydrogen one unless --corpus),
+measure them, and install them.
 
     python scripts/train_defaults.py --models autoencoder --minutes 60          # train, resumable
     python scripts/train_defaults.py --models autoencoder --minutes 60 --install  # ... then copy to checkpoints/
 
     python scripts/train_defaults.py --models wavegan --minutes 45 --latent-fit-minutes 30 --install
     python scripts/train_defaults.py --models autoencoder --minutes 75 --keep-class-steps 600 --install
+    python scripts/train_defaults.py --models wavegan --minutes 3.7 --latent-fit-minutes 3.7 --batch-size 64 \
+        --threads 4 --corpus runs/corpus-v2 --install             # on a GPU: how the shipped GANs were made
 
 --minutes is the TOTAL training time of each run: calling again continues the run in runs/<model> (its resume
 state) until that total is reached, so a long run can span sessions. --latent-fit-minutes (GANs) then fits a latent
@@ -13,8 +16,10 @@ from the adversarial run and resumable the same way; the installed model samples
 --keep-class-steps (autoencoder) then fine-tunes it with the class-keeping loss (`drumgen train --keep-class`:
 the tagger hears each re-synthesis as it hears the input) for that many steps in total, in runs/autoencoder-keep,
 resumable; --base starts that fine-tune from a checkpoint instead (the shipped one, on a machine without the run).
---install measures the best checkpoint on the held-out kits (250 generated hits, the measures of
-drumgen.eval.evaluate) and writes checkpoints/<model>/ with model.safetensors and a model card (README.md).
+--batch-size sets a GAN's adversarial run's batch (its latent fit keeps it): the presets' 16 suit a CPU; the
+shipped GANs were trained with 64 on a GPU. --install measures the best checkpoint on the held-out kits (250
+generated hits, the measures of drumgen.eval.evaluate) and writes checkpoints/<model>/ with model.safetensors
+and a model card (README.md).
 """
 
 from __future__ import annotations
