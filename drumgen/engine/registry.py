@@ -151,8 +151,8 @@ class Registry:
 
     def rings_on(self, name: str) -> bool:
         """Whether this model's hits still ringing at its slice's end ring on (drumgen.dsp.extension.rings_on):
-        the extended ones, and a full-band generator's short slice. A full-band model that encodes is left as it plays a
-        hit back (the one-second autoencoder is kept so that sessions saved with it keep their sounds)."""
+        the extended ones, and a full-band generator's short slice. A full-band model that encodes is left as it
+        plays a hit back (the one-second autoencoder is kept so that sessions saved with it keep their sounds)."""
         m = self.get(name)
         return self.extends(name) or (self.extension is not None and not m.can_encode and extension.rings_on(
             m.config.sample_rate, m.config.slice_length / m.config.sample_rate))
