@@ -24,8 +24,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
                         "training gives) or bfloat16 (faster where the CPU has Intel AMX or AVX-512 BF16; sounds "
                         "differ by about -45 dB; $DRUMGEN_PRECISION)")
     p.add_argument("--no-extend", dest="extend", action="store_false", default=None,
-                   help="serve a 22.05 kHz model's hits as it makes them, without the band above 10.5 kHz and "
-                        "the ringing tails that drumgen adds by default (drumgen.dsp.extension; $DRUMGEN_EXTEND=0)")
+                   help="serve the GANs' hits as they make them, without the band above 10.5 kHz (22.05 kHz models) "
+                        "and the ringing tails (those and a short-sliced 44.1 kHz one) that drumgen adds by default "
+                        "(drumgen.dsp.extension; $DRUMGEN_EXTEND=0)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,9 +1,10 @@
 """Full band and whole tails for a model whose output stops short: the band above its Nyquist, the tail after its
 slice, both made from what it did generate (issue 18).
 
-A GAN trained at 22.05 kHz (the shipped WaveGAN and SpecGAN) has nothing above 11 kHz, where hats, rides and
-cymbals keep their air, and its 0.74 s slice cuts a crash while it still rings. Until those models are retrained
-at 44.1 kHz for the whole hit, the engine passes their hits through two steps of classic audio coding:
+A GAN trained at 22.05 kHz (the shipped SpecGAN; the WaveGAN until 2026-12-04) has nothing above 11 kHz, where
+hats, rides and cymbals keep their air, and its 0.74 s slice cuts a crash while it still rings; the 44.1 kHz
+WaveGAN's 1.49 s cuts most crashes too. The engine passes such hits through classic audio coding (`rings_on`: the
+band for a 22.05 kHz model, the tail for it and for a full-band generator whose slice is under RING_SECONDS):
 
 - Band extension (spectral band replication, as HE-AAC does it; Dietz et al., AES 2002): at 44.1 kHz, STFT
   (1024 / 256), the bins above CUT_HZ are copies of the octave below (4.5-10 kHz, inside the resampler's

@@ -2,7 +2,8 @@
 
 The CLI and the server both call these functions. A `Sound` is identified by its model and latent (the audio is
 derived), so a sound from a saved session is re-created with `decode`. Audio leaves the engine at the model's
-rate, or at 44.1 kHz with its band and tail made (drumgen.dsp.extension) for a 22.05 kHz model;
+rate, or at 44.1 kHz with its band and tail made (drumgen.dsp.extension) for a 22.05 kHz model, with the tails of
+ringing hits for a 44.1 kHz generator whose slice is under 2 s;
 `audio.wav_bytes` / `audio.write_wav` turn it into 44.1 kHz files.
 
 Interpolation between two sounds of the same generative model moves through that model's latent space (spherical

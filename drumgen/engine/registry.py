@@ -48,7 +48,8 @@ class Registry:
         training's numbers.
         `extend`: a 22.05 kHz model's hits leave at 44.1 kHz with their band above 10.5 kHz and their ringing
         tails made by drumgen.dsp.extension, fitted on real hits (checkpoints_dir/band_extension.safetensors;
-        without that file, or with extend=False, they leave at the model's own rate as it made them)."""
+        without that file, or with extend=False, they leave at the model's own rate as it made them); a 44.1 kHz
+        generator whose slice is under 2 s gets the ringing tails alone (rings_on)."""
         if precision not in fastconv.PRECISIONS:
             raise EngineError(f"unknown precision {precision!r}; choose {' or '.join(fastconv.PRECISIONS)}")
         self.precision = precision

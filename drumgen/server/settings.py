@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     jobs_dir: Path | None = None  # where training uploads and runs live (default: a temporary folder)
     device: str = "auto"  # where models run, and the training jobs (drumgen.devices)
     precision: Literal["float32", "bfloat16"] = "float32"  # the decoders' convolutions on a CPU (models/fastconv.py)
-    extend: bool = True  # a 22.05 kHz model's band above 10.5 kHz and ringing tails made (drumgen.dsp.extension)
+    extend: bool = True  # band above 10.5 kHz and ringing tails made (drumgen.dsp.extension; Registry.rings_on)
     models_dir: Path | None = None  # where finished training jobs are installed (default: checkpoint.user_dir())
     extra_hosts: Annotated[tuple[str, ...], NoDecode] = ()  # more Host names to accept (the bound address when it is not loopback)
     # inference
