@@ -388,6 +388,21 @@ def test_fine_tune_keeps_its_bases_kind(hits, tmp_path):
         train(opts("wavegan", hits, tmp_path / "x", steps=1, minutes=1.0))
 
 
+def test_a_batch_size_asked_for_applies_to_a_fine_tune_and_a_bad_one_is_refused(hits, tmp_path):
+    """--batch-size replaces the preset's and a base model's (a fine-tune on a GPU may want more than the preset's
+    16); zero, negative or absurd sizes are a clear error, not a run with a batch of one, and the CLI exits 1."""
+    base = tmp_path / "base"
+    train(opts("wavegan", hits, base, steps=1, batch_size=3))
+    assert checkpoint.read_metadata(base)["config"]["batch_size"] == 3
+    train(opts(None, hits, tmp_path / "ft", steps=1, init=str(base), batch_size=5))
+    assert checkpoint.read_metadata(tmp_path / "ft")["config"]["batch_size"] == 5
+    for bad in (0, -3, 10 ** 6):
+        with pytest.raises(TrainingError, match="batch size"):
+            train(opts("wavegan", hits, tmp_path / "bad", steps=1, batch_size=bad))
+    assert main(["train", "--model", "wavegan", "--preset", "tiny", "--data", str(hits), "--out",
+                 str(tmp_path / "cli"), "--steps", "1", "--batch-size", "-3"]) == 1
+
+
 def test_a_wavegan_hit_is_high_passed_so_it_carries_no_dc():
     """The transposed convolutions leave a DC offset in most WaveGAN hits (benchmarks/gan_lines.py); decode takes
     out what lies below config.high_pass_hz (20 Hz) and leaves the drums."""

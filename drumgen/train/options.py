@@ -66,8 +66,16 @@ def check_budget(steps: int | None, minutes: float | None) -> None:
         raise TrainingError("the training budget must be positive")
 
 
+MAX_BATCH_SIZE = 4096
+
+
 def build_config(opts: TrainOptions):
-    """The model config for this run: from the resume state, the base checkpoint, or a preset."""
+    """The model config for this run: from the resume state, the base checkpoint, or a preset; a batch size asked
+    for replaces the base's or the preset's (a resumed run keeps its own)."""
+    if opts.batch_size is not None and not 1 <= opts.batch_size <= MAX_BATCH_SIZE:
+        raise TrainingError(f"the batch size is a number of hits per step, 1 to {MAX_BATCH_SIZE}; "
+                            f"got {opts.batch_size}")
+    sized = {} if opts.batch_size is None else {"batch_size": opts.batch_size}
     out = Path(opts.out) if opts.out else None
     if opts.resume and out and (out / checkpoint.STATE_FILE).exists():
         kind, stored = checkpoint.read_train_state_config(out)
@@ -77,7 +85,7 @@ def build_config(opts: TrainOptions):
     if opts.init:
         info = checkpoint.read_metadata(checkpoint.resolve(opts.init))
         choose_kind(opts.kind, info["kind"], opts.init)
-        cfg = model_class(info["kind"]).Config.from_dict({**info["config"], **opts.config_overrides})
+        cfg = model_class(info["kind"]).Config.from_dict({**info["config"], **opts.config_overrides, **sized})
         return info["kind"], cfg
     kind = choose_kind(opts.kind, None)
     cls = model_class(kind)
@@ -89,9 +97,7 @@ def build_config(opts: TrainOptions):
     values = {**(presets.get(name, {}) if name else {}), **opts.config_overrides}
     if name:
         values["preset"] = name
-    if opts.batch_size:
-        values["batch_size"] = opts.batch_size
-    return kind, cls.Config.from_dict(values)
+    return kind, cls.Config.from_dict({**values, **sized})
 
 
 def choose_labels(data: Dataset, cfg, opts: TrainOptions) -> Dataset:
