@@ -107,7 +107,7 @@ def band_and_length(model) -> str:
     if extension.applies(c.sample_rate):
         row += ("; served at 44.1 kHz, its band above 10.5 kHz made by the band extension and a hit still ringing at "
                 "the slice's end ringing on (drumgen.dsp.extension; `serve --no-extend`: as generated)")
-    elif extension.rings_on(c.sample_rate, seconds) and not model.can_encode:
+    elif extension.rings_on(c.sample_rate, seconds, model.can_encode):
         row += ("; a hit still ringing at the slice's end is served ringing on at its own decay (the tail "
                 "extension, drumgen.dsp.extension; `serve --no-extend`: as generated)")
     return row + "; a sound ends where it falls 60 dB below its peak |"

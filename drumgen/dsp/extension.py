@@ -78,10 +78,12 @@ def applies(sample_rate: int) -> bool:
     return EXTENDS_FROM <= sample_rate < RATE
 
 
-def rings_on(sample_rate: int, slice_seconds: float) -> bool:
-    """Whether a model's hits get the tail extension: every model the band extension serves, and a full-band one
-    whose slice ends before RING_SECONDS (the 44.1 kHz WaveGAN's 1.49 s cuts most crashes while they ring)."""
-    return applies(sample_rate) or (sample_rate == RATE and slice_seconds < RING_SECONDS)
+def rings_on(sample_rate: int, slice_seconds: float, encodes: bool) -> bool:
+    """Whether a model's hits get the tail extension: every model the band extension serves, and a full-band
+    generator whose slice ends before RING_SECONDS (the 44.1 kHz WaveGAN's 1.49 s cuts most crashes while they
+    ring). A full-band model that encodes is left as it plays a hit back (the one-second autoencoder is kept so
+    that sessions saved with it keep their sounds)."""
+    return applies(sample_rate) or (not encodes and sample_rate == RATE and slice_seconds < RING_SECONDS)
 
 
 def _freqs() -> np.ndarray:

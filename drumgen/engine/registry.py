@@ -152,11 +152,10 @@ class Registry:
 
     def rings_on(self, name: str) -> bool:
         """Whether this model's hits still ringing at its slice's end ring on (drumgen.dsp.extension.rings_on):
-        the extended ones, and a full-band generator's short slice. A full-band model that encodes is left as it
-        plays a hit back (the one-second autoencoder is kept so that sessions saved with it keep their sounds)."""
-        m = self.get(name)
-        return self.extends(name) or (self.extension is not None and not m.can_encode and extension.rings_on(
-            m.config.sample_rate, m.config.slice_length / m.config.sample_rate))
+        the extended ones, and a full-band generator's short slice."""
+        c = self.get(name).config
+        return self.extension is not None and extension.rings_on(c.sample_rate, c.slice_length / c.sample_rate,
+                                                                 self.get(name).can_encode)
 
     def output_rate(self, name: str) -> int:
         """The rate of the audio the engine gives for this model: 44.1 kHz when it is extended, else its own."""
